@@ -1,0 +1,1 @@
+"""The paper's claims and the verification suite, as executable checks."""

@@ -1,0 +1,1 @@
+"""Generated NumPy kernels (do not edit: regenerate with `lstm-proofs derive`)."""

@@ -1,0 +1,55 @@
+"""The ``lstm-proofs`` command: one sub-command per module in :mod:`lstm_proofs.commands`.
+
+Each command module exposes ``register(subparsers)`` (adds its parser and sets ``func``) and a ``run(args)``
+that returns the exit status. User mistakes raise :class:`~lstm_proofs.errors.UserError` and are printed as one
+line, with exit status 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from lstm_proofs.errors import UserError
+
+#: Sub-command modules, in the order ``--help`` lists them.
+COMMANDS = ("derive", "check", "flow", "tasks", "sample", "train", "results", "report", "demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every available sub-command registered."""
+    parser = argparse.ArgumentParser(
+        prog="lstm-proofs",
+        description="Derive, generate, verify and reproduce the 1997 LSTM paper (Hochreiter & Schmidhuber).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"lstm_proofs.commands.{name}")
+        except ModuleNotFoundError as exc:  # a command whose module is not part of this build
+            if exc.name == f"lstm_proofs.commands.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lstm-proofs`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"lstm-proofs: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lstm-proofs: interrupted; finished results were kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

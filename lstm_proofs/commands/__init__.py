@@ -1,0 +1,1 @@
+"""Sub-commands of the ``lstm-proofs`` command line (see :mod:`lstm_proofs.cli`)."""

@@ -1,0 +1,44 @@
+"""``lstm-proofs derive``: derive every declared cell and (re)generate ``derivations/``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from lstm_proofs.cells import CELLS
+from lstm_proofs.errors import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("derive", help="derive the cells with SymPy and regenerate the NumPy kernels",
+                       description="Derive every declared cell symbolically and write derivations/<cell>.py and "
+                                   "derivations/<cell>.md. With --check, write nothing and fail (exit 1, with a "
+                                   "unified diff) if the checked-in files are stale.")
+    p.add_argument("--check", action="store_true", help="fail with a diff if the checked-in files are stale")
+    p.add_argument("--cell", action="append", choices=list(CELLS), help="only this cell (repeatable)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lstm_proofs.codegen.files import DERIVATIONS_DIR, render_all, stale_files, write_files
+
+    if not DERIVATIONS_DIR.is_dir():
+        raise UserError(f"derivations directory not found at {DERIVATIONS_DIR} (derive needs a source checkout)")
+    start = time.perf_counter()
+    files = render_all(args.cell)
+    elapsed = time.perf_counter() - start
+    if args.check:
+        diffs = stale_files(files)
+        if diffs:
+            for text in diffs.values():
+                sys.stdout.write(text)
+            print(f"lstm-proofs: derive --check: {len(diffs)} generated file(s) stale: {', '.join(diffs)}; "
+                  "run 'lstm-proofs derive'", file=sys.stderr)
+            return 1
+        print(f"derive --check: {len(files)} generated files up to date ({elapsed:.1f} s to derive and generate)")
+        return 0
+    written = write_files(files)
+    print(f"derived and generated {len(files)} files for {len(files) // 2} cells in {elapsed:.1f} s; "
+          f"{len(written)} changed")
+    return 0

@@ -1,0 +1,142 @@
+"""Running a network over sequences with the generated kernels: outputs, loss, and its gradient.
+
+Conventions: sequences are time-major, ``xs`` (T, B, I), ``targets`` (T, B, K), ``mask`` (T, B) or (T, B, K)
+with 1.0 where an error signal is given. The loss is ``L = 1/2 sum_t sum_b sum_k mask * (target - y)^2``: the
+paper's E (eq. 16) with the factor 2 absorbed, so that ``-dL/dnet_k = f'(net_k) (t_k - y_k)``, eq. (19) exactly.
+Activations and states start at zero at every sequence start (Section 5).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from lstm_proofs.errors import UserError
+from lstm_proofs.network.topology import Params, Topology
+
+
+def load_kernels(cell: str) -> ModuleType:
+    """The generated NumPy module of ``cell`` (``lstm_proofs.derivations.<cell>``).
+
+    Raises:
+        UserError: if the module has not been generated (run ``lstm-proofs derive``).
+    """
+    try:
+        return importlib.import_module(f"lstm_proofs.derivations.{cell}")
+    except ModuleNotFoundError:
+        raise UserError(f"no generated kernels for cell {cell!r}; run 'lstm-proofs derive'") from None
+
+
+@dataclass
+class ForwardPass:
+    """Outputs of a forward pass and what the backward pass needs."""
+
+    outputs: np.ndarray  # (T, B, K)
+    caches: list[Any]
+    activations: np.ndarray  # (T, B, N_a)
+    states: np.ndarray | None  # (T, B, C, S)
+
+
+class Network:
+    """A network of a given topology, evaluated with the generated kernels of its cell type.
+
+    Args:
+        topology: the network's shape and connectivity.
+        kernels: the generated module to use (default: the NumPy reference module of the topology's cell).
+    """
+
+    def __init__(self, topology: Topology, kernels: ModuleType | None = None) -> None:
+        self.topology = topology
+        self.kernels = kernels if kernels is not None else load_kernels(topology.cell)
+
+    # ----- checking inputs -----
+    def _check(self, params: Params, xs: np.ndarray, targets: np.ndarray | None = None,
+               mask: np.ndarray | None = None) -> None:
+        top = self.topology
+        for name, shape in top.param_shapes().items():
+            if name not in params.arrays:
+                raise UserError(f"parameters lack {name!r}")
+            if params.arrays[name].shape != shape:
+                raise UserError(f"parameter {name} has shape {params.arrays[name].shape}, expected {shape}")
+        if xs.ndim != 3 or xs.shape[2] != top.n_in:
+            raise UserError(f"inputs must be (T, B, {top.n_in}), got {xs.shape}")
+        if targets is not None and targets.shape != (*xs.shape[:2], top.n_out):
+            raise UserError(f"targets must be {(*xs.shape[:2], top.n_out)}, got {targets.shape}")
+        if mask is not None and mask.shape not in (xs.shape[:2], (*xs.shape[:2], top.n_out)):
+            raise UserError(f"mask must be {xs.shape[:2]} or {(*xs.shape[:2], top.n_out)}, got {mask.shape}")
+
+    def _zero_state(self, batch: int, dtype: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        top = self.topology
+        a0 = np.zeros((batch, top.n_activations), dtype=dtype)
+        s0 = np.zeros((batch, top.n_blocks, top.block_size), dtype=dtype) if self.kernels.STATE else None
+        return a0, s0
+
+    # ----- forward -----
+    def forward(self, params: Params, xs: np.ndarray) -> ForwardPass:
+        """Run the network over ``xs`` (T, B, I) from zero activations and states."""
+        self._check(params, xs)
+        top, k = self.topology, self.kernels
+        T, B, _ = xs.shape
+        dtype = np.result_type(xs, params.W_hidden, params.W_output)
+        a, s = self._zero_state(B, dtype)
+        P = params.cell_params(top)
+        ys = np.empty((T, B, top.n_out), dtype=dtype)
+        acts = np.empty((T, B, top.n_activations), dtype=dtype)
+        states = np.empty((T, B, top.n_blocks, top.block_size), dtype=dtype) if s is not None else None
+        caches = []
+        for t in range(T):
+            y, a, s, cache = k.forward_step(params.W_hidden, params.W_output, P, xs[t], a, s, top.n_blocks, top.block_size)
+            ys[t], acts[t] = y, a
+            if states is not None:
+                states[t] = s
+            caches.append(cache)
+        return ForwardPass(ys, caches, acts, states)
+
+    def loss(self, params: Params, xs: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> float:
+        """``L = 1/2 sum mask * (targets - outputs)^2`` (see module docstring)."""
+        self._check(params, xs, targets, mask)
+        ys = self.forward(params, xs).outputs
+        m = mask if mask.ndim == 3 else mask[..., None]
+        return 0.5 * np.sum(m * (targets - ys) ** 2)
+
+    def loss_and_grad(self, params: Params, xs: np.ndarray, targets: np.ndarray, mask: np.ndarray,
+                      truncated: bool = False) -> tuple[Any, Params]:
+        """Loss and its gradient by backpropagation through time with the generated backward steps.
+
+        Args:
+            params, xs, targets, mask: see the module docstring.
+            truncated: the paper's truncated gradient (Section 4, Appendix A.1) instead of the full one.
+
+        Returns:
+            ``(L, dL/dparams)``; gradients of absent (masked) weights are zero.
+        """
+        self._check(params, xs, targets, mask)
+        top, k = self.topology, self.kernels
+        fp = self.forward(params, xs)
+        m = mask if mask.ndim == 3 else mask[..., None]
+        diff = fp.outputs - targets
+        loss = 0.5 * np.sum(m * diff ** 2)
+        d_ys = m * diff
+        T, B, _ = xs.shape
+        dtype = fp.outputs.dtype
+        d_a, d_s = self._zero_state(B, dtype)
+        P = params.cell_params(top)
+        gW_h = np.zeros(params.W_hidden.shape, dtype=dtype)
+        gW_o = np.zeros(params.W_output.shape, dtype=dtype)
+        gP = [np.zeros(p.shape, dtype=dtype) for p in P]
+        for t in range(T - 1, -1, -1):
+            dW_h, dW_o, dP, d_a, d_s = k.backward_step(params.W_hidden, params.W_output, P, fp.caches[t], d_ys[t],
+                                                        d_a, d_s, truncated, top.n_blocks, top.block_size)
+            gW_h += dW_h
+            gW_o += dW_o
+            for g, d in zip(gP, dP):
+                g += d
+        masks = top.masks()
+        grads = {"W_hidden": gW_h * masks["W_hidden"], "W_output": gW_o * masks["W_output"]}
+        for p, g in zip(top.declaration.params, gP):
+            grads["P_" + p.name[2:]] = g
+        return loss, Params(grads)
