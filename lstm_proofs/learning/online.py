@@ -1,0 +1,152 @@
+"""Online learning as in the paper (Section 5, Appendix A.1), with many independent trials in lockstep.
+
+Per time step (Section 5): set the inputs, compute the hidden units (gates, cells), compute the outputs; then the
+generated ``learner_step`` updates the forward traces ``ds/dw`` (eqs. 25, 27) and returns this step's gradient
+estimate (eqs. 19-28). Weight changes are applied at every time step (default, ``update="step"``) or summed over
+the sequence and applied at its end (``update="sequence"``; the paper's text allows both readings, spec section 5).
+Activations, states and traces are reset at every sequence start. Memory does not grow with sequence length: only
+the current activations, states and traces are kept.
+
+Trials are independent networks stacked on a leading axis (``B`` = trials): each has its own weights and learning
+rate, and all advance together through the same batched generated kernels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+
+from lstm_proofs.errors import UserError
+from lstm_proofs.network.model import load_kernels
+from lstm_proofs.network.topology import Params, Topology
+
+UPDATES = ("step", "sequence")
+
+
+def stack_params(params: list[Params]) -> Params:
+    """Stack per-trial parameters on a new leading trial axis."""
+    return Params({k: np.stack([p.arrays[k] for p in params]) for k in params[0].arrays})
+
+
+def unstack_params(stacked: Params) -> list[Params]:
+    """Split stacked parameters into one :class:`Params` per trial."""
+    n = next(iter(stacked.arrays.values())).shape[0]
+    return [Params({k: v[i].copy() for k, v in stacked.arrays.items()}) for i in range(n)]
+
+
+@dataclass
+class TrialState:
+    """Per-trial weights of trials learning in lockstep (leading axis = trial)."""
+
+    params: Params
+    learning_rate: np.ndarray  # (B,)
+
+
+class OnlineLearner:
+    """The generated online learner of a topology.
+
+    Args:
+        topology: network shape; its cell must have generated kernels.
+        update: ``"step"`` (apply weight changes at every time step) or ``"sequence"`` (sum them over the sequence).
+        kernels: generated module to use (default: the NumPy reference of the cell).
+    """
+
+    def __init__(self, topology: Topology, update: str = "step", kernels: ModuleType | None = None) -> None:
+        if update not in UPDATES:
+            raise UserError(f"update must be one of {UPDATES}, got {update!r}")
+        self.topology = topology
+        self.update = update
+        self.kernels = kernels if kernels is not None else load_kernels(topology.cell)
+        masks = topology.masks()
+        self._mask_h = masks["W_hidden"].astype(float)
+        self._mask_o = masks["W_output"].astype(float)
+
+    def _zeros(self, B: int) -> tuple[np.ndarray, np.ndarray | None, tuple[np.ndarray, ...]]:
+        top, k = self.topology, self.kernels
+        a = np.zeros((B, top.n_activations))
+        s = np.zeros((B, top.n_blocks, top.block_size)) if k.STATE else None
+        traces = []
+        for name in k.TRACE_INPUTS:
+            if name.startswith("net_"):
+                traces.append(np.zeros((B, top.n_blocks, top.block_size, top.n_sources)))
+            else:
+                traces.append(np.zeros((B, top.n_blocks, top.block_size)))
+        return a, s, tuple(traces)
+
+    def run_sequence(self, state: TrialState, xs: np.ndarray, targets: np.ndarray, mask: np.ndarray,
+                     learn: bool = True) -> np.ndarray:
+        """Process one sequence per trial, learning online (in place on ``state.params``).
+
+        Args:
+            state: the trials' weights and learning rates (modified in place when ``learn``).
+            xs: (T, B, I) inputs; trials may have different lengths if padded steps have ``mask`` 0 and come last.
+            targets: (T, B, K); mask: (T, B) or (T, B, K), 1.0 where an error signal is given.
+            learn: False to only run forward (evaluation).
+
+        Returns:
+            Outputs (T, B, K).
+        """
+        top, k = self.topology, self.kernels
+        T, B, _ = xs.shape
+        P = state.params
+        W_h, W_o = P.W_hidden, P.W_output
+        cell_p = P.cell_params(top)
+        lr = np.asarray(state.learning_rate, dtype=float).reshape(B, 1, 1)
+        a, s, traces = self._zeros(B)
+        m = mask if mask.ndim == 3 else mask[..., None]
+        ys = np.empty((T, B, top.n_out))
+        acc = None
+        for t in range(T):
+            y, a, s, traces, G_h, G_o, G_p = k.learner_step(W_h, W_o, cell_p, xs[t], a, s, traces, targets[t], m[t],
+                                                             top.n_blocks, top.block_size)
+            ys[t] = y
+            if not learn:
+                continue
+            if self.update == "step":
+                W_h += lr * (G_h * self._mask_h)  # eq. (17): weight change alpha * (-dE/dw), every step
+                W_o += lr * (G_o * self._mask_o)
+                for p, g in zip(cell_p, G_p):
+                    p += lr * g
+            elif acc is None:
+                acc = [G_h, G_o, *G_p]
+            else:
+                for x, g in zip(acc, (G_h, G_o, *G_p)):
+                    x += g
+        if learn and self.update == "sequence" and acc is not None:
+            W_h += lr * (acc[0] * self._mask_h)
+            W_o += lr * (acc[1] * self._mask_o)
+            for p, g in zip(cell_p, acc[2:]):
+                p += lr * g
+        return ys
+
+    def sequence_gradient(self, params: Params, xs: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> Params:
+        """The learner's gradient ``dL/dw`` summed over one sequence with the weights held fixed.
+
+        With fixed weights the forward-trace gradient equals truncated backpropagation through time; this is what
+        the three-way agreement checks compare. ``params`` are unstacked (one network); ``xs`` is (T, B, I) with B
+        sequences sharing the weights.
+
+        Returns:
+            ``dL/dw`` (the negative of the summed learner updates), masked.
+        """
+        top, k = self.topology, self.kernels
+        T, B, _ = xs.shape
+        W_h = np.broadcast_to(params.W_hidden, (B, *params.W_hidden.shape))
+        W_o = np.broadcast_to(params.W_output, (B, *params.W_output.shape))
+        cell_p = tuple(np.broadcast_to(p, (B, *p.shape)) for p in params.cell_params(top))
+        a, s, traces = self._zeros(B)
+        m = mask if mask.ndim == 3 else mask[..., None]
+        dtype = np.result_type(xs, params.W_hidden)
+        G = [np.zeros(params.W_hidden.shape, dtype), np.zeros(params.W_output.shape, dtype)]
+        G += [np.zeros(p.shape, dtype) for p in params.cell_params(top)]
+        for t in range(T):
+            _, a, s, traces, G_h, G_o, G_p = k.learner_step(W_h, W_o, cell_p, xs[t], a, s, traces, targets[t], m[t],
+                                                             top.n_blocks, top.block_size)
+            for acc, g in zip(G, (G_h, G_o, *G_p)):
+                acc -= g.sum(axis=0)
+        grads = {"W_hidden": G[0] * self._mask_h, "W_output": G[1] * self._mask_o}
+        for p, g in zip(top.declaration.params, G[2:]):
+            grads["P_" + p.name[2:]] = g
+        return Params(grads)
