@@ -207,6 +207,14 @@ def declare_cell(name: str, title: str, source: str, gates: tuple[str, ...] | li
             if tok.startswith("p_") and tok not in local:
                 local[tok] = sp.Symbol(tok)
                 levels[local[tok]] = "cell"
+        for tok in re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\b(\s*\()?", rhs):
+            word, call = tok
+            if call and word not in FUNCTIONS:
+                raise DeclarationError(f"cell {name!r}: unknown function {word!r} in {text!r}; "
+                                       f"available: {', '.join(FUNCTIONS)}")
+            if not call and word not in local:
+                hint = " (assigned by a later equation)" if word in assigned else ""
+                raise DeclarationError(f"cell {name!r}: unknown name {word!r} in {text!r}{hint}")
         try:
             expr = parse_expr(rhs, local_dict=local, global_dict={"Integer": sp.Integer, "Float": sp.Float,
                               "Rational": sp.Rational, "Symbol": sp.Symbol}, transformations=standard_transformations,

@@ -21,15 +21,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lstm_proofs.codegen.files import DERIVATIONS_DIR, render_all, stale_files, write_files
+    from lstm_proofs.codegen import files as gen
 
-    if not DERIVATIONS_DIR.is_dir():
-        raise UserError(f"derivations directory not found at {DERIVATIONS_DIR} (derive needs a source checkout)")
+    directory = gen.DERIVATIONS_DIR
+    if not directory.is_dir():
+        raise UserError(f"derivations directory not found at {directory} (derive needs a source checkout)")
     start = time.perf_counter()
-    files = render_all(args.cell)
+    files = gen.render_all(args.cell)
     elapsed = time.perf_counter() - start
     if args.check:
-        diffs = stale_files(files)
+        diffs = gen.stale_files(files, directory)
         if diffs:
             for text in diffs.values():
                 sys.stdout.write(text)
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print(f"derive --check: {len(files)} generated files up to date ({elapsed:.1f} s to derive and generate)")
         return 0
-    written = write_files(files)
+    written = gen.write_files(files, directory)
     print(f"derived and generated {len(files)} files for {len(files) // 2} cells in {elapsed:.1f} s; "
           f"{len(written)} changed")
     return 0
