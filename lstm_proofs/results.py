@@ -72,6 +72,7 @@ def write_json_atomic(path: str | os.PathLike[str], payload: Any) -> None:
         with os.fdopen(fd, "w") as fh:
             json.dump(_jsonable(payload), fh, indent=2, sort_keys=False)
             fh.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results files are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
