@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sympy as sp
 
 from lstm_proofs.codegen.emit import op_count
@@ -34,25 +36,49 @@ def _sub(name: str) -> str:
     return r"%s_{\mathrm{%s}}" % (base, rest) if "prev" not in rest else r"%s_{%s}" % (base, rest)
 
 
+@dataclass(frozen=True)
+class DerivedItem:
+    """One labelled result of a derivation: ``lhs = rhs``, or ``d num / d den = rhs`` for a partial."""
+
+    label: str
+    kind: str  # F forward, L local partial, BT/B adjoint (truncated/full), T trace partial, X exit partial
+    lhs: sp.Expr
+    rhs: sp.Expr
+    wrt: sp.Expr | None = None  # for partials: the variable differentiated against
+
+
+KIND_TITLES = {
+    "F": "forward equations (the declaration)",
+    "L": "local partial derivatives",
+    "BT": "adjoint step, truncated gradient",
+    "B": "adjoint step, full gradient",
+    "T": "forward-trace partials (truncated)",
+    "X": "exit partials, state held fixed",
+}
+
+
+def derivation_items(der: Derivation) -> list[DerivedItem]:
+    """Every labelled result of a derivation, in document order (labels ``<cell>:<kind><n>``)."""
+    cell = der.cell
+    y_c = sp.Symbol("y_c")
+    out = [DerivedItem(f"{cell.name}:F{i}", "F", eq.target, eq.expr) for i, eq in enumerate(cell.equations, 1)]
+    out += [DerivedItem(f"{cell.name}:L{i}", "L", t, e, a) for i, ((t, a), e) in enumerate(der.local.items(), 1)]
+    out += [DerivedItem(f"{cell.name}:BT{i}", "BT", t, e) for i, (t, e) in enumerate(der.backward_truncated, 1)]
+    out += [DerivedItem(f"{cell.name}:B{i}", "B", t, e) for i, (t, e) in enumerate(der.backward, 1)]
+    if der.state is not None:
+        out += [DerivedItem(f"{cell.name}:T{i}", "T", der.state, e, u) for i, (u, e) in enumerate(der.traces.items(), 1)]
+    out += [DerivedItem(f"{cell.name}:X{i}", "X", y_c, e, u) for i, (u, e) in enumerate(der.exit.items(), 1)]
+    return out
+
+
 def derivation_labels(der: Derivation) -> list[tuple[str, str, str]]:
     """Labelled derived results ``(label, LaTeX left side, LaTeX right side)`` in document order."""
-    cell = der.cell
     out = []
-    for i, eq in enumerate(cell.equations, 1):
-        out.append((f"{cell.name}:F{i}", latex(eq.target), latex(eq.expr)))
-    n = 0
-    for (target, arg), expr in der.local.items():
-        n += 1
-        out.append((f"{cell.name}:L{n}", r"\frac{\partial %s}{\partial %s}" % (latex(target), latex(arg)), latex(expr)))
-    for i, (t, e) in enumerate(der.backward_truncated, 1):
-        out.append((f"{cell.name}:BT{i}", latex(t), latex(e)))
-    for i, (t, e) in enumerate(der.backward, 1):
-        out.append((f"{cell.name}:B{i}", latex(t), latex(e)))
-    state = der.state
-    for i, (u, e) in enumerate(der.traces.items(), 1):
-        out.append((f"{cell.name}:T{i}", r"\frac{\partial %s}{\partial %s}" % (latex(state), latex(u)), latex(e)))
-    for i, (u, e) in enumerate(der.exit.items(), 1):
-        out.append((f"{cell.name}:X{i}", r"\frac{\partial y_{c}}{\partial %s}" % latex(u), latex(e)))
+    for item in derivation_items(der):
+        lhs = latex(item.lhs)
+        if item.wrt is not None:
+            lhs = r"\frac{\partial %s}{\partial %s}" % (lhs, latex(item.wrt))
+        out.append((item.label, lhs, latex(item.rhs)))
     return out
 
 

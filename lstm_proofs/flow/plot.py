@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -97,7 +98,11 @@ def plot_flow(payload: dict[str, Any], path: str | os.PathLike[str]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
     try:
-        fig.savefig(tmp, format=out.suffix[1:].lower())
+        fmt = out.suffix[1:].lower()
+        # no creation date or random ids in the file: the same results give the same bytes
+        meta = {"Date": None} if fmt == "svg" else {}
+        with matplotlib.rc_context({"svg.hashsalt": "lstm-proofs"}):
+            fig.savefig(tmp, format=fmt, metadata=meta)
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -35,6 +35,9 @@ class sigma(sp.Function):  # noqa: N801 - mathematical name
     def _numpycode(self, printer: Printer) -> str:
         return "_k.sigmoid(%s)" % printer._print(self.args[0])
 
+    def _mathml_presentation(self, printer: Printer):
+        return _applied(printer, "\u03c3", self.args[0])
+
 
 class tanh(sp.Function):  # noqa: N801 - mathematical name
     """Hyperbolic tangent, differentiated as ``4 sigma(2x) sigma(-2x)``."""
@@ -57,6 +60,9 @@ class tanh(sp.Function):  # noqa: N801 - mathematical name
     def _numpycode(self, printer: Printer) -> str:
         return "np.tanh(%s)" % printer._print(self.args[0])
 
+    def _mathml_presentation(self, printer: Printer):
+        return _applied(printer, "tanh", self.args[0])
+
 
 class stop(sp.Function):  # noqa: N801 - mathematical name
     """Stop-gradient: the value of its argument, derivative zero (a truncation point of the paper's gradient)."""
@@ -72,6 +78,9 @@ class stop(sp.Function):  # noqa: N801 - mathematical name
     def _numpycode(self, printer: Printer) -> str:
         return printer._print(self.args[0])
 
+    def _mathml_presentation(self, printer: Printer):
+        return _applied(printer, "sg", self.args[0])
+
 
 class BlockSum(sp.Function):
     """Sum over the cells ``v = 1..S`` of a block (used where a shared gate collects error from its cells)."""
@@ -83,3 +92,24 @@ class BlockSum(sp.Function):
 
     def _numpycode(self, printer: Printer) -> str:
         return "_k.block_sum(%s)" % printer._print(self.args[0])
+
+    def _mathml_presentation(self, printer: Printer):
+        return _applied(printer, "\u2211", self.args[0])
+
+
+def _applied(printer: Printer, name: str, arg: sp.Expr):
+    """MathML presentation of ``name(arg)`` (used by the report)."""
+    row = printer.dom.createElement("mrow")
+    mi = printer.dom.createElement("mi")
+    mi.appendChild(printer.dom.createTextNode(name))
+    row.appendChild(mi)
+    fenced = printer.dom.createElement("mrow")
+    for part in ("(", None, ")"):
+        if part is None:
+            fenced.appendChild(printer._print(arg))
+        else:
+            mo = printer.dom.createElement("mo")
+            mo.appendChild(printer.dom.createTextNode(part))
+            fenced.appendChild(mo)
+    row.appendChild(fenced)
+    return row

@@ -5,30 +5,21 @@ import pytest
 
 from lstm_proofs.errors import UserError
 from lstm_proofs.network import Params, Topology, init_params
+from lstm_proofs.network.paper import PAPER_NETWORKS
 
-PAPER_COUNTS = [
-    # (topology, paper's "# weights", where)
-    (Topology("lstm1997", 7, 7, 4, 1, bias="gates"), 264, "Exp 1, Table 1"),
-    (Topology("lstm1997", 7, 7, 3, 2, bias="gates"), 276, "Exp 1, Table 1"),
-    (Topology("lstm1997_2a", 101, 101, 1, 1, recurrent="none", output_from="below"), 10504, "Exp 2a/2b, Table 2"),
-    (Topology("lstm1997", 54, 2, 2, 1), 364, "Exp 2c, Table 3"),
-    (Topology("lstm1997", 104, 2, 2, 1), 664, "Exp 2c, Table 3"),
-    (Topology("lstm1997", 204, 2, 2, 1), 1264, "Exp 2c, Table 3"),
-    (Topology("lstm1997", 504, 2, 2, 1), 3064, "Exp 2c, Table 3"),
-    (Topology("lstm1997", 1004, 2, 2, 1), 6064, "Exp 2c, Table 3"),
-    (Topology("lstm1997", 1, 1, 3, 1, bias="hidden"), 102, "Exp 3, Tables 4-6"),
-    (Topology("lstm1997", 2, 1, 2, 2, bias="all"), 93, "Exps 4 and 5, Tables 7-8"),
-    (Topology("lstm1997", 8, 4, 2, 2, bias="all"), 156, "Exp 6a, Table 9"),
-    (Topology("lstm1997", 8, 8, 3, 2, bias="all"), 308, "Exp 6b, Table 9"),
-    (Topology("rnn", 5, 5, 1, 1, output_from="below"), 36, "RTRL p=4, Table 2"),
-    (Topology("rnn", 11, 11, 1, 1, output_from="below"), 144, "RTRL p=10, Table 2"),
-    (Topology("rnn", 101, 101, 1, 1, output_from="below"), 10404, "RTRL/BPTT p=100, Table 2"),
-]
-
-
-@pytest.mark.parametrize("top, count, where", PAPER_COUNTS, ids=[f"{w}-{c}" for _, c, w in PAPER_COUNTS])
-def test_paper_weight_counts_exact(top, count, where):
+@pytest.mark.parametrize("where, top, count", PAPER_NETWORKS, ids=[w for w, _, _ in PAPER_NETWORKS])
+def test_paper_weight_counts_exact(where, top, count):
     assert top.n_weights == count
+
+
+def test_weight_count_check_fails_for_a_wrong_count(monkeypatch):
+    from lstm_proofs.checks import topology
+
+    assert topology.run_checks()[0].passed
+    bad = ((PAPER_NETWORKS[0][0], PAPER_NETWORKS[0][1], 265),) + PAPER_NETWORKS[1:]
+    monkeypatch.setattr(topology, "PAPER_NETWORKS", bad)
+    result = topology.run_checks()[0]
+    assert not result.passed and "paper 265, measured 264" in result.message
 
 
 def test_gates_never_feed_outputs_and_cec_is_not_a_weight():

@@ -1,0 +1,138 @@
+"""Collect the report's content (cells, derivations, generated code, checks, claims, flow, tasks) and write it.
+
+The report reads results files (``checks.json``, ``flow.json``, ``train/*.json``) from a results directory; sections
+whose results do not exist say so. It is written into a temporary directory and moved into place at the end, so an
+interrupted run leaves no half-written report.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lstm_proofs.cells import CELLS, CellDeclaration
+from lstm_proofs.codegen.files import DERIVATIONS_DIR
+from lstm_proofs.codegen.markdown import DerivedItem, derivation_items
+from lstm_proofs.derive import derive
+from lstm_proofs.errors import UserError
+from lstm_proofs.report.claims import CLAIMS, Claim, claim_verdict
+
+#: Which generated function implements which kind of derived result.
+KERNEL_OF_KIND = {"F": "cell_forward", "BT": "cell_backward_truncated", "B": "cell_backward",
+                  "T": "cell_traces", "X": "cell_exit"}
+#: The network-level functions and the paper's equations they implement.
+NETWORK_FUNCTIONS = {
+    "forward_step": "Section 5 timing; eqs. (6)-(9) and the output units",
+    "backward_step": "one step of backpropagation through time (full or truncated, Appendix A.1)",
+    "learner_step": "the paper's online learner: eqs. (19)-(28) with forward traces (25), (27)",
+}
+
+
+@dataclass
+class CellSection:
+    """What the report shows for one cell."""
+
+    cell: CellDeclaration
+    items: list[DerivedItem]
+    code: dict[str, str]  # generated function name -> source
+
+
+@dataclass
+class ReportData:
+    """Everything the writers need."""
+
+    cells: list[CellSection]
+    checks: dict[str, dict[str, Any]]
+    checks_source: str | None
+    flow: dict[str, Any] | None
+    flow_svg: str | None
+    training: list[dict[str, Any]]
+    claims: list[tuple[Claim, str, list[dict[str, Any]]]] = field(default_factory=list)
+
+
+def generated_functions(cell: str) -> dict[str, str]:
+    """Source text of each top-level function of the generated module ``derivations/<cell>.py``."""
+    path = DERIVATIONS_DIR / f"{cell}.py"
+    text = path.read_text()
+    tree = ast.parse(text)
+    return {node.name: ast.get_source_segment(text, node) or "" for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def load_checks(path: Path) -> dict[str, dict[str, Any]]:
+    """Check records by id from a ``lstm-proofs check --json`` file."""
+    data = _read_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("checks"), list):
+        raise UserError(f"{path}: not a check results file (expected an object with a 'checks' list)")
+    return {rec["id"]: rec for rec in data["checks"] if isinstance(rec, dict) and "id" in rec}
+
+
+def load_report_data(results: Path, cells: list[str] | None = None) -> ReportData:
+    """Read the results directory and derive the cells.
+
+    Args:
+        results: directory holding ``checks.json``, ``flow.json`` (+ ``flow.svg``), ``train/*.json``; any may be
+            missing.
+        cells: cells to include (default: all declared cells).
+
+    Returns:
+        The report's content.
+    """
+    sections = []
+    for name in cells or list(CELLS):
+        sections.append(CellSection(CELLS[name], derivation_items(derive(CELLS[name])), generated_functions(name)))
+    checks_path = results / "checks.json"
+    checks = load_checks(checks_path) if checks_path.exists() else {}
+    flow = _read_json(results / "flow.json") if (results / "flow.json").exists() else None
+    if flow is not None:
+        for m in flow.get("measurements", []):
+            checks.setdefault(m["id"], {"id": m["id"], "passed": m["passed"], "max_rel_error": m.get("figure"),
+                                        "tolerance": m.get("tolerance"), "title": m.get("title", ""),
+                                        "reference": m.get("reference", ""), "claim": m.get("claim", "")})
+    svg = (results / "flow.svg").read_text() if (results / "flow.svg").exists() else None
+    training = []
+    for path in sorted((results / "train").glob("*.json")) if (results / "train").is_dir() else []:
+        data = _read_json(path)
+        if isinstance(data, dict):
+            data.setdefault("_file", path.name)
+            training.append(data)
+    data = ReportData(sections, checks, str(checks_path) if checks_path.exists() else None, flow, svg, training)
+    data.claims = [(c, *claim_verdict(c, checks)) for c in CLAIMS]
+    return data
+
+
+def build_report(results: Path, out: Path, cells: list[str] | None = None) -> Path:
+    """Write ``out/index.html``, ``out/report.md`` and the plot files; returns ``out``.
+
+    The output is assembled in a temporary directory beside ``out`` and moved into place at the end.
+    """
+    from lstm_proofs.report.html import render_html
+    from lstm_proofs.report.markdown import render_report_markdown
+
+    data = load_report_data(results, cells)
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        (tmp / "index.html").write_text(render_html(data))
+        (tmp / "report.md").write_text(render_report_markdown(data))
+        if data.flow_svg is not None:
+            (tmp / "flow.svg").write_text(data.flow_svg)
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.replace(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

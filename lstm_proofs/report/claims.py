@@ -1,0 +1,94 @@
+"""The paper's claims, in our own words, and which checks give each its verdict."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim of the paper (or of a successor) and the checks that test it.
+
+    Attributes:
+        id: short identifier.
+        where: paper section and equations.
+        statement: the claim, in our words.
+        method: how lstm-proofs tests it.
+        checks: check-id patterns (``fnmatch`` style) whose verdicts decide the claim.
+        informational: the checks measure something the paper states qualitatively (no pass/fail threshold).
+    """
+
+    id: str
+    where: str
+    statement: str
+    method: str
+    checks: tuple[str, ...]
+    informational: bool = False
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("cec-constant-flow", "Appendix A.2, eqs. (30), (35)",
+          "With the truncated gradient, error flowing back through a memory cell's internal state neither decays nor "
+          "grows: ds(t)/ds(t-q) = 1 for every lag q.",
+          "Inject an error at the state of random 1997 networks and read it q = 1 ... 1000 steps back with the "
+          "generated truncated backward step and with the product of the generated trace partials; compare with 1.0 "
+          "exactly.", ("flow/lstm1997-truncated-constant",)),
+    Claim("entry-exit-scaling", "Appendix A.2, eqs. (40), (41)",
+          "An error entering a cell at its output is scaled only when it enters (output gate, h') and when it leaves "
+          "(input gate, g or g'), never in between, so the scaling does not depend on the lag.",
+          "Ratio of the error arriving at net_c(t-q), net_in(t-q) to entry(t) * exit(t-q), for all q.",
+          ("flow/lstm1997-entry-exit-independent-of-lag",)),
+    Claim("conventional-decay-explosion", "Section 3.1, eqs. (1), (2)",
+          "In conventional recurrent nets the back-propagated error is multiplied at every step by f'(net) w, so it "
+          "vanishes exponentially when |f'(net) w| < 1 and explodes when it is > 1.",
+          "Measured decay and growth rates of the error flow of logistic and linear units over 1000 steps against "
+          "the predicted product factor; eq. (1)'s recursion equals eq. (2)'s path sum (SymPy).",
+          ("flow/rnn-*-rate", "section3/error-flow-product")),
+    Claim("weak-upper-bound", "Section 3.1 (bound with the max-row-sum norm)",
+          "With logistic units and all weights below 4/n in magnitude the error flow is bounded by n tau^q with "
+          "tau < 1: it decays exponentially.",
+          "The bound evaluated along realised trajectories (flow) and over random exact-rational networks.",
+          ("flow/rnn-norm-bound", "section3/weak-upper-bound")),
+    Claim("logistic-bounds", "Section 3.1",
+          "The logistic derivative is at most 1/4; |f'(w y + b) w| is maximal at w = coth(net/2)/y, vanishes as |w| "
+          "grows, and is below 1 for |w| < 4.",
+          "SymPy proofs.", ("section3/logistic-derivative-max", "section3/maximiser-coth", "section3/vanishes-large-w",
+                            "section3/below-one-for-w-lt-4")),
+    Claim("cec-is-linear", "Section 3.2",
+          "Constant error flow through a single self-connected unit, f'(net) w = 1, forces f to be linear; with "
+          "w = 1 the unit is the identity: the constant error carousel.",
+          "SymPy solves the differential equation.", ("section3/constant-flow-forces-linear",)),
+    Claim("learner-is-truncated-gradient", "Section 4, Appendix A.1, eqs. (10)-(28)",
+          "The paper's learning rule (forward-accumulated traces of ds/dw, errors truncated once they leave a cell or "
+          "gate) computes the truncated gradient at O(W) memory.",
+          "Forward-trace gradient = truncated BPTT = autograd with stop-gradients at every truncation point.",
+          ("truncated/*/traces-vs-bptt", "truncated/*/bptt-vs-autograd")),
+    Claim("truncated-vs-full", "Sections 4, 6",
+          "The truncated gradient differs from the full gradient; the paper reports no significant difference in "
+          "learning (information: the measured distance).",
+          "Normwise distance between truncated and full gradients; the full-gradient CEC flow over lags.",
+          ("truncated/*/distance-to-full", "flow/lstm1997-full-deviation"), informational=True),
+    Claim("forget-gate-flow", "Gers et al. (2000)",
+          "With a forget gate the state-to-state error flow is the product of the forget-gate activations.",
+          "Measured flow against the product of the realised forget activations.", ("flow/forget-product-of-gates",)),
+    Claim("weight-counts", "Tables 1-10; spec section 7",
+          "The paper's networks have 264, 276, 10504, 364-6064, 102, 93, 156 and 308 weights (36, 144, 10404 for the "
+          "RTRL/BPTT baselines).",
+          "Weight counts of the reconstructed topologies.", ("topology/weight-counts",)),
+    Claim("generated-gradients", "Appendix A.1 (the derivation itself)",
+          "The gradients SymPy derives and the generated NumPy code computes are the true gradients of the networks.",
+          "Independent autograd model, central finite differences, complex step, 50-digit SymPy reference.",
+          ("gradient/*",)),
+)
+
+
+def claim_verdict(claim: Claim, checks: dict[str, dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """The verdict of a claim from check records by id: ``holds``, ``fails``, ``information`` or ``not run``."""
+    matched = [rec for cid, rec in checks.items() if any(fnmatch.fnmatchcase(cid, pat) for pat in claim.checks)]
+    if not matched:
+        return "not run", []
+    if not all(rec.get("passed") for rec in matched):
+        return "fails", matched
+    return ("information" if claim.informational else "holds"), matched

@@ -1,0 +1,74 @@
+"""The Markdown report (``report.md``): LaTeX math that renders on common code hosts, plots beside it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lstm_proofs.codegen.markdown import KIND_TITLES, latex
+from lstm_proofs.report.build import KERNEL_OF_KIND, ReportData
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value).replace("|", "\\|")
+
+
+def _item_latex(item) -> str:
+    lhs = latex(item.lhs)
+    if item.wrt is not None:
+        lhs = r"\frac{\partial %s}{\partial %s}" % (lhs, latex(item.wrt))
+    return f"{lhs} = {latex(item.rhs)}"
+
+
+def render_report_markdown(data: ReportData) -> str:
+    """The report as Markdown."""
+    n_pass = sum(1 for r in data.checks.values() if r.get("passed"))
+    out = ["# lstm-proofs: derivation and verification report", "",
+           "Hochreiter & Schmidhuber, \"Long Short-Term Memory\" (1997), and successors. Figures are read from results "
+           "files produced by `lstm-proofs check`, `lstm-proofs flow` and `lstm-proofs train`.", "",
+           f"Checks: **{n_pass} of {len(data.checks)} passed**.", "", "## The paper's claims", "",
+           "| where | claim (our words) | method | measured | verdict |", "|---|---|---|---|---|"]
+    for claim, verdict, matched in data.claims:
+        figs = "; ".join(f"`{r['id']}`: {_fmt(r.get('max_rel_error'))}" for r in matched[:6])
+        out.append(f"| {claim.where} | {claim.statement} | {claim.method} | {figs or '–'} | **{verdict}** |")
+    out += ["", "## Error flow", ""]
+    out.append("![error flow against lag](flow.svg)" if data.flow_svg else
+               "*Not run yet:* run `lstm-proofs flow --json results/flow.json --plot results/flow.svg`.")
+    out += ["", "## Cells", ""]
+    for sec in data.cells:
+        out += [f"### Cell `{sec.cell.name}`", "", f"{sec.cell.title}. Source: {sec.cell.source}.", ""]
+        for kind in ("F", "BT", "T", "X"):
+            items = [i for i in sec.items if i.kind == kind]
+            if not items:
+                continue
+            out += [f"**{KIND_TITLES[kind]}**", ""]
+            out += [f"- `{i.label}`: $`{_item_latex(i)}`$" for i in items]
+            fn = KERNEL_OF_KIND[kind]
+            if fn in sec.code:
+                out += ["", f"Generated `{fn}` (implements `{items[0].label}` … `{items[-1].label}`):", "",
+                        "```python", sec.code[fn], "```"]
+            out.append("")
+        out += [f"Full-gradient adjoint and local partials: `derivations/{sec.cell.name}.md`.", ""]
+    out += ["## Verification", ""]
+    if data.checks:
+        out += ["| check | reference | max error / figure | tolerance | verdict |", "|---|---|---|---|---|"]
+        for rec in sorted(data.checks.values(), key=lambda r: r["id"]):
+            out.append(f"| `{rec['id']}` | {_fmt(rec.get('reference', ''))} | {_fmt(rec.get('max_rel_error'))} | "
+                       f"{_fmt(rec.get('tolerance'))} | {'pass' if rec.get('passed') else 'FAIL'} |")
+    else:
+        out.append("*Not run yet:* run `lstm-proofs check --json results/checks.json`.")
+    out += ["", "## Task results", ""]
+    if data.training:
+        out += ["| row | trials | success (measured) | success (paper) | mean sequences (measured) | mean sequences (paper) |",
+                "|---|---|---|---|---|---|"]
+        for run in data.training:
+            s = run.get("summary", {}) if isinstance(run.get("summary"), dict) else {}
+            p = run.get("paper", {}) if isinstance(run.get("paper"), dict) else {}
+            out.append(f"| {_fmt(run.get('row', run.get('_file')))} | {_fmt(s.get('trials'))} | {_fmt(s.get('success_rate'))} | "
+                       f"{_fmt(p.get('success_rate'))} | {_fmt(s.get('mean_sequences'))} | {_fmt(p.get('mean_sequences'))} |")
+    else:
+        out.append("*Not run yet:* no training results in `results/train/`.")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,1 @@
+"""Verification: comparison rules, references and the check runner."""

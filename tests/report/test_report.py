@@ -1,0 +1,81 @@
+"""The report: well-formed, self-contained, complete, and its figures equal those in the results files."""
+
+import json
+import re
+import shutil
+import xml.dom.minidom
+from pathlib import Path
+
+import pytest
+
+from lstm_proofs.cells import CELLS
+from lstm_proofs.cli import main
+from lstm_proofs.report import build_report
+from lstm_proofs.report.claims import CLAIMS
+from lstm_proofs.report.html import _fmt
+
+REPO_RESULTS = Path(__file__).resolve().parents[2] / "results"
+
+CHECKS = {"passed": False, "checks": [
+    {"id": "gradient/lstm1997/autograd", "passed": True, "max_rel_error": 3.21e-15, "tolerance": 1e-10,
+     "title": "t", "reference": "HIPS autograd", "claim": "", "details": {}, "message": ""},
+    {"id": "section3/logistic-derivative-max", "passed": False, "max_rel_error": None, "tolerance": None,
+     "title": "t", "reference": "SymPy proof", "claim": "", "details": {}, "message": "wrong"},
+]}
+
+
+@pytest.fixture()
+def results(tmp_path):
+    d = tmp_path / "results"
+    d.mkdir()
+    (d / "checks.json").write_text(json.dumps(CHECKS))
+    shutil.copy(REPO_RESULTS / "flow.json", d / "flow.json")
+    shutil.copy(REPO_RESULTS / "flow.svg", d / "flow.svg")
+    return d
+
+
+def test_html_well_formed_self_contained_and_complete(results, tmp_path):
+    out = build_report(results, tmp_path / "report")
+    text = (out / "index.html").read_text()
+    xml.dom.minidom.parseString(text.replace("<!DOCTYPE html>", ""))  # well-formed (XHTML-compatible)
+    assert not re.search(r"<(script|link|img|iframe|object)\b", text)
+    assert not re.search(r"\b(src|href)\s*=\s*\"(?!#)", text)  # nothing is loaded; only in-page anchors
+    assert "@import" not in text and not re.search(r"url\((?!#)", text)  # only in-document references
+    assert "<math" in text and "<svg" in text
+    for name in CELLS:
+        assert f'id="cell-{name}"' in text
+    for claim in CLAIMS:
+        assert claim.statement.replace("'", "&#x27;") in text or claim.statement in text
+
+
+def test_figures_and_verdicts_come_from_results_files(results, tmp_path):
+    out = build_report(results, tmp_path / "report")
+    text = (out / "index.html").read_text()
+    row = re.search(r"<code>gradient/lstm1997/autograd</code></td><td>HIPS autograd</td><td>([^<]*)</td>", text)
+    assert row and row.group(1) == _fmt(3.21e-15)
+    flow = json.loads((results / "flow.json").read_text())
+    for m in flow["measurements"]:
+        assert re.search(rf"<code>{re.escape(m['id'])}</code></td><td>[^<]*</td><td>{re.escape(_fmt(m['figure']))}</td>", text)
+    # the failed Section 3 check makes its claim fail; claims with no results say "not run"
+    assert '<span class="fail">fails</span>' in text and '<span class="info">not run</span>' in text
+    md = (out / "report.md").read_text()
+    assert "$`" in md and "![error flow against lag](flow.svg)" in md and (out / "flow.svg").exists()
+    assert "*Not run yet:* no training results" in md
+
+
+def test_missing_results_say_so(tmp_path):
+    empty = tmp_path / "none"
+    empty.mkdir()
+    text = (build_report(empty, tmp_path / "r") / "index.html").read_text()
+    assert text.count("Not run yet") >= 3
+
+
+def test_corrupt_results_file_is_a_one_line_error(tmp_path, capsys):
+    d = tmp_path / "bad"
+    d.mkdir()
+    (d / "checks.json").write_text("{not json")
+    (d / "flow.json").write_text(json.dumps({"measurements": []}))
+    assert main(["report", "--out", str(tmp_path / "o"), "--results", str(d)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lstm-proofs: error:") and "not valid JSON" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
