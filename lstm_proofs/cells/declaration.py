@@ -26,6 +26,7 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import sympy as sp
@@ -83,7 +84,7 @@ class CellDeclaration:
     text: str
     levels: dict[sp.Symbol, Level] = field(default_factory=dict, compare=False, hash=False)
 
-    # ----- names -----
+    # ----- names (derived from the equations once and cached: the runtime reads them at every step) -----
     @property
     def net_c(self) -> sp.Symbol:
         return sp.Symbol("net_c")
@@ -92,16 +93,16 @@ class CellDeclaration:
     def gate_nets(self) -> tuple[sp.Symbol, ...]:
         return tuple(sp.Symbol(f"net_{g}") for g in self.gates)
 
-    @property
+    @cached_property
     def nets(self) -> tuple[sp.Symbol, ...]:
         """All net inputs: the cell input first, then the gates (the row order of ``W_hidden``)."""
         return (self.net_c, *self.gate_nets)
 
-    @property
+    @cached_property
     def targets(self) -> tuple[sp.Symbol, ...]:
         return tuple(eq.target for eq in self.equations)
 
-    @property
+    @cached_property
     def states(self) -> tuple[sp.Symbol, ...]:
         """State variables: assigned names whose ``_prev`` value is read."""
         used = set().union(*(eq.expr.free_symbols for eq in self.equations))
@@ -110,7 +111,7 @@ class CellDeclaration:
     def prev(self, state: sp.Symbol) -> sp.Symbol:
         return sp.Symbol(f"{state.name}_prev")
 
-    @property
+    @cached_property
     def params(self) -> tuple[sp.Symbol, ...]:
         """Per-cell trainable parameters (``p_<name>``), in order of first use."""
         seen: list[sp.Symbol] = []
@@ -120,21 +121,21 @@ class CellDeclaration:
                     seen.append(s)
         return tuple(seen)
 
-    @property
+    @cached_property
     def inputs(self) -> tuple[sp.Symbol, ...]:
         """Everything a time step reads: net inputs, previous states, parameters."""
         return (*self.nets, *(self.prev(s) for s in self.states), *self.params)
 
-    @property
+    @cached_property
     def gate_outputs(self) -> tuple[sp.Symbol, ...]:
         return tuple(sp.Symbol(f"y_{g}") for g in self.gates)
 
-    @property
+    @cached_property
     def activations(self) -> tuple[sp.Symbol, ...]:
         """Activations other units see: the cell output, then each gate's activation."""
         return (sp.Symbol("y_c"), *self.gate_outputs)
 
-    @property
+    @cached_property
     def shared_gates(self) -> bool:
         """True when every gate activation is per block (so blocks may hold S > 1 cells)."""
         return all(self.levels[y] == "block" for y in self.gate_outputs)
@@ -223,7 +224,7 @@ def declare_cell(name: str, title: str, source: str, gates: tuple[str, ...] | li
             raise DeclarationError(f"cell {name!r}: cannot parse {text!r}: {type(exc).__name__}: {exc}".splitlines()[0]) from None
         if not isinstance(expr, sp.Expr):
             raise DeclarationError(f"cell {name!r}: {text!r} is not an expression")
-        unknown = sorted(s.name for s in expr.free_symbols if s.name not in local or local[s.name] is not s)
+        unknown = sorted(s.name for s in expr.free_symbols if s.name not in local or local[s.name] != s)
         undefined = [f.func.__name__ for f in expr.atoms(sp.Function) if f.func not in (sigma, tanh)]
         if unknown or undefined:
             what = (unknown + undefined)[0]

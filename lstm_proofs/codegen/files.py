@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lstm_proofs.cells import CELLS
 from lstm_proofs.codegen.markdown import render_markdown
+from lstm_proofs.codegen.numba_backend import generate_numba_module
 from lstm_proofs.codegen.numpy_backend import generate_module
 from lstm_proofs.derive import derive
 
@@ -21,6 +22,7 @@ def render_all(cells: list[str] | None = None) -> dict[str, str]:
         der = derive(CELLS[name])
         out[f"{name}.py"] = generate_module(der)
         out[f"{name}.md"] = render_markdown(der)
+        out[f"numba_{name}.py"] = generate_numba_module(der)  # compiled backend from the same derivation
     return out
 
 

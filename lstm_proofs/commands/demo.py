@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     t = time.perf_counter()
     files = gen.render_all()
     stale = gen.stale_files(files, gen.DERIVATIONS_DIR) if gen.DERIVATIONS_DIR.is_dir() else {}
-    print(f"    {len(files) // 2} cells derived and generated in {time.perf_counter() - t:.1f} s; "
+    print(f"    {len(gen.CELLS)} cells derived and generated in {time.perf_counter() - t:.1f} s; "
           + (f"STALE checked-in files: {', '.join(stale)} (run 'lstm-proofs derive')" if stale
              else "checked-in derivations/ are up to date"))
     print("2/4 verify: gradients, truncated gradient, Section 3 claims, weight counts; 3/4 error flow ...")

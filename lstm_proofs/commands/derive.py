@@ -13,7 +13,7 @@ from lstm_proofs.errors import UserError
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("derive", help="derive the cells with SymPy and regenerate the NumPy kernels",
                        description="Derive every declared cell symbolically and write derivations/<cell>.py and "
-                                   "derivations/<cell>.md. With --check, write nothing and fail (exit 1, with a "
+                                   "derivations/<cell>.md (and the compiled backend, derivations/numba_<cell>.py). With --check, write nothing and fail (exit 1, with a "
                                    "unified diff) if the checked-in files are stale.")
     p.add_argument("--check", action="store_true", help="fail with a diff if the checked-in files are stale")
     p.add_argument("--cell", action="append", choices=list(CELLS), help="only this cell (repeatable)")
@@ -40,6 +40,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"derive --check: {len(files)} generated files up to date ({elapsed:.1f} s to derive and generate)")
         return 0
     written = gen.write_files(files, directory)
-    print(f"derived and generated {len(files)} files for {len(files) // 2} cells in {elapsed:.1f} s; "
+    print(f"derived and generated {len(files)} files for {len(args.cell or CELLS)} cells in {elapsed:.1f} s; "
           f"{len(written)} changed")
     return 0

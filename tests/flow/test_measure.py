@@ -5,14 +5,13 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from lstm_proofs.flow import measure as fm
 from lstm_proofs.network import Params, Topology, init_params
 from lstm_proofs.network.model import load_kernels
 
-PROPERTY = settings(derandomize=True, max_examples=25, deadline=None)
 
 
 def _lstm(cell, n_in, C, S, interval, seed, T, sequences=1, per_cell=True):
@@ -32,7 +31,6 @@ lstm_shapes = dict(n_in=st.integers(1, 3), C=st.integers(1, 3), S=st.integers(1,
 
 # ----- Appendix A.2: the 1997 cell -----
 
-@PROPERTY
 @given(**lstm_shapes)
 def test_truncated_cec_flow_is_exactly_one(n_in, C, S, interval, seed, T):
     top, params, caches, cells = _lstm("lstm1997", n_in, C, S, interval, seed, T, sequences=2)
@@ -41,7 +39,6 @@ def test_truncated_cec_flow_is_exactly_one(n_in, C, S, interval, seed, T):
         assert np.all(flow.values() == 1.0)  # eqs. (30), (35): exact equality
 
 
-@PROPERTY
 @given(**lstm_shapes)
 def test_error_leaving_the_cell_is_entry_times_exit(n_in, C, S, interval, seed, T):
     top, params, caches, _ = _lstm("lstm1997", n_in, C, S, interval, seed, T, per_cell=False)
@@ -64,7 +61,6 @@ def test_entry_exit_exact_when_drift_makes_h_prime_subnormal():
     assert max(np.max(np.abs(r["c"])), np.max(np.abs(r["in"]))) <= 1e-15
 
 
-@PROPERTY
 @given(**lstm_shapes)
 def test_forget_gate_flow_is_product_of_forget_activations(n_in, C, S, interval, seed, T):
     top, params, caches, cells = _lstm("forget", n_in, C, S, interval, seed, T, sequences=2)
@@ -111,7 +107,6 @@ def _conventional(cell, n, scale, seed, T):
     return top, params, flow, caches
 
 
-@PROPERTY
 @given(**conventional)
 def test_conventional_flow_respects_the_weak_norm_bound(cell, n, scale, seed, T):
     top, params, flow, caches = _conventional(cell, n, scale, seed, T)
@@ -119,7 +114,6 @@ def test_conventional_flow_respects_the_weak_norm_bound(cell, n, scale, seed, T)
     assert np.all(flow.ln_abs() <= bound[:, None, None])
 
 
-@PROPERTY
 @given(**conventional)
 def test_conventional_flow_is_the_eq1_recursion(cell, n, scale, seed, T):
     top, params, flow, caches = _conventional(cell, n, scale, seed, T)

@@ -1,0 +1,111 @@
+"""Checks ``truncated/<cell>/...``: the paper's truncated gradient, computed three ways (Section 4, Appendix A.1).
+
+* ``traces-vs-bptt``: the generated online learner (forward-accumulated traces ds/dw, eqs. 25 and 27, with the
+  weights held fixed over the sequence) against generated truncated backpropagation through time;
+* ``bptt-vs-autograd``: generated truncated BPTT against HIPS autograd on the hand-written model with a
+  stop-gradient at every truncation point;
+
+both normwise per-array relative error <= 1e-10, on random networks and sequences of T = 1, 10 and 1000 steps.
+
+* ``distance-to-full`` (information, not a pass/fail criterion): the normwise distance between the truncated and
+  the full gradient, ``max_P |g_trunc - g_full|_inf / |g_full|_inf``, at T = 10, 100, 1000. Its check passes when
+  the distance was measured and is finite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+
+import numpy as np
+
+from lstm_proofs.cells import CELLS
+from lstm_proofs.learning.online import OnlineLearner
+from lstm_proofs.network.model import Network
+from lstm_proofs.network.topology import Params
+from lstm_proofs.reference import autograd_models
+from lstm_proofs.results import CheckResult
+from lstm_proofs.verify.cases import random_case
+from lstm_proofs.verify.gradcheck import compare_params
+
+TOLERANCE = 1e-10
+LENGTHS = {False: (1, 10, 1000), True: (1, 2, 10, 100, 1000)}
+SEEDS = {False: (0,), True: (0, 1, 2)}
+CLAIM = "Section 4, Appendix A.1, eqs. (10)-(28)"
+
+
+def _worst_of(cell: str, pairs: list[tuple[str, Params, Params]], rule: str) -> tuple[float, str, list[dict]]:
+    worst, message, runs = 0.0, "", []
+    for label, got, ref in pairs:
+        cmp = compare_params(got, ref)
+        runs.append({"where": label, "error": cmp.error, "per_array": cmp.per_array})
+        if not cmp.error <= worst:
+            worst, message = cmp.error, f"{cmp.message(cell, rule)} ({label})"
+    return worst, message, runs
+
+
+def check_traces_vs_bptt(cell: str, full: bool = False, kernels: ModuleType | None = None) -> CheckResult:
+    """Forward-trace gradient of the generated learner = generated truncated BPTT."""
+    pairs = []
+    for seed in SEEDS[full]:
+        for T in LENGTHS[full]:
+            case = random_case(cell, T, 2, seed)
+            traces = OnlineLearner(case.topology, kernels=kernels).sequence_gradient(case.params, case.xs,
+                                                                                     case.targets, case.mask)
+            _, bptt = Network(case.topology, kernels).loss_and_grad(case.params, case.xs, case.targets, case.mask,
+                                                                    truncated=True)
+            pairs.append((case.label, traces, bptt))
+    worst, message, runs = _worst_of(cell, pairs, "forward traces vs truncated BPTT, normwise per array")
+    return CheckResult(id=f"truncated/{cell}/traces-vs-bptt", passed=bool(worst <= TOLERANCE), max_rel_error=worst,
+                       tolerance=TOLERANCE, title=f"{cell}: forward-trace learner gradient = truncated BPTT",
+                       reference="generated truncated BPTT", claim=CLAIM, details={"runs": runs},
+                       message="" if worst <= TOLERANCE else message)
+
+
+def check_bptt_vs_autograd(cell: str, full: bool = False, kernels: ModuleType | None = None,
+                           reference: Callable[..., Params] = autograd_models.gradient) -> CheckResult:
+    """Generated truncated BPTT = autograd with stop-gradients at every truncation point."""
+    pairs = []
+    for seed in SEEDS[full]:
+        for T in LENGTHS[full]:
+            case = random_case(cell, T, 2, seed)
+            _, bptt = Network(case.topology, kernels).loss_and_grad(case.params, case.xs, case.targets, case.mask,
+                                                                    truncated=True)
+            ref = reference(case.topology, case.params, case.xs, case.targets, case.mask, truncated=True)
+            pairs.append((case.label, bptt, ref))
+    worst, message, runs = _worst_of(cell, pairs, "truncated BPTT vs autograd with stop-gradients, normwise")
+    return CheckResult(id=f"truncated/{cell}/bptt-vs-autograd", passed=bool(worst <= TOLERANCE), max_rel_error=worst,
+                       tolerance=TOLERANCE, title=f"{cell}: truncated BPTT = autograd with stop-gradients",
+                       reference="HIPS autograd on an independent model with stop-gradients", claim=CLAIM,
+                       details={"runs": runs}, message="" if worst <= TOLERANCE else message)
+
+
+def check_distance_to_full(cell: str, full: bool = False) -> CheckResult:
+    """How far the truncated gradient is from the full one (information)."""
+    rows = []
+    for seed in SEEDS[full]:
+        for T in (10, 100, 1000):
+            case = random_case(cell, T, 2, seed)
+            net = Network(case.topology)
+            _, g_full = net.loss_and_grad(case.params, case.xs, case.targets, case.mask)
+            _, g_trunc = net.loss_and_grad(case.params, case.xs, case.targets, case.mask, truncated=True)
+            cmp = compare_params(g_trunc, g_full)
+            rows.append({"T": T, "seed": seed, "distance": cmp.error, "per_array": cmp.per_array,
+                         "cosine": float(np.dot(g_trunc.to_vector(case.topology), g_full.to_vector(case.topology))
+                                         / (np.linalg.norm(g_trunc.to_vector(case.topology))
+                                            * np.linalg.norm(g_full.to_vector(case.topology))))})
+    distance = max(r["distance"] for r in rows)
+    finite = bool(np.isfinite(distance))
+    return CheckResult(id=f"truncated/{cell}/distance-to-full", passed=finite, max_rel_error=distance,
+                       tolerance=None, title=f"{cell}: distance between truncated and full gradient (information)",
+                       reference="generated full BPTT", claim="Sections 4, 6",
+                       details={"informational": True, "runs": rows},
+                       message="" if finite else "distance is not finite")
+
+
+def run_checks(full: bool = False) -> list[CheckResult]:
+    """The truncated-gradient checks of every declared cell."""
+    out = []
+    for cell in CELLS:
+        out += [check_traces_vs_bptt(cell, full), check_bptt_vs_autograd(cell, full), check_distance_to_full(cell, full)]
+    return out
