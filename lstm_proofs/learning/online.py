@@ -94,6 +94,11 @@ class OnlineLearner:
         W_h, W_o = P.W_hidden, P.W_output
         cell_p = P.cell_params(top)
         lr = np.asarray(state.learning_rate, dtype=float).reshape(B, 1, 1)
+        if hasattr(k, "learner_sequence"):  # compiled backend: the whole sequence in one call
+            mode = self.update if learn else "forward"
+            ys, _ = k.learner_sequence(W_h, W_o, cell_p, lr.reshape(B), xs, targets, mask, self._mask_h, self._mask_o,
+                                       mode, top.n_blocks, top.block_size)
+            return ys
         a, s, traces = self._zeros(B)
         m = mask if mask.ndim == 3 else mask[..., None]
         ys = np.empty((T, B, top.n_out))
@@ -136,6 +141,15 @@ class OnlineLearner:
         W_h = np.broadcast_to(params.W_hidden, (B, *params.W_hidden.shape))
         W_o = np.broadcast_to(params.W_output, (B, *params.W_output.shape))
         cell_p = tuple(np.broadcast_to(p, (B, *p.shape)) for p in params.cell_params(top))
+        if hasattr(k, "learner_sequence"):  # compiled backend: per-sequence sums of G in one call
+            _, (G_h, G_o, G_p) = k.learner_sequence(np.ascontiguousarray(W_h), np.ascontiguousarray(W_o),
+                                                    tuple(np.ascontiguousarray(p) for p in cell_p), np.zeros(B), xs,
+                                                    targets, mask, self._mask_h, self._mask_o, "gradient",
+                                                    top.n_blocks, top.block_size)
+            grads = {"W_hidden": -G_h.sum(axis=0) * self._mask_h, "W_output": -G_o.sum(axis=0) * self._mask_o}
+            for p, g in zip(top.declaration.params, G_p):
+                grads["P_" + p.name[2:]] = -g.sum(axis=0)
+            return Params(grads)
         a, s, traces = self._zeros(B)
         m = mask if mask.ndim == 3 else mask[..., None]
         dtype = np.result_type(xs, params.W_hidden)

@@ -9,6 +9,7 @@ Activations and states start at zero at every sequence start (Section 5).
 from __future__ import annotations
 
 import importlib
+import warnings
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -19,16 +20,29 @@ from lstm_proofs.errors import UserError
 from lstm_proofs.network.topology import Params, Topology
 
 
-def load_kernels(cell: str) -> ModuleType:
-    """The generated NumPy module of ``cell`` (``lstm_proofs.derivations.<cell>``).
+BACKENDS = ("numpy", "numba")
+
+
+def load_kernels(cell: str, backend: str = "numpy") -> ModuleType:
+    """The generated module of ``cell``: ``lstm_proofs.derivations.<cell>`` (NumPy, the reference) or, with
+    ``backend="numba"``, ``lstm_proofs.derivations.numba_<cell>`` (compiled whole-sequence kernels from the same
+    derivation). Without numba installed, the numba backend falls back to NumPy with a warning.
 
     Raises:
-        UserError: if the module has not been generated (run ``lstm-proofs derive``).
+        UserError: for an unknown backend, or if the module has not been generated (run ``lstm-proofs derive``).
     """
+    if backend not in BACKENDS:
+        raise UserError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    name = cell if backend == "numpy" else f"numba_{cell}"
     try:
-        return importlib.import_module(f"lstm_proofs.derivations.{cell}")
+        module = importlib.import_module(f"lstm_proofs.derivations.{name}")
     except ModuleNotFoundError:
-        raise UserError(f"no generated kernels for cell {cell!r}; run 'lstm-proofs derive'") from None
+        raise UserError(f"no generated {backend} kernels for cell {cell!r}; run 'lstm-proofs derive'") from None
+    if backend == "numba" and not module.available():
+        warnings.warn("numba is not installed (pip install -e '.[fast]'): using the NumPy kernels instead",
+                      stacklevel=2)
+        return load_kernels(cell)
+    return module
 
 
 @dataclass
@@ -82,8 +96,12 @@ class Network:
         top, k = self.topology, self.kernels
         T, B, _ = xs.shape
         dtype = np.result_type(xs, params.W_hidden, params.W_output)
-        a, s = self._zero_state(B, dtype)
         P = params.cell_params(top)
+        if hasattr(k, "forward_sequence"):  # compiled backend: the whole sequence in one call
+            ys, acts, states, cache = k.forward_sequence(params.W_hidden, params.W_output, P, xs, top.n_blocks,
+                                                         top.block_size)
+            return ForwardPass(ys, cache, acts, states if k.STATE else None)
+        a, s = self._zero_state(B, dtype)
         ys = np.empty((T, B, top.n_out), dtype=dtype)
         acts = np.empty((T, B, top.n_activations), dtype=dtype)
         states = np.empty((T, B, top.n_blocks, top.block_size), dtype=dtype) if s is not None else None
@@ -128,13 +146,17 @@ class Network:
         gW_h = np.zeros(params.W_hidden.shape, dtype=dtype)
         gW_o = np.zeros(params.W_output.shape, dtype=dtype)
         gP = [np.zeros(p.shape, dtype=dtype) for p in P]
-        for t in range(T - 1, -1, -1):
-            dW_h, dW_o, dP, d_a, d_s = k.backward_step(params.W_hidden, params.W_output, P, fp.caches[t], d_ys[t],
-                                                        d_a, d_s, truncated, top.n_blocks, top.block_size)
-            gW_h += dW_h
-            gW_o += dW_o
-            for g, d in zip(gP, dP):
-                g += d
+        if hasattr(k, "gradient_sequence"):  # compiled backend: the whole backward pass in one call
+            gW_h, gW_o, gP = k.gradient_sequence(params.W_hidden, params.W_output, xs, fp.outputs, fp.activations,
+                                                 fp.caches, d_ys, truncated, top.n_blocks, top.block_size)
+        else:
+            for t in range(T - 1, -1, -1):
+                dW_h, dW_o, dP, d_a, d_s = k.backward_step(params.W_hidden, params.W_output, P, fp.caches[t], d_ys[t],
+                                                            d_a, d_s, truncated, top.n_blocks, top.block_size)
+                gW_h += dW_h
+                gW_o += dW_o
+                for g, d in zip(gP, dP):
+                    g += d
         masks = top.masks()
         grads = {"W_hidden": gW_h * masks["W_hidden"], "W_output": gW_o * masks["W_output"]}
         for p, g in zip(top.declaration.params, gP):

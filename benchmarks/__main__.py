@@ -1,0 +1,84 @@
+"""``python -m benchmarks [--repeats N] [--quick]`` runs every benchmark, prints a table, writes
+``results/benchmarks.json`` and regenerates ``docs/performance.md``; ``python -m benchmarks --report`` only
+regenerates the document from the results file. Run from the repository root.
+
+BLAS and torch are held to one thread, so that the backends are compared on equal terms.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from benchmarks import report, suite  # noqa: E402
+from lstm_proofs.errors import UserError  # noqa: E402
+from lstm_proofs.results import write_json_atomic  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point (see the module docstring); returns the exit status."""
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    p.add_argument("--report", action="store_true", help="only regenerate the document from the results file")
+    p.add_argument("--repeats", type=int, default=5, help="timed calls per figure (minimum reported; default 5)")
+    p.add_argument("--quick", action="store_true", help="2 repeats, memory only up to T = 1000 (a smoke run)")
+    p.add_argument("--json", type=Path, default=ROOT / "results" / "benchmarks.json", help="results file")
+    p.add_argument("--doc", type=Path, default=ROOT / "docs" / "performance.md", help="generated document")
+    args = p.parse_args(argv)
+    try:
+        if args.report:
+            if not args.json.exists():
+                raise UserError(f"{args.json} not found: run 'python -m benchmarks' first")
+            payload = json.loads(args.json.read_text())
+        else:
+            if args.repeats < 1:
+                raise UserError(f"--repeats must be at least 1, got {args.repeats}")
+            payload = run(2 if args.quick else args.repeats, quick=args.quick)
+            write_json_atomic(args.json, payload)
+            print(report.table(payload))
+        _write_text(args.doc, report.render(payload))
+        print(f"wrote {args.doc}" + ("" if args.report else f" and {args.json}"))
+        return 0
+    except UserError as exc:
+        print(f"python -m benchmarks: {exc}", file=sys.stderr)
+        return 2
+
+
+def run(repeats: int, quick: bool = False) -> dict:
+    """Every measurement; the results document."""
+    start = time.perf_counter()
+    if suite.torch_version():
+        import torch
+
+        torch.set_num_threads(1)
+    payload = {"machine": suite.machine(), "repeats": repeats, "lockstep_trials": suite.LOCKSTEP}
+    print("paper networks (T = 100):", flush=True)
+    payload["networks"] = suite.paper_networks(repeats)
+    print("modern size (forget cell, I = 32, H = 128, batch 64)", flush=True)
+    payload["modern"] = suite.modern(repeats)
+    payload["growth"] = suite.growth(payload["networks"])
+    print("learner memory against sequence length", flush=True)
+    payload["memory"] = suite.memory((100, 1000) if quick else (100, 1000, 10000))
+    payload["targets"] = report.targets(payload)
+    payload["elapsed_s"] = round(time.perf_counter() - start, 1)
+    return payload
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,240 @@
+"""Targets, the printed table and ``docs/performance.md``, all computed from the results document alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.paper_rows import ROWS
+from benchmarks.suite import HEADLINE
+
+GENERATED = ("<!-- GENERATED FILE - DO NOT EDIT. Written by `python -m benchmarks` (or `python -m benchmarks "
+             "--report`) from results/benchmarks.json. -->")
+
+
+def _net(payload: dict[str, Any], where: str) -> dict[str, Any]:
+    return next(r for r in payload["networks"] if r["network"] == where)
+
+
+def _get(d: dict[str, Any], *keys: str) -> float | None:
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def targets(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's speed targets, each with the measured figure and a verdict (None: could not be measured)."""
+    out = []
+
+    def add(what: str, figure: float | None, bound: float, unit: str, below: bool = True) -> None:
+        met = None if figure is None else (figure <= bound if below else figure >= bound)
+        out.append({"target": what, "figure": figure, "bound": bound, "unit": unit, "met": met})
+
+    for where in HEADLINE:
+        r = _net(payload, where)
+        w = r["n_weights"]
+        add(f"NumPy gradient, B=1, {w} weights: <= 30 us/step", _get(r, "gradient_B1", "numpy", "min_us"), 30, "us")
+        add(f"NumPy learner, B=1, {w} weights: <= 30 us/step",
+            _get(r, "learner_B1", "numpy", "per_step", "min_us"), 30, "us")
+        ag, npy = _get(r, "gradient_B1", "autograd", "min_us"), _get(r, "gradient_B1", "numpy", "min_us")
+        add(f"NumPy gradient >= 30x faster than autograd, {w} weights", ag / npy if ag and npy else None, 30, "x",
+            below=False)
+        add(f"NumPy learner, 32 trials in lockstep, {w} weights: <= 2 us/trial-step",
+            _get(r, "learner_lockstep", "numpy", "per_trial_step", "min_us"), 2, "us")
+        add(f"numba gradient, B=1, {w} weights: <= 1 us/step", _get(r, "gradient_B1", "numba", "min_us"), 1, "us")
+        add(f"numba learner, 32 trials in lockstep, {w} weights: <= 1 us/trial-step",
+            _get(r, "learner_lockstep", "numba", "per_trial_step", "min_us"), 1, "us")
+    m = payload["modern"]["gradient"]
+    npy, tl = _get(m, "numpy", "min_us"), _get(m, "torch_nn_lstm", "min_us")
+    add("I=32, H=128, B=64: NumPy gradient no slower than torch nn.LSTM (ratio NumPy/torch <= 1)",
+        npy / tl if npy and tl else None, 1, "x")
+    return out
+
+
+def _fmt(x: float | None, digits: int = 1) -> str:
+    if x is None:
+        return "n/a"
+    if x >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}f}" if x >= 1 else f"{x:.{max(digits, 2)}f}"
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.1f}x" if a and b else "n/a"
+
+
+def network_rows(payload: dict[str, Any]) -> list[list[str]]:
+    """One line per paper network: per-step costs (minimum, microseconds) and ratios."""
+    lines = []
+    for r in payload["networks"]:
+        g, lb, ll = r["gradient_B1"], r["learner_B1"], r["learner_lockstep"]
+        npy = _get(g, "numpy", "min_us")
+        lines.append([r["network"], str(r["n_weights"]), _fmt(npy), _fmt(_get(g, "numba", "min_us"), 2),
+                      _fmt(_get(g, "autograd", "min_us")), _ratio(_get(g, "autograd", "min_us"), npy),
+                      _ratio(_get(g, "torch", "min_us"), npy),
+                      _fmt(_get(lb, "numpy", "per_step", "min_us")), _fmt(_get(lb, "numba", "per_step", "min_us"), 2),
+                      _fmt(_get(ll, "numpy", "per_trial_step", "min_us"), 2),
+                      _fmt(_get(ll, "numba", "per_trial_step", "min_us"), 3),
+                      _fmt(_get(r, "learner_lockstep_end_error", "numba", "per_trial_step", "min_us"), 3)])
+    return lines
+
+
+HEAD = ["network", "W", "grad NumPy", "grad numba", "grad autograd", "autograd/NumPy", "torch/NumPy",
+        "learner NumPy", "learner numba", "lockstep NumPy", "lockstep numba", "lockstep numba (end error)"]
+
+
+def table(payload: dict[str, Any]) -> str:
+    """The plain-text summary printed after a run."""
+    rows = [HEAD] + network_rows(payload)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEAD))]
+    text = ["per-step cost, microseconds (minimum of repeats); lockstep = 32 trials, per trial-step"]
+    for r in rows:
+        text.append("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    text.append("")
+    text += _modern_lines(payload, plain=True)
+    text.append("")
+    for t in payload["targets"]:
+        verdict = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
+        text.append(f"[{verdict:>12}] {t['target']}: {_fmt(t['figure'], 2)} {t['unit']}")
+    return "\n".join(text)
+
+
+def _modern_lines(payload: dict[str, Any], plain: bool = False) -> list[str]:
+    m = payload["modern"]
+    g = m["gradient"]
+    npy = _get(g, "numpy", "min_us")
+    items = [("NumPy (generated)", npy), ("numba (generated)", _get(g, "numba", "min_us")),
+             ("HIPS autograd (reference model)", _get(g, "autograd", "min_us")),
+             ("torch nn.LSTM + linear output", _get(g, "torch_nn_lstm", "min_us"))]
+    lines = [f"modern size {m['topology']}, {m['n_weights']} weights, batch {m['batch']}, T = {m['T_gradient']}: "
+             "gradient per step"]
+    if not plain:
+        lines = [lines[0] + ":", "", "| implementation | us per step (batch of 64) | us per sequence-step | ratio to NumPy |",
+                 "|---|---:|---:|---:|"]
+    for name, us in items:
+        per_seq = us / m["batch"] if us else None
+        if plain:
+            lines.append(f"  {name:34s} {_fmt(us):>10} us/step  {_ratio(us, npy):>7}")
+        else:
+            lines.append(f"| {name} | {_fmt(us)} | {_fmt(per_seq, 2)} | {_ratio(us, npy)} |")
+    lm = m["learner"]
+    for backend in ("numpy", "numba"):
+        us = _get(lm, backend, "per_trial_step", "min_us")
+        label = f"learner {backend}, {m['batch']} trials, T = {m['T_learner']}: per trial-step"
+        lines.append(f"  {label:34s} {_fmt(us):>10} us" if plain else f"| {label} | | {_fmt(us)} | |")
+    return lines
+
+
+def projections(payload: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Projected training wall time of every table row (steps x sequences x trials x per-trial-step cost)."""
+    out, totals = [], {"numpy_alone": 0.0, "numpy_lockstep": 0.0, "numba_lockstep": 0.0}
+    for row in ROWS:
+        r = _net(payload, row.network)
+        trial_steps = row.steps * row.sequences * row.trials
+        costs = {"numpy_alone": _get(r, "learner_B1", "numpy", "per_step", "min_us"),
+                 "numpy_lockstep": _get(r, "learner_lockstep", "numpy", "per_trial_step", "min_us"),
+                 "numba_lockstep": _get(r, "learner_lockstep", "numba", "per_trial_step", "min_us")
+                 if row.every_step else _get(r, "learner_lockstep_end_error", "numba", "per_trial_step", "min_us")}
+        hours = {k: (v * 1e-6 * trial_steps / 3600 if v else None) for k, v in costs.items()}
+        for k, v in hours.items():
+            if v is not None:
+                totals[k] += v
+        out.append({"row": row, "n_weights": r["n_weights"], "trial_steps": trial_steps, "hours": hours})
+    return out, totals
+
+
+def _h(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    if x < 1 / 60:
+        return f"{x * 3600:.0f} s"
+    if x < 1:
+        return f"{x * 60:.1f} min"
+    return f"{x:.1f} h"
+
+
+def render(payload: dict[str, Any]) -> str:
+    """The text of docs/performance.md."""
+    mach = payload["machine"]
+    L = [GENERATED, "", "# Performance", "",
+         "Measured by `python -m benchmarks` (run from the repository root; `--repeats N`, `--quick`), which writes "
+         "`results/benchmarks.json`; this page is generated from that file (`python -m benchmarks --report`). "
+         "Timing rule: one warm-up call (it also compiles or loads the numba kernels), then repeated calls; the "
+         "figure is the **minimum**, the median is in the results file. BLAS and torch ran on one thread.", "",
+         f"Machine: {mach['platform']}, {mach['cpu_count']} cores **shared with other jobs** (load average at start "
+         f"{', '.join(f'{x:.1f}' for x in mach['load_average_at_start'])}), Python {mach['python']}, NumPy "
+         f"{mach['numpy']}, numba {mach['numba'] or 'not installed'}, torch {mach['torch'] or 'not installed'}, "
+         f"autograd {mach['autograd']}. {payload['repeats']} repeats; the run took {payload['elapsed_s']:.0f} s. "
+         "Timings on a shared machine are noisy: read them as within a factor of about 1.5.", "",
+         "## What is measured", "",
+         "* **gradient**: `Network.loss_and_grad` (loss plus full backpropagation-through-time gradient), one "
+         "sequence of T = 100 steps (batch 1); per time step. References: the independently written HIPS-autograd "
+         "model (`lstm_proofs/reference/autograd_models.py`; its weight unpacking replaced by an equivalent gather, "
+         "see `benchmarks/suite.py`) and the same network written in PyTorch operations (`benchmarks/torch_models.py`), "
+         "both checked to give the same gradient; ratios are their time over NumPy's.",
+         "* **learner**: `OnlineLearner.run_sequence` (the paper's online learner: forward pass, forward traces "
+         "ds/dw, per-step weight change), error signal at every step; per time step for one trial, and per "
+         f"trial-step for {payload['lockstep_trials']} independent trials in lockstep. "
+         "\"end error\": error only at the sequence end (Exps. 2c-6), where the compiled learner skips the exact-zero "
+         "gradient of the other steps.",
+         "* **NumPy**: the generated `derivations/<cell>.py`, one Python call per step; **numba**: the generated "
+         "`derivations/numba_<cell>.py`, whole sequences in one compiled call (`load_kernels(cell, backend=\"numba\")`).",
+         "", "## The paper's networks (microseconds per step; lockstep columns per trial-step)", "",
+         "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+    L += ["| " + " | ".join(r) + " |" for r in network_rows(payload)]
+    L += ["", "Agreement with the NumPy gradient (max |difference| / max |NumPy|): " + ", ".join(
+        f"{k.split('_')[0]} <= {max(_get(r, 'gradient_B1', k) or 0 for r in payload['networks']):.1e}"
+        for k in ("numba_agreement", "autograd_agreement", "torch_agreement")
+        if any(_get(r, "gradient_B1", k) is not None for r in payload["networks"])) + ".", ""]
+    L += ["## Modern size", ""] + _modern_lines(payload) + [
+        "", f"torch's nn.LSTM has {payload['modern'].get('torch_nn_lstm_weights', 'n/a')} weights: it uses the cell "
+        "outputs as the only recurrent input and fuses the four gate products into one matrix product; the generated "
+        "kernels hold the paper's dense layout (every hidden unit has a column for every hidden activation, masked "
+        "to zero when absent), so at this size they multiply about 3.4 times as many entries as they use.", ""]
+    L += ["## Cost growth with the number of weights", "",
+          "Log-log slope of per-step cost against W over the paper's LSTM networks (W = 93 ... 10504). The paper "
+          "claims O(W) per time step for its learner (Section 4, Appendix A.1 eq. 29): slope 1 at most. Small "
+          "networks are dominated by fixed per-call overhead (slope near 0), so the slope over W >= 300 is shown too.",
+          "", "| series | slope (all) | slope (W >= 300) |", "|---|---:|---:|"]
+    L += [f"| {k} | {v['slope']:.2f} | {v['slope_W_ge_300']:.2f} |" for k, v in payload["growth"].items()]
+    mem = payload["memory"]
+    L += ["", "## Learner memory against sequence length", "",
+          f"tracemalloc peak during one `run_sequence` ({mem['network']}, one trial, error at the end); "
+          "\"working\" subtracts the returned outputs (T x K floats). The compiled kernel's scratch arrays are "
+          "allocated by NumPy in its wrapper, so tracemalloc sees them. BPTT stores every step and grows.", "",
+          "| what | " + " | ".join(f"T = {t}" for t in mem["lengths"]) + " |", "|---|" + "---:|" * len(mem["lengths"])]
+    for what in dict.fromkeys(r["what"] for r in mem["runs"]):
+        cells = []
+        for t in mem["lengths"]:
+            run = next(r for r in mem["runs"] if r["what"] == what and r["T"] == t)
+            work = run["peak_minus_outputs"]
+            cells.append(f"{run['peak_bytes'] / 1024:.1f} KiB" + (f" (working {work / 1024:.1f} KiB)" if work is not None else ""))
+        L.append(f"| {what} | " + " | ".join(cells) + " |")
+    L += ["", "## Trials in lockstep", "",
+          f"{payload['lockstep_trials']} independent trials (own weights, own learning rate) advance together through "
+          "the same kernels; the per-trial-step costs are in the lockstep columns above. Each trial's outputs and "
+          "weights equal those of the trial run alone **bit for bit**, with both backends, per-step and per-sequence "
+          "updates (`tests/backends/test_lockstep.py`).", ""]
+    L += ["## Speed targets", "", "| target | measured | verdict |", "|---|---:|---|"]
+    for t in payload["targets"]:
+        verdict = {True: "met", False: "**not met**", None: "not measured"}[t["met"]]
+        L.append(f"| {t['target']} | {_fmt(t['figure'], 2)} {t['unit']} | {verdict} |")
+    rows, totals = projections(payload)
+    L += ["", "## Projected wall time of the paper's tables", "",
+          "Per row: mean time steps per training sequence x the table's mean training sequences to success x the "
+          "row's number of trials x the measured per-trial-step learner cost of the row's network (the derivation "
+          "of the mean lengths is in `benchmarks/paper_rows.py`). Training presentations only: test sets and "
+          "success checks are not counted, nor trials that fail and run to the sequence limit. Columns: NumPy with "
+          "trials one after another; NumPy with 32 trials in lockstep; numba with 32 trials in lockstep (end-error "
+          "cost for rows whose errors come only at the sequence end). One core.", "",
+          "| table | row | W | trials | steps/seq | sequences | trial-steps | NumPy alone | NumPy lockstep | numba lockstep |",
+          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for p in rows:
+        row = p["row"]
+        L.append(f"| {row.table} | {row.label} | {p['n_weights']} | {row.trials} | {row.steps:g} | "
+                 f"{row.sequences:,.0f} | {p['trial_steps']:.3g} | {_h(p['hours']['numpy_alone'])} | "
+                 f"{_h(p['hours']['numpy_lockstep'])} | {_h(p['hours']['numba_lockstep'])} |")
+    L.append(f"| **total** | all {len(rows)} rows | | | | | {sum(p['trial_steps'] for p in rows):.3g} | "
+             f"**{_h(totals['numpy_alone'])}** | **{_h(totals['numpy_lockstep'])}** | **{_h(totals['numba_lockstep'])}** |")
+    return "\n".join(L) + "\n"
