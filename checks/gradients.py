@@ -26,7 +26,7 @@ from lstm_proofs.cells import CELLS
 from lstm_proofs.network.model import Network
 from lstm_proofs.network.topology import Params
 from lstm_proofs.reference import autograd_models
-from lstm_proofs.results import CheckResult
+from lstm_proofs.results import CheckResult, wanted
 from lstm_proofs.verify.cases import Case, random_case
 from lstm_proofs.verify.exact import exact_gradient
 from lstm_proofs.verify.gradcheck import (Comparison, central_difference, compare_params, complex_step,
@@ -173,6 +173,6 @@ def check_cell(cell: str, full: bool = False, kernels: ModuleType | None = None)
             check_numerical(cell, "finite-differences", full, kernels), check_exact(cell, full, kernels)]
 
 
-def run_checks(full: bool = False) -> list[CheckResult]:
-    """The gradient checks of every declared cell."""
-    return [r for cell in CELLS for r in check_cell(cell, full)]
+def run_checks(full: bool = False, only: str | None = None) -> list[CheckResult]:
+    """The gradient checks of every declared cell (of the cells ``only``, an id prefix, can match)."""
+    return [r for cell in CELLS if wanted(f"gradient/{cell}/", only) for r in check_cell(cell, full)]

@@ -24,7 +24,7 @@ from lstm_proofs.learning.online import OnlineLearner
 from lstm_proofs.network.model import Network
 from lstm_proofs.network.topology import Params
 from lstm_proofs.reference import autograd_models
-from lstm_proofs.results import CheckResult
+from lstm_proofs.results import CheckResult, wanted
 from lstm_proofs.verify.cases import random_case
 from lstm_proofs.verify.gradcheck import compare_params
 
@@ -103,9 +103,11 @@ def check_distance_to_full(cell: str, full: bool = False) -> CheckResult:
                        message="" if finite else "distance is not finite")
 
 
-def run_checks(full: bool = False) -> list[CheckResult]:
-    """The truncated-gradient checks of every declared cell."""
+def run_checks(full: bool = False, only: str | None = None) -> list[CheckResult]:
+    """The truncated-gradient checks of every declared cell (of the cells ``only``, an id prefix, can match)."""
     out = []
     for cell in CELLS:
+        if not wanted(f"truncated/{cell}/", only):
+            continue
         out += [check_traces_vs_bptt(cell, full), check_bptt_vs_autograd(cell, full), check_distance_to_full(cell, full)]
     return out

@@ -46,6 +46,11 @@ class CheckResult:
         return _jsonable(asdict(self))
 
 
+def wanted(group: str, only: str | None) -> bool:
+    """Whether checks with ids starting ``group`` (e.g. ``gradient/forget/``) can match the id prefix ``only``."""
+    return not only or group.startswith(only) or only.startswith(group)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)

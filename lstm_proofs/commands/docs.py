@@ -85,11 +85,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Rewrite the generated tables in docs/ (flow, verification) from results/*.json. "
                                    "With --check, write nothing and fail (exit 1, with a diff) if a table is stale.")
     p.add_argument("--check", action="store_true", help="fail with a diff if a table is stale")
+    p.add_argument("--root", default=str(REPO), metavar="DIR", help="source checkout (default: this one)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    docs = render_docs()
+    root = Path(args.root)
+    if not (root / "docs").is_dir():
+        raise UserError(f"no docs/ directory in {root}")
+    docs = render_docs(root)
     stale = {p: t for p, t in docs.items() if p.read_text() != t}
     if args.check:
         for path, text in stale.items():
