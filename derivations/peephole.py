@@ -148,7 +148,9 @@ def forward_step(W_hidden, W_output, P, x, a_prev, s_prev, C, S):
     """One time step of the network with weights shared across the batch.
 
     Args:
-        W_hidden: (C*S + G*C, Z) weights into cells (rows 0..CS-1), then each gate's C rows (GATES order).
+        W_hidden: (C*S + G*C, Z) weights into cells (rows 0..CS-1), then each gate's C rows (GATES order). The
+            caller may drop the columns of activations R..N_a-1 when they hold no weights (Z = I + R + 1; under
+            recurrent='cells' the gates feed nothing back): they would only multiply zeros.
         W_output: (K, U) weights into the output units.
         P: tuple of per-cell parameters in PARAMS order, each (C, S).
         x: (B, I) current inputs; a_prev: (B, N_a) previous hidden activations; s_prev: previous state (B, C, S).
@@ -159,15 +161,17 @@ def forward_step(W_hidden, W_output, P, x, a_prev, s_prev, C, S):
     """
     B = x.shape[0]
     CS = C * S
-    z = np.concatenate((x, a_prev, np.ones((B, 1), dtype=x.dtype)), axis=1)  # sources y^u: x(t), y(t-1), bias
+    I = x.shape[1]
+    R = W_hidden.shape[1] - I - 1  # recurrent sources in W_hidden: all N_a activations, or a leading part of them
+    z = np.concatenate((x, a_prev[:, :R], np.ones((B, 1), dtype=x.dtype)), axis=1)  # sources y^u: x(t), y(t-1), bias
     net = z @ W_hidden.T  # eqs. (6)-(9): net inputs of cells and gates
     net_c = net[:, :CS].reshape(B, C, S)
     net_in = net[:, CS + 0 * C:CS + 1 * C].reshape(B, C, 1)
     net_forget = net[:, CS + 1 * C:CS + 2 * C].reshape(B, C, 1)
     net_out = net[:, CS + 2 * C:CS + 3 * C].reshape(B, C, 1)
     y_in, y_forget, s, y_out, y_c, = cell_forward(net_c, net_in, net_forget, net_out, s_prev, P[0], P[1], P[2])
-    a = np.concatenate((y_c.reshape(B, CS), y_in.reshape(B, C), y_forget.reshape(B, C), y_out.reshape(B, C)), axis=1)
-    u = np.concatenate((x, a, np.ones((B, 1), dtype=x.dtype)), axis=1)  # output units see current activations
+    u = np.concatenate((x, y_c.reshape(B, CS), y_in.reshape(B, C), y_forget.reshape(B, C), y_out.reshape(B, C), np.ones((B, 1), dtype=x.dtype)), axis=1)  # sources of the output units: x(t), y(t), bias
+    a = u[:, I:-1]  # this step's hidden activations: cells, then each gate
     net_k = u @ W_output.T
     y_k = _k.sigmoid(net_k)  # output units, logistic
     cache = (z, u, net_c, net_in, net_forget, net_out, s_prev, y_in, y_forget, s, y_out, y_c, net_k, y_k)
@@ -178,7 +182,7 @@ def backward_step(W_hidden, W_output, P, cache, d_y_k, d_a, d_s, truncated, C, S
     """One step of backpropagation through time, composed from the derived adjoint step of the cell.
 
     Args:
-        W_hidden, W_output, P: as in forward_step; cache: forward_step's cache for this step.
+        W_hidden, W_output, P: as given to forward_step; cache: forward_step's cache for this step.
         d_y_k: (B, K) error at the outputs (dL/dy_k); d_a: (B, N_a) error at this step's activations arriving
             through the recurrent weights of the next step; d_s: error at this step's state from the next step.
         truncated: True for the paper's truncated gradient: errors reaching the net inputs of cells and gates are
@@ -206,6 +210,8 @@ def backward_step(W_hidden, W_output, P, cache, d_y_k, d_a, d_s, truncated, C, S
         d_a_prev = np.zeros_like(d_a)  # truncation: no error flows into y^u(t-1) through the net inputs
     else:
         d_a_prev = d_net @ W_hidden[:, I:-1]
+        if d_a_prev.shape[1] < d_a.shape[1]:  # activations whose columns forward_step was given without: no error
+            d_a_prev = np.concatenate((d_a_prev, np.zeros((B, d_a.shape[1] - d_a_prev.shape[1]), d_a.dtype)), axis=1)
     dP = (d_p_in.sum(axis=0), d_p_forget.sum(axis=0), d_p_out.sum(axis=0))
     return dW_hidden, dW_output, dP, d_a_prev, d_s_prev
 
@@ -230,18 +236,48 @@ def learner_step(W_hidden, W_output, P, x, a_prev, s_prev, traces, target, tmask
     """
     B = x.shape[0]
     CS = C * S
+    I = x.shape[1]
     z = np.concatenate((x, a_prev, np.ones((B, 1), dtype=x.dtype)), axis=1)
     net = np.matmul(W_hidden, z[:, :, None])[:, :, 0]  # eqs. (6)-(9)
+    # the cell: equations, trace partials (eqs. 25, 27, 30) and exit partials (eqs. 21, 23) in one block
     net_c = net[:, :CS].reshape(B, C, S)
     net_in = net[:, CS + 0 * C:CS + 1 * C].reshape(B, C, 1)
     net_forget = net[:, CS + 1 * C:CS + 2 * C].reshape(B, C, 1)
     net_out = net[:, CS + 2 * C:CS + 3 * C].reshape(B, C, 1)
-    y_in, y_forget, s, y_out, y_c, = cell_forward(net_c, net_in, net_forget, net_out, s_prev, P[0], P[1], P[2])
-    a = np.concatenate((y_c.reshape(B, CS), y_in.reshape(B, C), y_forget.reshape(B, C), y_out.reshape(B, C)), axis=1)
-    u = np.concatenate((x, a, np.ones((B, 1), dtype=x.dtype)), axis=1)
+    p_in, p_forget, p_out = P  # per-cell parameters
+    sg = _k.sigmoid(net)  # sigma(net) of every cell and gate, in one call
+    sg_net_c = sg[:, :CS].reshape(B, C, S)
+    sgn = _k.sigmoid(-net)  # sigma(-net) (sigma' = sigma(net) * sigma(-net)) of every cell and gate, in one call
+    sgn_net_c = sgn[:, :CS].reshape(B, C, S)
+    t0 = net_in + p_in*s_prev
+    t1 = net_forget + p_forget*s_prev
+    t3 = 4*sg_net_c
+    t9 = _k.sigmoid(-t1)
+    y_in = _k.sigmoid(t0)  # Gers 2002: input gate sees s(t-1)
+    y_forget = _k.sigmoid(t1)  # Gers 2002: forget gate sees s(t-1)
+    J = y_forget  # eq. (30): ds(t)/ds(t-1)
+    ds_dnet_c = sgn_net_c*t3*y_in  # eqs. (25), (27): ds/dnet_c
+    ds_dp_forget = s_prev**2*t9*y_forget  # eqs. (25), (27): ds/dp_forget
+    t2 = s_prev*y_forget
+    t4 = y_in*(t3 - 2)
+    t8 = t4*_k.sigmoid(-t0)
+    s = t2 + t4  # Gers 2000: state with forgetting
+    ds_dnet_in = t8  # eqs. (25), (27): ds/dnet_in
+    ds_dnet_forget = t2*t9  # eqs. (25), (27): ds/dnet_forget
+    ds_dp_in = s_prev*t8  # eqs. (25), (27): ds/dp_in
+    t5 = net_out + p_out*s
+    t6 = 2*_k.sigmoid(s)
+    y_out = _k.sigmoid(t5)  # Gers 2002: output gate sees s(t)
+    t7 = y_out*(t6 - 1)
+    t10 = t7*_k.sigmoid(-t5)
+    y_c = t7  # eq. (9) cell output
+    dyc_ds = p_out*t10 + t6*y_out*_k.sigmoid(-s)  # eq. (23): exit through the state
+    dyc_dnet_out = t10  # eq. (21): exit bypassing the state
+    dyc_dp_out = s*t10  # eq. (21): exit bypassing the state
+    u = np.concatenate((x, y_c.reshape(B, CS), y_in.reshape(B, C), y_forget.reshape(B, C), y_out.reshape(B, C), np.ones((B, 1), dtype=x.dtype)), axis=1)  # sources of the output units: x(t), y(t), bias
+    a = u[:, I:-1]  # this step's hidden activations: cells, then each gate
     net_k = np.matmul(W_output, u[:, :, None])[:, :, 0]
     y_k = _k.sigmoid(net_k)
-    J, ds_dnet_c, ds_dnet_in, ds_dnet_forget, ds_dp_in, ds_dp_forget, = cell_traces(net_c, net_in, net_forget, net_out, s_prev, P[0], P[1], P[2], y_in, y_forget, s, y_out, y_c)
     T_net_c, T_net_in, T_net_forget, T_p_in, T_p_forget, = traces
     T_net_c = J[..., None] * T_net_c + ds_dnet_c[..., None] * z[:, None, None, :]  # eqs. (25), (27): ds/dw_(l,m) += ds/dnet_l * y^m
     T_net_in = J[..., None] * T_net_in + ds_dnet_in[..., None] * z[:, None, None, :]  # eqs. (25), (27): ds/dw_(l,m) += ds/dnet_l * y^m
@@ -250,9 +286,7 @@ def learner_step(W_hidden, W_output, P, x, a_prev, s_prev, traces, target, tmask
     T_p_forget = J * T_p_forget + ds_dp_forget  # forward trace of parameter p_forget
     e_k = y_k*_k.sigmoid(-net_k) * (target - y_k) * tmask  # eq. (19)
     G_output = e_k[:, :, None] * u[:, None, :]  # eq. (22), output units
-    I = x.shape[1]
     e_y_c = np.matmul(e_k[:, None, :], W_output[:, :, I:I + CS])[:, 0, :].reshape(B, C, S)  # error at cell outputs
-    dyc_ds, dyc_dnet_out, dyc_dp_out, = cell_exit(net_c, net_in, net_forget, net_out, s_prev, P[0], P[1], P[2], y_in, y_forget, s, y_out, y_c)
     e_s = e_y_c * dyc_ds  # eq. (23): error at the state
     G_net_c = (e_s[..., None] * T_net_c).reshape(B, CS, -1)  # eqs. (24), (26), (28)
     G_net_in = np.einsum('bcs,bcsz->bcz', e_s, T_net_in)  # eqs. (24), (26), (28)

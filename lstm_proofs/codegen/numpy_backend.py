@@ -19,6 +19,7 @@ import sympy as sp
 from lstm_proofs.cells.declaration import CellDeclaration
 from lstm_proofs.codegen.emit import cse_assignments, emit_lines, op_count, pycode
 from lstm_proofs.derive.derivation import Derivation, adjoint
+from lstm_proofs.symbolic.functions import sigma
 
 GENERATOR_COMMAND = "lstm-proofs derive"
 
@@ -32,18 +33,19 @@ def _tuple(items) -> str:
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
-def _level(cell: CellDeclaration, expr: sp.Expr) -> str:
+def _level(cell: CellDeclaration, expr: sp.Expr, extra: dict[sp.Symbol, str] | None = None) -> str:
     levels = []
     for s in expr.free_symbols:
         name = s.name
         base = sp.Symbol(name[2:]) if name.startswith("d_") or name.startswith("a_") else s
-        levels.append(cell.levels.get(base, "cell"))
+        levels.append((extra or {}).get(s) or cell.levels.get(base, "cell"))
     return "cell" if "cell" in levels else ("block" if levels else "const")
 
 
-def _shaped(cell: CellDeclaration, expr: sp.Expr, want: str, like: str) -> str:
+def _shaped(cell: CellDeclaration, expr: sp.Expr, want: str, like: str,
+            extra: dict[sp.Symbol, str] | None = None) -> str:
     """Code for ``expr`` broadcast to the array shape of ``like`` where the expression alone would be smaller."""
-    have = _level(cell, expr)
+    have = _level(cell, expr, extra)
     code = pycode(expr)
     if have == "const":
         return f"np.full({like}.shape, {code}, dtype={like}.dtype)"
@@ -128,6 +130,92 @@ def _partials_kernel(der: Derivation, name: str, items: dict[sp.Symbol, sp.Expr]
     return _function(name, args, doc, body, [n.name for n in names] or ["()"], op_count(items.values())), [n.name for n in names]
 
 
+def _net_sigmoids(cell: CellDeclaration, exprs: list[sp.Expr]) -> dict[sp.Expr, sp.Symbol]:
+    """``sigma(net_u)`` and ``sigma(-net_u)`` occurring in ``exprs``, each mapped to the name of its precomputed value.
+
+    The network steps evaluate the logistic function once over the whole net-input vector (and once over its
+    negation) instead of once per cell quantity: NumPy's cost at small sizes is per call, not per element.
+    """
+    found: dict[sp.Expr, sp.Symbol] = {}
+    for e in exprs:
+        for f in e.atoms(sigma):
+            arg = f.args[0]
+            if arg in cell.nets:
+                found[f] = sp.Symbol(f"sg_{arg.name}")
+            elif -arg in cell.nets:
+                found[f] = sp.Symbol(f"sgn_{(-arg).name}")
+    return dict(sorted(found.items(), key=lambda kv: kv[1].name))
+
+
+def _fused_cell_step(der: Derivation, indent: str = "    ") -> tuple[list[str], list[str], list[str]]:
+    """Lines of learner_step that evaluate the cell: its equations, trace partials and exit partials in one block.
+
+    The same expressions as cell_forward, cell_traces and cell_exit, but with common subexpressions shared across
+    the three (each sigma is evaluated once) and the logistic function of every net input taken from two calls over
+    the whole net-input vector.
+
+    Returns:
+        (lines, names of the trace partials (J first), names of the exit partials).
+    """
+    cell = der.cell
+    state = der.state
+    items: list[tuple[sp.Symbol, sp.Expr]] = [(eq.target, eq.expr) for eq in cell.equations]
+    labels = {eq.target: eq.label for eq in cell.equations}
+    trace_names: list[str] = []
+    if state is not None:
+        J = sp.Symbol("J")
+        items.append((J, der.traces[cell.prev(state)]))
+        labels[J] = f"eq. (30): d{state.name}(t)/d{state.name}(t-1)"
+        trace_names.append("J")
+        for u in der.trace_inputs:
+            if u == cell.prev(state):
+                continue
+            name = sp.Symbol(f"ds_d{u.name}")
+            items.append((name, der.traces[u]))
+            labels[name] = f"eqs. (25), (27): d{state.name}/d{u.name}"
+            trace_names.append(name.name)
+    exit_items = {}
+    if state is not None:
+        exit_items[state] = der.exit[state]
+    exit_items.update({u: der.exit[u] for u in der.exit_inputs})
+    exit_names = []
+    for u, e in exit_items.items():
+        name = sp.Symbol(f"dyc_d{u.name}")
+        items.append((name, e))
+        labels[name] = "eq. (23): exit through the state" if u == state else "eq. (21): exit bypassing the state"
+        exit_names.append(name.name)
+    sig = _net_sigmoids(cell, [e for _, e in items])
+    extra = {v: cell.level(sp.Symbol(v.name.split("_", 1)[1])) for v in sig.values()}
+    items = [(t, e.xreplace(sig)) for t, e in items]
+    lines = []
+    gates = list(cell.gates)
+    for kind, neg in (("sg", ""), ("sgn", "-")):
+        used = [v for v in sig.values() if v.name.startswith(kind + "_")]
+        if not used:
+            continue
+        what = "sigma(net)" if not neg else "sigma(-net) (sigma' = sigma(net) * sigma(-net))"
+        lines.append(f"{indent}{kind} = _k.sigmoid({neg}net)  # {what} of every cell and gate, in one call")
+        for v in used:
+            net = v.name.split("_", 1)[1]
+            if net == "net_c":
+                lines.append(f"{indent}{v.name} = {kind}[:, :CS].reshape(B, C, S)")
+            else:
+                i = gates.index(net[4:])
+                lines.append(f"{indent}{v.name} = {kind}[:, CS + {i} * C:CS + {i + 1} * C].reshape(B, C, 1)")
+    outs = {t for t, _ in items}
+    for target, expr in cse_assignments(items):
+        if target in outs:
+            if target in cell.targets:
+                lvl = cell.level(target)
+                code = _shaped(cell, expr, lvl, _like(cell, lvl), extra)
+            else:
+                code = _shaped(cell, expr, "cell", "net_c", extra)
+            lines.append(f"{indent}{target.name} = {code}  # {labels[target]}")
+        else:
+            lines.extend(emit_lines([(target, expr)], indent=indent))
+    return lines, trace_names, exit_names
+
+
 def _header(cell: CellDeclaration, der: Derivation) -> str:
     decl = textwrap.indent(textwrap.dedent(cell.text).strip("\n"), "    ")
     return f'''"""Cell '{cell.name}': {cell.title}.
@@ -172,16 +260,21 @@ def _network(der: Derivation) -> str:
     split = ["    net_c = net[:, :CS].reshape(B, C, S)"]
     for i, g in enumerate(gates):
         split.append(f"    net_{g} = net[:, CS + {i} * C:CS + {i + 1} * C].reshape(B, C, 1)")
-    act_parts = ["y_c.reshape(B, CS)"] + [f"y_{g}.reshape(B, C)" for g in gates]
+    act_parts = ["x", "y_c.reshape(B, CS)"] + [f"y_{g}.reshape(B, C)" for g in gates] + ["np.ones((B, 1), dtype=x.dtype)"]
     cell_in = [u.name for u in cell.inputs]
     cell_in = [("P[%d]" % params.index(n)) if n in params else n for n in cell_in]
     state_out = state.name if state is not None else "None"
     out_deriv = pycode(der.output_derivative)
 
+    outputs_in = f"""    u = np.concatenate({_tuple(act_parts)}, axis=1)  # sources of the output units: x(t), y(t), bias
+    a = u[:, I:-1]  # this step's hidden activations: cells, then each gate
+"""
     fwd_common = "\n".join(split) + f"""
     {", ".join(t.name for t in cell.targets)}, = cell_forward({", ".join(cell_in)})
-    a = np.concatenate({_tuple(act_parts)}, axis=1)
-"""
+""" + outputs_in
+    fused, trace_parts, exit_names = _fused_cell_step(der)
+    bind = [f"    {_tuple(params)[1:-1]} = P  # per-cell parameters"] if params else []
+    learn_common = "\n".join(split + bind + fused) + "\n" + outputs_in
     forward = f'''
 # ----- network steps (Section 4 topology; Section 5 timing: inputs, then hidden units, then outputs) -----
 
@@ -189,7 +282,9 @@ def forward_step(W_hidden, W_output, P, x, a_prev, {sp_}, C, S):
     """One time step of the network with weights shared across the batch.
 
     Args:
-        W_hidden: (C*S + G*C, Z) weights into cells (rows 0..CS-1), then each gate's C rows (GATES order).
+        W_hidden: (C*S + G*C, Z) weights into cells (rows 0..CS-1), then each gate's C rows (GATES order). The
+            caller may drop the columns of activations R..N_a-1 when they hold no weights (Z = I + R + 1; under
+            recurrent='cells' the gates feed nothing back): they would only multiply zeros.
         W_output: (K, U) weights into the output units.
         P: tuple of per-cell parameters in PARAMS order, each (C, S).
         x: (B, I) current inputs; a_prev: (B, N_a) previous hidden activations; {sp_}: previous state (B, C, S).
@@ -200,10 +295,11 @@ def forward_step(W_hidden, W_output, P, x, a_prev, {sp_}, C, S):
     """
     B = x.shape[0]
     CS = C * S
-    z = np.concatenate((x, a_prev, np.ones((B, 1), dtype=x.dtype)), axis=1)  # sources y^u: x(t), y(t-1), bias
+    I = x.shape[1]
+    R = W_hidden.shape[1] - I - 1  # recurrent sources in W_hidden: all N_a activations, or a leading part of them
+    z = np.concatenate((x, a_prev[:, :R], np.ones((B, 1), dtype=x.dtype)), axis=1)  # sources y^u: x(t), y(t-1), bias
     net = z @ W_hidden.T  # eqs. (6)-(9): net inputs of cells and gates
-{fwd_common}    u = np.concatenate((x, a, np.ones((B, 1), dtype=x.dtype)), axis=1)  # output units see current activations
-    net_k = u @ W_output.T
+{fwd_common}    net_k = u @ W_output.T
     y_k = _k.sigmoid(net_k)  # output units, logistic
     cache = (z, u, {", ".join(cell_in_n for cell_in_n in [u_.name for u_ in cell.inputs if u_.name not in params])}, {", ".join(t.name for t in cell.targets)}, net_k, y_k)
     return y_k, a, {state_out}, cache
@@ -225,7 +321,7 @@ def backward_step(W_hidden, W_output, P, cache, d_y_k, d_a, {d_s_name}, truncate
     """One step of backpropagation through time, composed from the derived adjoint step of the cell.
 
     Args:
-        W_hidden, W_output, P: as in forward_step; cache: forward_step's cache for this step.
+        W_hidden, W_output, P: as given to forward_step; cache: forward_step's cache for this step.
         d_y_k: (B, K) error at the outputs (dL/dy_k); d_a: (B, N_a) error at this step's activations arriving
             through the recurrent weights of the next step; {d_s_name}: error at this step's state from the next step.
         truncated: True for the paper's truncated gradient: errors reaching the net inputs of cells and gates are
@@ -250,6 +346,8 @@ def backward_step(W_hidden, W_output, P, cache, d_y_k, d_a, {d_s_name}, truncate
         d_a_prev = np.zeros_like(d_a)  # truncation: no error flows into y^u(t-1) through the net inputs
     else:
         d_a_prev = d_net @ W_hidden[:, I:-1]
+        if d_a_prev.shape[1] < d_a.shape[1]:  # activations whose columns forward_step was given without: no error
+            d_a_prev = np.concatenate((d_a_prev, np.zeros((B, d_a.shape[1] - d_a_prev.shape[1]), d_a.dtype)), axis=1)
     dP = {_tuple(f"d_{p}.sum(axis=0)" for p in params)}
     return dW_hidden, dW_output, dP, d_a_prev, {d_sprev}
 '''.replace("d_s_name", d_s_name)
@@ -287,10 +385,7 @@ def backward_step(W_hidden, W_output, P, cache, d_y_k, d_a, {d_s_name}, truncate
         if psym in exit_inputs:
             terms.append(f"e_y_c * dyc_d{p}")
         g_params.append(f"    G_{p} = " + (" + ".join(terms) if terms else "np.zeros((B, C, S))"))
-    exit_names = (["dyc_d" + state.name] if state is not None else []) + [f"dyc_d{u.name}" for u in exit_inputs]
     e_state = f"    e_{state.name} = e_y_c * dyc_d{state.name}  # eq. (23): error at the state" if state is not None else ""
-    traces_call = (f"    J, {', '.join('ds_d' + u.name for u in trace_inputs)}, = cell_traces({', '.join(cell_in + [t.name for t in cell.targets])})"
-                   if state is not None else "")
     learner = f'''
 
 def learner_step(W_hidden, W_output, P, x, a_prev, {sp_}, traces, target, tmask, C, S):
@@ -313,19 +408,17 @@ def learner_step(W_hidden, W_output, P, x, a_prev, {sp_}, traces, target, tmask,
     """
     B = x.shape[0]
     CS = C * S
+    I = x.shape[1]
     z = np.concatenate((x, a_prev, np.ones((B, 1), dtype=x.dtype)), axis=1)
     net = np.matmul(W_hidden, z[:, :, None])[:, :, 0]  # eqs. (6)-(9)
-{fwd_common}    u = np.concatenate((x, a, np.ones((B, 1), dtype=x.dtype)), axis=1)
-    net_k = np.matmul(W_output, u[:, :, None])[:, :, 0]
+    # the cell: equations, trace partials (eqs. 25, 27, 30) and exit partials (eqs. 21, 23) in one block
+{learn_common}    net_k = np.matmul(W_output, u[:, :, None])[:, :, 0]
     y_k = _k.sigmoid(net_k)
-{traces_call}
     {", ".join(trace_names) + ", = traces" if trace_names else "_ = traces"}
 {chr(10).join(trace_update)}
     e_k = {out_deriv} * (target - y_k) * tmask  # eq. (19)
     G_output = e_k[:, :, None] * u[:, None, :]  # eq. (22), output units
-    I = x.shape[1]
     e_y_c = np.matmul(e_k[:, None, :], W_output[:, :, I:I + CS])[:, 0, :].reshape(B, C, S)  # error at cell outputs
-    {", ".join(exit_names)}, = cell_exit({", ".join(cell_in + [t.name for t in cell.targets])})
 {e_state}
 {chr(10).join(grads)}
     G_hidden = np.concatenate({_tuple("G_" + u_.name for u_ in cell.nets)}, axis=1)

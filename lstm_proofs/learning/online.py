@@ -103,15 +103,21 @@ class OnlineLearner:
         m = mask if mask.ndim == 3 else mask[..., None]
         ys = np.empty((T, B, top.n_out))
         acc = None
+        C, S = top.n_blocks, top.block_size
+        step = learn and self.update == "step"
+        if step:  # alpha times the mask, once per sequence: (G * alpha_mask) equals alpha * (G * mask) bit for bit
+            lr_h, lr_o = lr * self._mask_h, lr * self._mask_o
         for t in range(T):
             y, a, s, traces, G_h, G_o, G_p = k.learner_step(W_h, W_o, cell_p, xs[t], a, s, traces, targets[t], m[t],
-                                                             top.n_blocks, top.block_size)
+                                                             C, S)
             ys[t] = y
             if not learn:
                 continue
-            if self.update == "step":
-                W_h += lr * (G_h * self._mask_h)  # eq. (17): weight change alpha * (-dE/dw), every step
-                W_o += lr * (G_o * self._mask_o)
+            if step:  # eq. (17): weight change alpha * (-dE/dw), every step (G_h, G_o are this step's own arrays)
+                G_h *= lr_h
+                W_h += G_h
+                G_o *= lr_o
+                W_o += G_o
                 for p, g in zip(cell_p, G_p):
                     p += lr * g
             elif acc is None:

@@ -66,6 +66,7 @@ class Network:
     def __init__(self, topology: Topology, kernels: ModuleType | None = None) -> None:
         self.topology = topology
         self.kernels = kernels if kernels is not None else load_kernels(topology.cell)
+        self._mask_h: np.ndarray | None = None  # W_hidden mask, computed on first use
 
     # ----- checking inputs -----
     def _check(self, params: Params, xs: np.ndarray, targets: np.ndarray | None = None,
@@ -89,6 +90,35 @@ class Network:
         s0 = np.zeros((batch, top.n_blocks, top.block_size), dtype=dtype) if self.kernels.STATE else None
         return a0, s0
 
+    def _hidden_weights(self, W_hidden: np.ndarray) -> np.ndarray:
+        """``W_hidden`` without the columns of trailing activations that hold no weight.
+
+        Under ``recurrent="cells"`` the gate activations feed nothing back, yet they have columns in the dense
+        layout; the generated ``forward_step`` takes a weight matrix whose recurrent part covers only the leading R
+        activations (see its docstring), so the per-step products skip columns that would only multiply zeros.
+        A column is dropped only if the topology has no weight in it and its entries are exactly zero, so outputs
+        and gradients are those of the dense layout. Returns ``W_hidden`` itself when nothing can be dropped.
+        """
+        I, N = self.topology.n_in, self.topology.n_activations
+        if self._mask_h is None:
+            self._mask_h = self.topology.masks()["W_hidden"]
+        cols = slice(I, I + N)
+        used = np.flatnonzero(np.any(self._mask_h[:, cols], axis=0) | np.any(W_hidden[:, cols] != 0, axis=0))
+        R = int(used[-1]) + 1 if used.size else 0
+        if R == N:
+            return W_hidden
+        return np.ascontiguousarray(np.concatenate((W_hidden[:, :I + R], W_hidden[:, I + N:]), axis=1))
+
+    def _full_hidden(self, g: np.ndarray) -> np.ndarray:
+        """A gradient of the (possibly column-reduced) hidden weights put back into the dense layout."""
+        Z = self.topology.n_sources
+        if g.shape[1] == Z:
+            return g
+        full = np.zeros((g.shape[0], Z), dtype=g.dtype)
+        full[:, :g.shape[1] - 1] = g[:, :-1]
+        full[:, -1] = g[:, -1]
+        return full
+
     # ----- forward -----
     def forward(self, params: Params, xs: np.ndarray) -> ForwardPass:
         """Run the network over ``xs`` (T, B, I) from zero activations and states."""
@@ -102,12 +132,14 @@ class Network:
                                                          top.block_size)
             return ForwardPass(ys, cache, acts, states if k.STATE else None)
         a, s = self._zero_state(B, dtype)
+        W_h, W_o = self._hidden_weights(params.W_hidden), params.W_output
+        C, S = top.n_blocks, top.block_size
         ys = np.empty((T, B, top.n_out), dtype=dtype)
         acts = np.empty((T, B, top.n_activations), dtype=dtype)
         states = np.empty((T, B, top.n_blocks, top.block_size), dtype=dtype) if s is not None else None
         caches = []
         for t in range(T):
-            y, a, s, cache = k.forward_step(params.W_hidden, params.W_output, P, xs[t], a, s, top.n_blocks, top.block_size)
+            y, a, s, cache = k.forward_step(W_h, W_o, P, xs[t], a, s, C, S)
             ys[t], acts[t] = y, a
             if states is not None:
                 states[t] = s
@@ -143,20 +175,22 @@ class Network:
         dtype = fp.outputs.dtype
         d_a, d_s = self._zero_state(B, dtype)
         P = params.cell_params(top)
-        gW_h = np.zeros(params.W_hidden.shape, dtype=dtype)
+        W_h, W_o = self._hidden_weights(params.W_hidden), params.W_output  # as forward() gave to forward_step
+        gW_h = np.zeros(W_h.shape, dtype=dtype)
         gW_o = np.zeros(params.W_output.shape, dtype=dtype)
         gP = [np.zeros(p.shape, dtype=dtype) for p in P]
         if hasattr(k, "gradient_sequence"):  # compiled backend: the whole backward pass in one call
             gW_h, gW_o, gP = k.gradient_sequence(params.W_hidden, params.W_output, xs, fp.outputs, fp.activations,
                                                  fp.caches, d_ys, truncated, top.n_blocks, top.block_size)
         else:
+            C, S = top.n_blocks, top.block_size
             for t in range(T - 1, -1, -1):
-                dW_h, dW_o, dP, d_a, d_s = k.backward_step(params.W_hidden, params.W_output, P, fp.caches[t], d_ys[t],
-                                                            d_a, d_s, truncated, top.n_blocks, top.block_size)
+                dW_h, dW_o, dP, d_a, d_s = k.backward_step(W_h, W_o, P, fp.caches[t], d_ys[t], d_a, d_s, truncated, C, S)
                 gW_h += dW_h
                 gW_o += dW_o
                 for g, d in zip(gP, dP):
                     g += d
+            gW_h = self._full_hidden(gW_h)
         masks = top.masks()
         grads = {"W_hidden": gW_h * masks["W_hidden"], "W_output": gW_o * masks["W_output"]}
         for p, g in zip(top.declaration.params, gP):
