@@ -112,6 +112,24 @@ def load_report_data(results: Path, cells: list[str] | None = None) -> ReportDat
     return data
 
 
+#: Columns of the task-results table: measured figures next to the paper's.
+TRAINING_COLUMNS = ("row", "paper table", "trials (paper)", "success % (measured)", "success % (paper)",
+                    "mean sequences to success (measured)", "mean sequences (paper)", "sequence cap", "kernels")
+
+
+def training_rows(runs: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """One row per results file of ``lstm-proofs train`` (columns :data:`TRAINING_COLUMNS`)."""
+    rows = []
+    for run in runs:
+        s = run.get("summary") if isinstance(run.get("summary"), dict) else {}
+        p = run.get("paper") if isinstance(run.get("paper"), dict) else {}
+        st = run.get("settings") if isinstance(run.get("settings"), dict) else {}
+        rows.append((run.get("row", run.get("_file")), p.get("table"), f"{s.get('trials')} ({p.get('trials')})",
+                     s.get("success_rate"), p.get("success_rate"), s.get("mean_sequences"), p.get("sequences"),
+                     st.get("max_sequences"), st.get("backend", "numpy")))
+    return rows
+
+
 def build_report(results: Path, out: Path, cells: list[str] | None = None) -> Path:
     """Write ``out/index.html``, ``out/report.md`` and the plot files; returns ``out``.
 

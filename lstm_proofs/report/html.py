@@ -11,7 +11,7 @@ import sympy as sp
 from sympy.printing.mathml import mathml
 
 from lstm_proofs.codegen.markdown import KIND_TITLES, DerivedItem
-from lstm_proofs.report.build import KERNEL_OF_KIND, NETWORK_FUNCTIONS, ReportData
+from lstm_proofs.report.build import KERNEL_OF_KIND, NETWORK_FUNCTIONS, TRAINING_COLUMNS, ReportData, training_rows
 
 CSS = """
 body{font-family:Georgia,serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}
@@ -108,15 +108,10 @@ def _training_section(data: ReportData) -> str:
     if not data.training:
         return ("<p><em>Not run yet:</em> no training results in <code>results/train/</code>. Run "
                 "<code>lstm-proofs train</code> on a table row, then rebuild the report.</p>")
-    rows = []
-    for run in data.training:
-        summary = run.get("summary", {}) if isinstance(run.get("summary"), dict) else {}
-        paper = run.get("paper", {}) if isinstance(run.get("paper"), dict) else {}
-        rows.append("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in (
-            run.get("row", run.get("_file")), summary.get("trials"), summary.get("success_rate"),
-            paper.get("success_rate"), summary.get("mean_sequences"), paper.get("mean_sequences"))) + "</tr>")
-    return ("<table><tr><th>row</th><th>trials</th><th>success (measured)</th><th>success (paper)</th>"
-            "<th>mean sequences (measured)</th><th>mean sequences (paper)</th></tr>" + "".join(rows) + "</table>")
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in TRAINING_COLUMNS)
+    rows = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in r) + "</tr>" for r in training_rows(data.training))
+    return (f"<table><tr>{head}</tr>{rows}</table><p>Per-row details, deviations and wall times: "
+            "<code>docs/results.md</code> (<code>lstm-proofs results</code>).</p>")
 
 
 def render_html(data: ReportData) -> str:

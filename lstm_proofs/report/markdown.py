@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lstm_proofs.codegen.markdown import KIND_TITLES, latex
-from lstm_proofs.report.build import KERNEL_OF_KIND, ReportData
+from lstm_proofs.report.build import KERNEL_OF_KIND, TRAINING_COLUMNS, ReportData, training_rows
 
 
 def _fmt(value: Any) -> str:
@@ -62,13 +62,8 @@ def render_report_markdown(data: ReportData) -> str:
         out.append("*Not run yet:* run `lstm-proofs check --json results/checks.json`.")
     out += ["", "## Task results", ""]
     if data.training:
-        out += ["| row | trials | success (measured) | success (paper) | mean sequences (measured) | mean sequences (paper) |",
-                "|---|---|---|---|---|---|"]
-        for run in data.training:
-            s = run.get("summary", {}) if isinstance(run.get("summary"), dict) else {}
-            p = run.get("paper", {}) if isinstance(run.get("paper"), dict) else {}
-            out.append(f"| {_fmt(run.get('row', run.get('_file')))} | {_fmt(s.get('trials'))} | {_fmt(s.get('success_rate'))} | "
-                       f"{_fmt(p.get('success_rate'))} | {_fmt(s.get('mean_sequences'))} | {_fmt(p.get('mean_sequences'))} |")
+        out += ["| " + " | ".join(TRAINING_COLUMNS) + " |", "|" + "---|" * len(TRAINING_COLUMNS)]
+        out += ["| " + " | ".join(_fmt(v) for v in r) + " |" for r in training_rows(data.training)]
     else:
         out.append("*Not run yet:* no training results in `results/train/`.")
     return "\n".join(out) + "\n"

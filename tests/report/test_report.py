@@ -80,3 +80,17 @@ def test_corrupt_results_file_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("lstm-proofs: error:") and "not valid JSON" in err and err.count("\n") == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_training_results_appear_next_to_the_paper_figures(results, tmp_path):
+    (results / "train").mkdir()
+    run = {"row": "6a", "settings": {"max_sequences": 313900, "backend": "numba"},
+           "paper": {"table": "Table 9", "trials": 20, "success_rate": None, "sequences": 31390},
+           "summary": {"trials": 20, "success_rate": 95.0, "mean_sequences": 28765.25}}
+    (results / "train" / "6a.json").write_text(json.dumps(run))
+    out = build_report(results, tmp_path / "report")
+    text = (out / "index.html").read_text()
+    cells = ["6a", "Table 9", "20 (20)", _fmt(95.0), _fmt(None), _fmt(28765.25), "31390", "313900", "numba"]
+    assert "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>" in text
+    md = (out / "report.md").read_text()
+    assert "| " + " | ".join(cells) + " |" in md

@@ -1,0 +1,47 @@
+"""``lstm-proofs results``: regenerate docs/results.md from the training results files."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+from lstm_proofs.errors import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``results`` sub-command to the CLI's sub-parsers."""
+    p = sub.add_parser(
+        "results", help="regenerate docs/results.md: every table row, the paper's figures next to measured ones",
+        description="Read the results files of 'lstm-proofs train' and write a Markdown page listing every row of "
+                    "the paper's Tables 1-9 with the printed and the measured figures, trial counts, sequence caps, "
+                    "wall time and deviations; rows without results are marked 'not run'.")
+    p.add_argument("--dir", default="results/train", metavar="DIR", help="results files (default results/train)")
+    p.add_argument("--out", default="docs/results.md", metavar="PATH", help="output (default docs/results.md)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the page; 0 on success."""
+    from lstm_proofs.training.presets import PRESETS
+    from lstm_proofs.training.results import generate_markdown, load_runs
+
+    root = Path(args.dir)
+    if not root.is_dir():
+        raise UserError(f"no results directory {root}")
+    runs = load_runs(root)
+    text = generate_markdown(runs)
+    out = Path(args.out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+    rows_run = len({r["row"] for r in runs} & {p.row for p in PRESETS})
+    print(f"wrote {out}: {len(PRESETS)} rows, {rows_run} with results ({len(runs)} results files in {root})")
+    return 0

@@ -1,0 +1,304 @@
+"""``lstm-proofs train``: run trials of one table row of the paper and compare with its printed figures."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import queue as queue_module
+import signal
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+from lstm_proofs.errors import UserError
+from lstm_proofs.training.presets import PRESETS, Preset, get_preset
+
+#: Upper bounds of the numeric arguments.
+MAX_TRIALS = 10_000
+MAX_SEQUENCES_LIMIT = 1_000_000_000
+MAX_JOBS = 64
+
+
+def _rows_epilog() -> str:
+    lines = ["rows (TASK, or TASK --row ROW; a full row id also works as TASK):"]
+    for p in PRESETS:
+        lines.append(f"  {p.row:<20} {p.paper.table:<19} {p.title}")
+    return "\n".join(lines)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``train`` sub-command to the CLI's sub-parsers."""
+    p = sub.add_parser(
+        "train", help="train trials of a row of the paper's Tables 1-9 and compare with the printed figures",
+        description=textwrap.fill(
+                    "Train independent trials of one table row (the paper's online learner for LSTM rows, run in "
+                    "lockstep; full-gradient BPTT for the conventional-net baselines of Table 2). Each finished "
+                    "trial is written to the results file at once; running again with the same file resumes. "
+                    "Prints one line per trial and a summary next to the paper's figures.", 100),
+        epilog=_rows_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("task", nargs="?", help="task name (1, 2a, ..., 6b, or an alias such as adding) or a row id")
+    p.add_argument("--row", help="row of the task (e.g. T=500 or 4/T=500); default: the task's first LSTM row")
+    p.add_argument("--trials", metavar="N", help="number of trials (default: the paper's count for the row)")
+    p.add_argument("--seed", default="0", metavar="S", help="base seed; trial i depends only on (S, i) (default 0)")
+    p.add_argument("--max-sequences", metavar="M", help="cap on training sequences per trial (default: the row's)")
+    p.add_argument("--json", metavar="PATH", help="results file (default results/train/<row>.json)")
+    p.add_argument("--jobs", default="1", metavar="N", help="worker processes, each running a chunk of trials")
+    p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE", help="task option (repeatable)")
+    p.add_argument("--update", choices=("step", "sequence"),
+                   help="LSTM weight-update timing (default: the row's, 'step'; spec section 5)")
+    p.add_argument("--backend", choices=("auto", "numpy", "numba"), default="auto",
+                   help="generated kernels: numba (compiled, about 50-100x faster at the paper's sizes), numpy (the "
+                        "reference), or auto (numba where installed, else numpy; the default)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--list", action="store_true", help="list the rows with their conditions and paper figures")
+    p.set_defaults(func=run)
+
+
+def _int_arg(name: str, text: str | None, low: int, high: int) -> int:
+    try:
+        value = int(str(text))
+    except ValueError:
+        raise UserError(f"{name} must be an integer, got {text!r}") from None
+    if not low <= value <= high:
+        raise UserError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def list_rows() -> str:
+    """The rows table of ``--list``."""
+    from lstm_proofs.training.results import fmt_num, paper_figures_text
+
+    header = ("row", "method", "weights", "alpha", "init", "stopping", "trials", "cap")
+    rows = [(p.row, p.method, str(p.topology.n_weights), f"{p.learning_rate:g}", f"+-{p.init_interval:g}",
+             p.stopping.describe(), str(p.trials), fmt_num(p.max_sequences)) for p in PRESETS]
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [fmt.format(*header)]
+    for p, r in zip(PRESETS, rows):
+        out.append(fmt.format(*r))
+        out.append("    paper: " + paper_figures_text(p))
+    return "\n".join(out)
+
+
+def resolve(args: argparse.Namespace) -> tuple[Preset, dict[str, Any], str]:
+    """The preset (adapted to the task options), the validated task options and the update timing."""
+    from lstm_proofs.tasks import get_task
+
+    if not args.task:
+        raise UserError("name a task or row (see 'lstm-proofs train --list')")
+    preset = get_preset(args.task, args.row)
+    task = get_task(preset.task)
+    overrides: dict[str, Any] = {}
+    for pair in args.opt:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--opt must be KEY=VALUE, got {pair!r}")
+        overrides[key.strip()] = task.option_spec(key.strip()).parse(text.strip())
+    options = task.options(**{**preset.task_options, **overrides})
+    n_in, n_out = task.n_inputs(**options), task.n_outputs(**options)
+    if (n_in, n_out) != (preset.topology.n_in, preset.topology.n_out):  # e.g. --opt p=10 on Exp. 2a
+        preset = preset.with_(topology=preset.topology.with_(n_in=n_in, n_out=n_out))
+    update = args.update or preset.update
+    if args.update and preset.method != "lstm" and args.update != preset.update:
+        raise UserError(f"--update applies to LSTM rows; row {preset.row} updates after each sequence")
+    return preset, options, update
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the trials, print per-trial lines and the summary; 0 on completion."""
+    if args.list:
+        print(list_rows())
+        return 0
+    from lstm_proofs.training.results import ResultsFile, default_path, settings_of
+
+    preset, options, update = resolve(args)
+    trials = _int_arg("--trials", args.trials, 1, MAX_TRIALS) if args.trials is not None else preset.trials
+    seed = _int_arg("--seed", args.seed, 0, 2**63 - 1)
+    cap = (_int_arg("--max-sequences", args.max_sequences, 1, MAX_SEQUENCES_LIMIT)
+           if args.max_sequences is not None else preset.max_sequences)
+    jobs = _int_arg("--jobs", args.jobs, 1, MAX_JOBS)
+    path = Path(args.json) if args.json else default_path(preset, options, update)
+    backend = choose_backend(args.backend)
+    settings = settings_of(preset, seed, cap, options, update, backend)
+    results = ResultsFile(path, preset, settings)
+    pending = [i for i in range(trials) if i not in results.done()]
+    from lstm_proofs.training.results import row_options
+
+    changed = {k: v for k, v in options.items() if row_options(preset).get(k) != v}
+    print(f"row {preset.row} ({preset.paper.table}): {preset.title}"
+          + (f" with {', '.join(f'{k}={v}' for k, v in changed.items())}" if changed else "")
+          + f"; {preset.topology.n_weights} weights, "
+          f"alpha {preset.learning_rate:g}, {preset.method}, update {update}, {backend} kernels; trials {trials} "
+          f"({trials - len(pending)} already in {path}), seed {seed}, cap {cap:,} sequences, jobs {jobs}")
+    try:
+        results.write(trials)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+    def on_result(rec: dict[str, Any]) -> None:
+        results.add(rec, trials)
+        print(trial_line(rec), flush=True)
+
+    if pending:
+        previous = signal.signal(signal.SIGTERM, _terminate)  # `kill PID` stops like Ctrl-C: finished trials kept
+        try:
+            _execute(preset, pending, seed, cap, options, update, backend, jobs, on_result, quiet=args.quiet)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    print(summary_text(preset, results.trials, results.settings, path))
+    return 0
+
+
+def choose_backend(requested: str) -> str:
+    """``numba`` or ``numpy`` for ``--backend`` (``auto``: numba where it is installed)."""
+    if requested != "auto":
+        if requested == "numba" and importlib.util.find_spec("numba") is None:
+            raise UserError("--backend numba: numba is not installed (pip install -e '.[fast]')")
+        return requested
+    if importlib.util.find_spec("numba") is None:
+        print("note: numba is not installed, training with the NumPy kernels (pip install -e '.[fast]' is about "
+              "50-100x faster)", file=sys.stderr)
+        return "numpy"
+    return "numba"
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def trial_line(rec: dict[str, Any]) -> str:
+    """One line per finished trial."""
+    head = (f"trial {rec['trial']}: " + (f"solved after {rec['sequences']:,} sequences" if rec["solved"]
+                                          else f"not solved within {rec['sequences']:,} sequences"))
+    if rec.get("st1_sequences") is not None:
+        head += f" (ST1 at {rec['st1_sequences']:,})"
+    test = rec.get("test")
+    if test:
+        head += (f"; test: {test['wrong']} wrong of {test['size']:,}, mean error {test['mean_error']:.4g}"
+                 + (f", mse {test['mse']:.4g}" if "mse" in test else ""))
+    if "train_set" in rec:
+        head += f"; training set: {rec['train_set']['wrong']} wrong of {rec['train_set']['size']}"
+    return head + f" ({rec['seconds']:.0f} s)"
+
+
+def summary_text(preset: Preset, trials: dict[int, dict[str, Any]], settings: dict[str, Any], path: Path) -> str:
+    """The run's summary next to the paper's figures for the row."""
+    from lstm_proofs.training.results import deviations, measured_text, paper_figures_text, summarise
+
+    recs = [trials[i] for i in sorted(trials)]
+    summary = summarise(recs)
+    dev = deviations(preset, {"summary": summary, "settings": settings}) if recs else []
+    lines = [f"summary of {preset.row} ({path}):",
+             f"  measured: {measured_text(summary)}" if recs else "  measured: no finished trials",
+             f"  paper:    {paper_figures_text(preset)}"]
+    if preset.paper.note:
+        lines.append(f"            ({preset.paper.note})")
+    if dev:
+        lines.append("  deviations: " + "; ".join(dev))
+    return "\n".join(lines)
+
+
+# ----- execution: in-process or across worker processes -----
+
+def _execute(preset: Preset, pending: list[int], seed: int, cap: int, options: dict[str, Any], update: str,
+             backend: str, jobs: int, on_result: Any, quiet: bool) -> None:
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(pending) * cap, unit="seq", file=sys.stderr, disable=quiet, dynamic_ncols=True,
+               desc=preset.row, unit_scale=True)
+    solved = [0]
+    errors: dict[int, float] = {}
+
+    def progress(worker: int, n: int, err: float) -> None:
+        errors[worker] = err
+        bar.update(n)
+        finite = [e for e in errors.values() if math.isfinite(e)]
+        bar.set_postfix_str(f"err {sum(finite) / len(finite):.4g}, solved {solved[0]}" if finite else "")
+
+    def result(rec: dict[str, Any]) -> None:
+        solved[0] += bool(rec["solved"])
+        bar.total -= cap - rec["sequences"]  # the unused budget of a trial that stopped early
+        bar.refresh()
+        on_result(rec)
+
+    try:
+        if jobs == 1 or len(pending) == 1:
+            _run_inline(preset, pending, seed, cap, options, update, backend, progress, result)
+        else:
+            _run_pool(preset, pending, seed, cap, options, update, backend, min(jobs, len(pending)), progress, result)
+    finally:
+        bar.close()
+
+
+def _run_inline(preset, pending, seed, cap, options, update, backend, progress, result) -> None:  # noqa: ANN001
+    from lstm_proofs.training.trainer import run_trials
+
+    throttle = _Throttle(lambda n, err: progress(0, n, err))
+    run_trials(preset, pending, seed, cap, options, update, on_result=result,
+               on_progress=lambda n, err, active: throttle(n, err), backend=backend)
+    throttle.flush()
+
+
+class _Throttle:
+    """Forward progress at most every ``interval`` seconds (sums the sequence counts in between)."""
+
+    def __init__(self, send: Any, interval: float = 0.5) -> None:
+        self.send, self.interval = send, interval
+        self.n, self.err, self.last = 0, float("nan"), time.monotonic()
+
+    def __call__(self, n: int, err: float) -> None:
+        self.n += n
+        self.err = err
+        if time.monotonic() - self.last >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.n:
+            self.send(self.n, self.err)
+        self.n, self.last = 0, time.monotonic()
+
+
+def _worker(preset: Preset, chunk: list[int], seed: int, cap: int, options: dict[str, Any], update: str,
+            backend: str, worker: int, q: Any) -> None:
+    from lstm_proofs.training.trainer import run_trials
+
+    throttle = _Throttle(lambda n, err: q.put(("progress", worker, n, err)))
+    run_trials(preset, chunk, seed, cap, options, update, on_result=lambda rec: q.put(("result", worker, rec)),
+               on_progress=lambda n, err, active: throttle(n, err), backend=backend)
+    throttle.flush()
+
+
+def _run_pool(preset, pending, seed, cap, options, update, backend, jobs, progress, result) -> None:  # noqa: ANN001
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunks = [pending[i::jobs] for i in range(jobs)]  # interleaved, so that each chunk gets a similar mix
+    with multiprocessing.Manager() as manager:
+        q = manager.Queue()
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_worker, preset, c, seed, cap, options, update, backend, w, q)
+                       for w, c in enumerate(chunks)]
+            try:
+                while True:
+                    try:
+                        msg = q.get(timeout=0.2)
+                    except queue_module.Empty:
+                        if all(f.done() for f in futures):
+                            break
+                        continue
+                    if msg[0] == "progress":
+                        progress(msg[1], msg[2], msg[3])
+                    else:
+                        result(msg[2])
+                for f in futures:
+                    f.result()  # re-raise a worker's exception
+            except BaseException:
+                # Stop the workers now: their unfinished trials are lost anyway, finished ones are in the file.
+                # (ProcessPoolExecutor has no public way to end running tasks; its exit would wait for them.)
+                for proc in list(getattr(pool, "_processes", {}).values()):
+                    proc.terminate()
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise

@@ -1,0 +1,373 @@
+"""Training trials of a preset: the paper's online learner for LSTM rows, full-gradient descent for baselines.
+
+LSTM trials run in lockstep: all active trials sit on the leading batch axis of one :class:`OnlineLearner`, and
+every call processes one sequence per trial (each from the trial's own stream, padded to the longest with mask 0).
+A trial that meets its stopping criterion (or the sequence cap) leaves the batch and is tested on its test set.
+Conventional-net baselines (Table 2) are trained one trial after another with the full BPTT gradient and a weight
+update per sequence.
+
+Determinism: every random stream of trial ``i`` under seed ``s`` comes from ``SeedSequence(s, spawn_key=(i, k))``
+(k = 0 initial weights, 1 training sequences, 2 stopping tests, 3 final test set); Exp. 1's training/test-set
+pair ``d`` from ``SeedSequence([s, 1], spawn_key=(d,))``. The lockstep kernels treat batch entries independently,
+so a trial's results do not depend on which other trials run with it, nor on the number of processes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from lstm_proofs.learning import OnlineLearner, TrialState, stack_params
+from lstm_proofs.network import Network, Params, init_params
+from lstm_proofs.network.model import load_kernels
+from lstm_proofs.tasks import Batch, get_task
+from lstm_proofs.training.presets import Preset
+
+#: Sequences per chunk when a test set is evaluated (bounds memory: Exp. 2a's 10,000 x 101 x 101 would be 0.8 GB).
+EVAL_CHUNK = 500
+
+ProgressFn = Callable[[int, float, int], None]  # (new sequences, running error, active trials)
+ResultFn = Callable[[dict[str, Any]], None]
+
+
+def trial_seed(seed: int, trial: int, stream: int) -> np.random.SeedSequence:
+    """The seed sequence of one random stream of one trial (0 init, 1 training, 2 stopping tests, 3 test set)."""
+    return np.random.SeedSequence(seed, spawn_key=(trial, stream))
+
+
+def dataset_seed(seed: int, dataset: int) -> np.random.SeedSequence:
+    """The seed sequence of Exp. 1's training/test-set pair ``dataset``."""
+    return np.random.SeedSequence([seed, 1], spawn_key=(dataset,))
+
+
+def initial_params(preset: Preset, seed: int, trial: int) -> Params:
+    """The initial weights of a trial (Section 5: uniform in the interval; Table 10 gate biases)."""
+    rng = np.random.default_rng(trial_seed(seed, trial, 0))
+    return init_params(preset.topology, rng, preset.init_interval, dict(preset.gate_biases) or None)
+
+
+def reber_sets(task: Any, options: dict[str, Any], seed: int, dataset: int, size: int) -> tuple[Batch, Batch]:
+    """Exp. 1's training/test-set pair ``dataset``: ``size`` random strings each, the test strings not in the
+    training set (Section 5.1, after Fahlman 1991; the task's ``make_sets``)."""
+    return task.make_sets(np.random.default_rng(dataset_seed(seed, dataset)), size, size, **options)
+
+
+@dataclass
+class _Trial:
+    """Book-keeping of one trial while it trains."""
+
+    index: int
+    preset: Preset
+    options: dict[str, Any]
+    seed: int
+    max_sequences: int
+    train_set: Batch | None = None
+    test_set: Batch | None = None
+    dataset: int | None = None
+    sequences: int = 0
+    since_check: int = 0
+    st1: int | None = None
+    checks: int = 0
+    passed_test: dict[str, Any] | None = None
+    start: float = field(default_factory=time.perf_counter)
+
+    def __post_init__(self) -> None:
+        w = self.preset.stopping.window
+        self.rng_train = np.random.default_rng(trial_seed(self.seed, self.index, 1))
+        self.rng_check = np.random.default_rng(trial_seed(self.seed, self.index, 2))
+        self.win_ok = np.zeros(w, dtype=bool)
+        self.win_err = np.zeros(w)
+        self.filled = 0
+        self.pos = 0
+        self.pending: Batch | None = None
+        self.next_index = 0
+
+    def next_sequence(self, task: Any, block: int) -> Batch:
+        """The trial's next training sequence: from its fixed training set (Exp. 1) or generated online.
+
+        Online sequences are generated ``block`` at a time (``block`` depends only on the task options, so the
+        stream is the same whatever the batch) and handed out one by one.
+        """
+        if self.train_set is not None:
+            return self.train_set.take([int(self.rng_train.integers(self.train_set.n))])
+        if self.pending is None or self.next_index == self.pending.n:
+            self.pending = task.generate(self.rng_train, block, **self.options)
+            self.next_index = 0
+        self.next_index += 1
+        return self.pending.take([self.next_index - 1])
+
+    def record(self, ok: bool, err: float) -> None:
+        self.sequences += 1
+        self.since_check += 1
+        self.win_ok[self.pos] = ok
+        self.win_err[self.pos] = err
+        self.pos = (self.pos + 1) % self.win_ok.size
+        self.filled = min(self.filled + 1, self.win_ok.size)
+
+    def running_error(self) -> float:
+        return float(self.win_err[: self.filled].mean()) if self.filled else float("nan")
+
+    def window_all_correct(self) -> bool:
+        return self.filled == self.win_ok.size and bool(self.win_ok.all())
+
+
+class _Evaluator:
+    """Forward passes of a trial's current weights over test batches (weights shared across the batch)."""
+
+    def __init__(self, preset: Preset, task: Any, options: dict[str, Any], kernels: ModuleType) -> None:
+        self.net = Network(preset.topology, kernels)
+        self.task = task
+        self.options = options
+
+    def run(self, params: Params, batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(correct, errors, outputs at the end) of every sequence of ``batch``."""
+        outs = self.net.forward(params, batch.xs).outputs
+        return (self.task.correct(outs, batch, **self.options), self.task.errors(outs, batch, **self.options),
+                batch.at_end(outs))
+
+    def fresh(self, params: Params, rng: np.random.Generator, n: int, stop_on_error: bool = False
+              ) -> dict[str, Any]:
+        """Figures on ``n`` fresh sequences generated in chunks; stops early on a wrong one if asked."""
+        ok_all, err_all, sq_all = [], [], []
+        done = 0
+        while done < n:
+            m = min(EVAL_CHUNK, n - done)
+            batch = self.task.generate(rng, m, **self.options)
+            ok, err, end = self.run(params, batch)
+            sq = ((batch.at_end(batch.targets) - end) ** 2).mean(axis=1)
+            ok_all.append(ok)
+            err_all.append(err)
+            sq_all.append(sq)
+            done += m
+            if stop_on_error and not ok.all():
+                break
+        ok, err, sq = np.concatenate(ok_all), np.concatenate(err_all), np.concatenate(sq_all)
+        return _figures(ok, err, sq)
+
+
+def _figures(ok: np.ndarray, err: np.ndarray, sq: np.ndarray | None = None) -> dict[str, Any]:
+    out = {"size": int(ok.size), "wrong": int((~ok).sum()), "fraction_wrong": float((~ok).mean()),
+           "mean_error": float(err.mean()), "max_error": float(err.max())}
+    if sq is not None:
+        out["mse"] = float(sq.mean())  # mean squared error of the output units at sequence end
+    return out
+
+
+class _Runner:
+    """Shared logic of stopping checks, final tests and result records."""
+
+    def __init__(self, preset: Preset, options: dict[str, Any], seed: int, max_sequences: int,
+                 backend: str = "numpy") -> None:
+        self.preset = preset
+        self.task = get_task(preset.task)
+        self.options = self.task.options(**options)
+        self.seed = seed
+        self.max_sequences = max_sequences
+        self.kernels = load_kernels(preset.topology.cell, backend)
+        self.eval = _Evaluator(preset, self.task, self.options, self.kernels)
+        self._sets: dict[int, tuple[Batch, Batch]] = {}
+
+    def new_trial(self, index: int) -> _Trial:
+        p = self.preset
+        tr = _Trial(index, p, self.options, self.seed, self.max_sequences)
+        if p.train_set_size:
+            tr.dataset = index // p.trials_per_dataset if p.trials_per_dataset else 0
+            if tr.dataset not in self._sets:
+                self._sets[tr.dataset] = reber_sets(self.task, self.options, self.seed, tr.dataset, p.train_set_size)
+            tr.train_set, tr.test_set = self._sets[tr.dataset]
+        return tr
+
+    def check(self, tr: _Trial, params: Callable[[], Params]) -> str | None:
+        """``criterion`` when the trial meets its stopping criterion, ``cap`` at the sequence cap, else None."""
+        st = self.preset.stopping
+        if st.kind == "st3":
+            if tr.window_all_correct() and tr.win_err.mean() < st.beta:
+                return "criterion"
+        elif st.kind == "window_wrong":
+            if tr.filled == st.window and int((~tr.win_ok).sum()) < st.n_seq:
+                return "criterion"
+        elif tr.since_check >= st.check_every:
+            if st.kind in ("sets", "test") and tr.window_all_correct():
+                tr.since_check = 0
+                tr.checks += 1
+                if self._passes(tr, params()):
+                    return "criterion"
+            elif st.kind == "st1st2":
+                tr.since_check = 0
+                tr.checks += 1
+                fig = self.eval.fresh(params(), tr.rng_check, st.check_size)
+                if fig["wrong"] <= st.max_wrong:
+                    if tr.st1 is None:
+                        tr.st1 = tr.sequences
+                    if fig["mean_error"] < st.beta:
+                        return "criterion"
+        if tr.sequences >= self.max_sequences:
+            return "cap"
+        return None
+
+    def _passes(self, tr: _Trial, params: Params) -> bool:
+        if self.preset.stopping.kind == "sets":
+            return all(self.eval.run(params, b)[0].all() for b in (tr.train_set, tr.test_set))
+        fig = self.eval.fresh(params, tr.rng_check, self.preset.stopping.check_size, stop_on_error=True)
+        passed = fig["wrong"] == 0 and fig["size"] == self.preset.stopping.check_size
+        if passed:
+            tr.passed_test = fig
+        return passed
+
+    def finish(self, tr: _Trial, params: Params, stop: str) -> dict[str, Any]:
+        """The result record of a finished trial, with its final test."""
+        p = self.preset
+        rec: dict[str, Any] = {"trial": tr.index, "solved": stop == "criterion", "stop": stop,
+                               "sequences": tr.sequences, "stopping_checks": tr.checks}
+        if p.stopping.kind == "st1st2":
+            rec["st1_sequences"] = tr.st1
+        if tr.dataset is not None:
+            rec["dataset"] = tr.dataset
+            for name, b in (("train_set", tr.train_set), ("test", tr.test_set)):
+                ok, err, _ = self.eval.run(params, b)
+                rec[name] = _figures(ok, err)
+        elif tr.passed_test is not None and stop == "criterion":
+            rec["test"] = tr.passed_test  # Exp. 2: the passed success test is the test (no second one needed)
+        elif p.test_size:
+            rng = np.random.default_rng(trial_seed(self.seed, tr.index, 3))
+            rec["test"] = self.eval.fresh(params, rng, p.test_size)
+        rec["train_window"] = {"size": tr.filled, "wrong": int((~tr.win_ok[: tr.filled]).sum()),
+                               "mean_error": tr.running_error()}
+        rec["seconds"] = time.perf_counter() - tr.start
+        return rec
+
+
+def run_trials(preset: Preset, trials: Sequence[int], seed: int, max_sequences: int,
+               options: dict[str, Any] | None = None, update: str | None = None,
+               on_result: ResultFn | None = None, on_progress: ProgressFn | None = None,
+               backend: str = "numpy") -> list[dict[str, Any]]:
+    """Train the given trials of a preset and return one result record per trial (in finishing order).
+
+    Args:
+        preset: the table row.
+        trials: trial indices (each trial's randomness depends only on ``seed`` and its index).
+        seed: base seed.
+        max_sequences: cap on training sequences per trial.
+        options: task options (default: the preset's).
+        update: ``step`` or ``sequence`` for LSTM rows (default: the preset's).
+        on_result: called with each record as soon as its trial is finished.
+        on_progress: called after every lockstep call with (new sequences, running error, active trials).
+        backend: generated kernels to run, ``numpy`` (the reference) or ``numba`` (compiled from the same
+            derivation; equal to NumPy within rounding, so results differ from NumPy's in the last bits and can
+            take other paths over a long run: a results file records its backend).
+
+    Returns:
+        The records (``trial``, ``solved``, ``stop``, ``sequences``, test figures, ``seconds``, ...).
+    """
+    opts = dict(preset.task_options if options is None else options)
+    runner = _Runner(preset.with_(update=update or preset.update), opts, seed, max_sequences, backend)
+    if preset.method == "lstm":
+        return _run_lockstep(runner, list(trials), on_result, on_progress)
+    return _run_conventional(runner, list(trials), on_result, on_progress)
+
+
+def _run_lockstep(runner: _Runner, trials: list[int], on_result: ResultFn | None,
+                  on_progress: ProgressFn | None) -> list[dict[str, Any]]:
+    p, task, opts = runner.preset, runner.task, runner.options
+    learner = OnlineLearner(p.topology, p.update, kernels=runner.kernels)
+    active = [runner.new_trial(i) for i in trials]
+    state = TrialState(stack_params([initial_params(p, runner.seed, t.index) for t in active]),
+                       np.full(len(active), p.learning_rate))
+    block = generation_block(task, opts)
+    results = []
+    while active:
+        batch = stack_batches([t.next_sequence(task, block) for t in active])
+        outs = learner.run_sequence(state, batch.xs, batch.targets, batch.mask)
+        ok = task.correct(outs, batch, **opts)
+        err = task.errors(outs, batch, **opts)
+        keep = []
+        for b, tr in enumerate(active):
+            tr.record(bool(ok[b]), float(err[b]))
+            stop = runner.check(tr, lambda b=b: _one(state.params, b))
+            if stop is None:
+                keep.append(b)
+                continue
+            rec = runner.finish(tr, _one(state.params, b), stop)
+            results.append(rec)
+            if on_result:
+                on_result(rec)
+        if on_progress:
+            on_progress(len(active), float(np.mean([t.running_error() for t in active])), len(keep))
+        if len(keep) < len(active):
+            active = [active[b] for b in keep]
+            idx = np.asarray(keep, dtype=np.int64)
+            state = TrialState(Params({k: v[idx] for k, v in state.params.arrays.items()}),
+                               state.learning_rate[idx])
+    return results
+
+
+def stack_batches(batches: list[Batch]) -> Batch:
+    """One sequence per trial side by side, zero-padded at the end (mask 0): ``Batch.concatenate`` without the
+    per-array ``np.pad`` calls (this runs once per lockstep call)."""
+    first = batches[0]
+    steps = max(b.steps for b in batches)
+    n = len(batches)
+    xs = np.zeros((steps, n, first.xs.shape[2]))
+    targets = np.zeros((steps, n, first.targets.shape[2]))
+    mask = np.zeros((steps, n, first.mask.shape[2]))
+    for j, b in enumerate(batches):
+        xs[:b.steps, j] = b.xs[:, 0]
+        targets[:b.steps, j] = b.targets[:, 0]
+        mask[:b.steps, j] = b.mask[:, 0]
+    info = {}
+    for key, value in first.info.items():
+        if value.ndim >= 2 and len({b.info[key].shape[1] for b in batches}) > 1:
+            width = max(b.info[key].shape[1] for b in batches)
+            fill = False if value.dtype == np.bool_ else (-1 if np.issubdtype(value.dtype, np.integer) else 0.0)
+            arr = np.full((n, width, *value.shape[2:]), fill, dtype=value.dtype)
+            for j, b in enumerate(batches):
+                arr[j, :b.info[key].shape[1]] = b.info[key][0]
+            info[key] = arr
+        else:
+            info[key] = np.concatenate([b.info[key] for b in batches], axis=0)
+    return Batch(xs, targets, mask, np.concatenate([b.lengths for b in batches]), info)
+
+
+def generation_block(task: Any, options: dict[str, Any]) -> int:
+    """Sequences generated per call for a trial's stream: up to 64, fewer for long sequences with many units (at
+    most about 8 MB per block). Depends only on the task options."""
+    per_sequence = task.max_steps(**options) * (task.n_inputs(**options) + 2 * task.n_outputs(**options)) * 8
+    return int(max(1, min(64, 8_000_000 // max(per_sequence, 1))))
+
+
+def _one(stacked: Params, b: int) -> Params:
+    return Params({k: v[b].copy() for k, v in stacked.arrays.items()})
+
+
+def _run_conventional(runner: _Runner, trials: list[int], on_result: ResultFn | None,
+                      on_progress: ProgressFn | None) -> list[dict[str, Any]]:
+    """Table 2's baselines: full gradient (BPTT; identical to offline RTRL), weights updated after each sequence."""
+    p, task, opts = runner.preset, runner.task, runner.options
+    net = Network(p.topology, runner.kernels)
+    block = generation_block(task, opts)
+    results = []
+    for index in trials:
+        tr = runner.new_trial(index)
+        params = initial_params(p, runner.seed, index)
+        while True:
+            batch = tr.next_sequence(task, block)
+            outs = net.forward(params, batch.xs).outputs
+            tr.record(bool(task.correct(outs, batch, **opts)[0]), float(task.errors(outs, batch, **opts)[0]))
+            _, grad = net.loss_and_grad(params, batch.xs, batch.targets, batch.mask)
+            for k, g in grad.arrays.items():
+                params.arrays[k] -= p.learning_rate * g
+            if on_progress:
+                on_progress(1, tr.running_error(), 1)
+            stop = runner.check(tr, lambda: params)
+            if stop is not None:
+                rec = runner.finish(tr, params, stop)
+                results.append(rec)
+                if on_result:
+                    on_result(rec)
+                break
+    return results
