@@ -6,6 +6,7 @@ import argparse
 import time
 from typing import Any
 
+from lstm_proofs.commands.arguments import int_arg
 from lstm_proofs.errors import UserError
 
 #: Largest --max-lag accepted (runtime grows linearly with it).
@@ -27,15 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--plot", metavar="PATH", help="draw error flow against lag to this .svg or .png file")
     p.set_defaults(func=run)
 
-
-def _int_arg(name: str, text: str, low: int, high: int) -> int:
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        raise UserError(f"{name} must be an integer, got {text!r}") from None
-    if not low <= value <= high:
-        raise UserError(f"{name} must be between {low} and {high}, got {value}")
-    return value
 
 
 def format_table(payload: dict[str, Any], markdown: bool = False) -> str:
@@ -105,8 +97,8 @@ def run(args: argparse.Namespace) -> int:
     from lstm_proofs.flow.plot import check_plot_path, plot_flow
     from lstm_proofs.results import write_json_atomic
 
-    max_lag = _int_arg("--max-lag", args.max_lag, 2, MAX_LAG_LIMIT)
-    seed = _int_arg("--seed", args.seed, 0, 2**63 - 1)
+    max_lag = int_arg("--max-lag", args.max_lag, 2, MAX_LAG_LIMIT)
+    seed = int_arg("--seed", args.seed, 0, 2**63 - 1)
     if args.plot is not None:
         check_plot_path(args.plot)
     start = time.perf_counter()

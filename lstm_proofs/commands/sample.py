@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from lstm_proofs.commands.arguments import int_arg
 from lstm_proofs.errors import UserError
 
 #: Largest number of sequences one ``sample`` call writes.
@@ -34,15 +35,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="FILE.npz", help="output file (directories are created)")
     p.set_defaults(func=run)
 
-
-def _int_arg(name: str, text: str, low: int, high: int) -> int:
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        raise UserError(f"{name} must be an integer, got {text!r}") from None
-    if not low <= value <= high:
-        raise UserError(f"{name} must be between {low} and {high}, got {value}")
-    return value
 
 
 def sample_arrays(task_name: str, options: dict[str, Any], n: int, seed: int) -> dict[str, np.ndarray]:
@@ -75,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
     task = get_task(args.task)
     options = task.parse_options(args.opt)
-    n = _int_arg("--n", args.n, 1, MAX_N)
-    seed = _int_arg("--seed", args.seed, 0, 2**63 - 1)
+    n = int_arg("--n", args.n, 1, MAX_N)
+    seed = int_arg("--seed", args.seed, 0, 2**63 - 1)
     out = Path(args.out)
     if out.suffix != ".npz":
         raise UserError(f"--out must name a .npz file, got {args.out!r}")

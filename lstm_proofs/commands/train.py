@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lstm_proofs.errors import UserError
-from lstm_proofs.training.presets import PRESETS, Preset, get_preset
+from lstm_proofs.training.presets import CONSTRUCTIONS, PRESETS, Preset, get_preset, with_construction
 
 #: Upper bounds of the numeric arguments.
 MAX_TRIALS = 10_000
@@ -49,6 +49,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE", help="task option (repeatable)")
     p.add_argument("--update", choices=("step", "sequence"),
                    help="LSTM weight-update timing (default: the row's, 'step'; spec section 5)")
+    p.add_argument("--construction", choices=CONSTRUCTIONS,
+                   help="LSTM rows: 'sequential' adds the memory cells once the training error has stopped "
+                        "decreasing, 'full' has them from the start (default: the row's; sequential for 2a/2b, "
+                        "Section 4; the plateau test is ours, see docs/decisions.md)")
     p.add_argument("--backend", choices=("auto", "numpy", "numba"), default="auto",
                    help="generated kernels: numba (compiled, about 50-100x faster at the paper's sizes), numpy (the "
                         "reference), or auto (numba where installed, else numpy; the default)")
@@ -84,7 +88,8 @@ def list_rows() -> str:
 
 
 def resolve(args: argparse.Namespace) -> tuple[Preset, dict[str, Any], str]:
-    """The preset (adapted to the task options), the validated task options and the update timing."""
+    """The preset (adapted to the task options and ``--construction``), the validated task options and the update
+    timing."""
     from lstm_proofs.tasks import get_task
 
     if not args.task:
@@ -104,7 +109,10 @@ def resolve(args: argparse.Namespace) -> tuple[Preset, dict[str, Any], str]:
     update = args.update or preset.update
     if args.update and preset.method != "lstm" and args.update != preset.update:
         raise UserError(f"--update applies to LSTM rows; row {preset.row} updates after each sequence")
-    return preset, options, update
+    construction = getattr(args, "construction", None)
+    if construction and preset.method != "lstm" and construction != preset.construction.kind:
+        raise UserError(f"--construction applies to LSTM rows; row {preset.row} is {preset.method}")
+    return with_construction(preset, construction), options, update
 
 
 def run(args: argparse.Namespace) -> int:
@@ -131,7 +139,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"row {preset.row} ({preset.paper.table}): {preset.title}"
           + (f" with {', '.join(f'{k}={v}' for k, v in changed.items())}" if changed else "")
           + f"; {preset.topology.n_weights} weights, "
-          f"alpha {preset.learning_rate:g}, {preset.method}, update {update}, {backend} kernels; trials {trials} "
+          f"alpha {preset.learning_rate:g}, {preset.method}, update {update}, "
+          + ("cells added sequentially, " if preset.construction.kind == "sequential" else "")
+          + f"{backend} kernels; trials {trials} "
           f"({trials - len(pending)} already in {path}), seed {seed}, cap {cap:,} sequences, jobs {jobs}")
     try:
         results.write(trials)
@@ -175,6 +185,9 @@ def trial_line(rec: dict[str, Any]) -> str:
                                           else f"not solved within {rec['sequences']:,} sequences"))
     if rec.get("st1_sequences") is not None:
         head += f" (ST1 at {rec['st1_sequences']:,})"
+    if "cell_added" in rec:
+        head += (f" (cell added after {rec['cell_added']:,})" if rec["cell_added"] is not None
+                 else " (cell never added)")
     test = rec.get("test")
     if test:
         head += (f"; test: {test['wrong']} wrong of {test['size']:,}, mean error {test['mean_error']:.4g}"

@@ -9,6 +9,12 @@ the current activations, states and traces are kept.
 
 Trials are independent networks stacked on a leading axis (``B`` = trials): each has its own weights and learning
 rate, and all advance together through the same batched generated kernels.
+
+Frozen trials (``run_sequence(..., frozen=...)``) serve the sequential construction of Exps. 2a/2b (Section 4,
+abuse-problem remedy 1): a frozen trial is the same network before its memory cells are added. Only the weights
+into the output units from the inputs and the output bias learn; the change of every other weight (into the cells
+and gates, from the cells to the outputs, per-cell parameters) is discarded at every step. With those weights at
+zero, the outputs depend on the inputs alone.
 """
 
 from __future__ import annotations
@@ -34,6 +40,19 @@ def unstack_params(stacked: Params) -> list[Params]:
     """Split stacked parameters into one :class:`Params` per trial."""
     n = next(iter(stacked.arrays.values())).shape[0]
     return [Params({k: v[i].copy() for k, v in stacked.arrays.items()}) for i in range(n)]
+
+
+def frozen_masks(topology: Topology) -> dict[str, np.ndarray]:
+    """The weights that still learn in a frozen trial (the net before its memory cells are added): the weights
+    into the output units from the inputs and the output bias, where the topology has them; all other masks are
+    False. Shaped like :meth:`Topology.masks`."""
+    masks = topology.masks()
+    out = {name: np.zeros_like(m) for name, m in masks.items()}
+    keep = np.zeros_like(masks["W_output"])
+    keep[:, :topology.n_in] = True
+    keep[:, -1] = True
+    out["W_output"] = masks["W_output"] & keep
+    return out
 
 
 @dataclass
@@ -62,6 +81,9 @@ class OnlineLearner:
         masks = topology.masks()
         self._mask_h = masks["W_hidden"].astype(float)
         self._mask_o = masks["W_output"].astype(float)
+        frozen = frozen_masks(topology)
+        self._frozen_h = frozen["W_hidden"].astype(float)
+        self._frozen_o = frozen["W_output"].astype(float)
 
     def _zeros(self, B: int) -> tuple[np.ndarray, np.ndarray | None, tuple[np.ndarray, ...]]:
         top, k = self.topology, self.kernels
@@ -76,7 +98,7 @@ class OnlineLearner:
         return a, s, tuple(traces)
 
     def run_sequence(self, state: TrialState, xs: np.ndarray, targets: np.ndarray, mask: np.ndarray,
-                     learn: bool = True) -> np.ndarray:
+                     learn: bool = True, frozen: np.ndarray | None = None) -> np.ndarray:
         """Process one sequence per trial, learning online (in place on ``state.params``).
 
         Args:
@@ -84,6 +106,9 @@ class OnlineLearner:
             xs: (T, B, I) inputs; trials may have different lengths if padded steps have ``mask`` 0 and come last.
             targets: (T, B, K); mask: (T, B) or (T, B, K), 1.0 where an error signal is given.
             learn: False to only run forward (evaluation).
+            frozen: optional (B,) bool, True for trials whose hidden part is frozen (see :func:`frozen_masks`):
+                their weight changes outside the input-to-output and output-bias weights are discarded at every
+                step. The caller holds those weights at zero. None (the default) freezes no trial.
 
         Returns:
             Outputs (T, B, K).
@@ -91,14 +116,37 @@ class OnlineLearner:
         top, k = self.topology, self.kernels
         T, B, _ = xs.shape
         P = state.params
+        frozen = None if frozen is None else np.asarray(frozen, dtype=bool).reshape(B)
+        if frozen is not None and not frozen.any():
+            frozen = None
+        if hasattr(k, "learner_sequence"):  # compiled backend: the whole sequence in one call
+            lr = np.asarray(state.learning_rate, dtype=float).reshape(B)
+            if not learn or frozen is None:
+                return self._compiled(P, lr, xs, targets, mask, learn, False)
+            if frozen.all():
+                return self._compiled(P, lr, xs, targets, mask, learn, True)
+            # Mixed batch: the compiled learner takes one weight mask for all trials, so frozen and unfrozen
+            # trials run in two calls (trials are independent, so the split does not change any result).
+            ys = np.empty((T, B, top.n_out))
+            m = np.asarray(mask)
+            for group, is_frozen in ((np.flatnonzero(~frozen), False), (np.flatnonzero(frozen), True)):
+                sub = Params({name: np.ascontiguousarray(v[group]) for name, v in P.arrays.items()})
+                ys[:, group] = self._compiled(sub, lr[group], np.ascontiguousarray(xs[:, group]),
+                                              np.ascontiguousarray(targets[:, group]),
+                                              np.ascontiguousarray(m[:, group]), learn, is_frozen)
+                for name, v in sub.arrays.items():
+                    P.arrays[name][group] = v
+            return ys
         W_h, W_o = P.W_hidden, P.W_output
         cell_p = P.cell_params(top)
         lr = np.asarray(state.learning_rate, dtype=float).reshape(B, 1, 1)
-        if hasattr(k, "learner_sequence"):  # compiled backend: the whole sequence in one call
-            mode = self.update if learn else "forward"
-            ys, _ = k.learner_sequence(W_h, W_o, cell_p, lr.reshape(B), xs, targets, mask, self._mask_h, self._mask_o,
-                                       mode, top.n_blocks, top.block_size)
-            return ys
+        if frozen is None:
+            mask_h, mask_o, lr_p = self._mask_h, self._mask_o, lr
+        else:  # per-trial masks (B, N_a, Z): the frozen trials' masks keep the input-to-output weights only
+            f = frozen[:, None, None]
+            mask_h = np.where(f, self._frozen_h, self._mask_h)
+            mask_o = np.where(f, self._frozen_o, self._mask_o)
+            lr_p = lr * (~f)
         a, s, traces = self._zeros(B)
         m = mask if mask.ndim == 3 else mask[..., None]
         ys = np.empty((T, B, top.n_out))
@@ -106,7 +154,7 @@ class OnlineLearner:
         C, S = top.n_blocks, top.block_size
         step = learn and self.update == "step"
         if step:  # alpha times the mask, once per sequence: (G * alpha_mask) equals alpha * (G * mask) bit for bit
-            lr_h, lr_o = lr * self._mask_h, lr * self._mask_o
+            lr_h, lr_o = lr * mask_h, lr * mask_o
         for t in range(T):
             y, a, s, traces, G_h, G_o, G_p = k.learner_step(W_h, W_o, cell_p, xs[t], a, s, traces, targets[t], m[t],
                                                              C, S)
@@ -119,17 +167,35 @@ class OnlineLearner:
                 G_o *= lr_o
                 W_o += G_o
                 for p, g in zip(cell_p, G_p):
-                    p += lr * g
+                    p += lr_p * g
             elif acc is None:
                 acc = [G_h, G_o, *G_p]
             else:
                 for x, g in zip(acc, (G_h, G_o, *G_p)):
                     x += g
         if learn and self.update == "sequence" and acc is not None:
-            W_h += lr * (acc[0] * self._mask_h)
-            W_o += lr * (acc[1] * self._mask_o)
+            W_h += lr * (acc[0] * mask_h)
+            W_o += lr * (acc[1] * mask_o)
             for p, g in zip(cell_p, acc[2:]):
-                p += lr * g
+                p += lr_p * g
+        return ys
+
+    def _compiled(self, P: Params, lr: np.ndarray, xs: np.ndarray, targets: np.ndarray, mask: np.ndarray,
+                  learn: bool, frozen: bool) -> np.ndarray:
+        """One call of the compiled ``learner_sequence`` (weights changed in place); ``frozen`` selects the
+        frozen-trial masks. The compiled learner does not mask per-cell parameters, so a frozen call puts them
+        back afterwards (their changes are zero anyway while the cells' output weights are zero)."""
+        top = self.topology
+        cell_p = P.cell_params(top)
+        mode = self.update if learn else "forward"
+        kept = [p.copy() for p in cell_p] if frozen and learn else None
+        ys, _ = self.kernels.learner_sequence(P.W_hidden, P.W_output, cell_p, lr, xs, targets, mask,
+                                              self._frozen_h if frozen else self._mask_h,
+                                              self._frozen_o if frozen else self._mask_o,
+                                              mode, top.n_blocks, top.block_size)
+        if kept is not None:
+            for p, old in zip(cell_p, kept):
+                p[...] = old
         return ys
 
     def sequence_gradient(self, params: Params, xs: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> Params:

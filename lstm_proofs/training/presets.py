@@ -67,6 +67,44 @@ class Stopping:
         return f"fewer than {self.n_seq} of the last {self.window} training sequences wrong"
 
 
+CONSTRUCTIONS = ("full", "sequential")
+
+
+@dataclass(frozen=True)
+class Construction:
+    """Whether the memory cells exist from the start or are added once the error has stopped decreasing.
+
+    ``sequential`` is the paper's remedy 1 for the abuse problem (Section 4, after Fahlman 1991), used in Exps. 2a
+    and 2b: the net starts as the same topology with its hidden part frozen at zero (outputs see the inputs only;
+    :func:`lstm_proofs.learning.frozen_masks`), and a trial's cells and gates are added once its training error has
+    stopped decreasing. The paper gives no test for that (spec section 10 item 11); ours, after the patience test of
+    Fahlman's cascade-correlation: the error of a sequence is its loss E = 1/2 sum (target - output)^2 over all
+    steps and output units; the mean of E over each block of ``window`` consecutive sequences is compared with a
+    reference block mean (the first block's, replaced by every block mean that is lower than the reference by
+    more than the fraction ``rel_eps``); once ``patience`` blocks in a row failed to improve on the reference, the
+    error has stopped decreasing. ``full``: the cells exist from the start.
+    """
+
+    kind: str = "full"
+    window: int = 100
+    patience: int = 5
+    rel_eps: float = 0.05
+
+    def describe(self) -> str:
+        """One line."""
+        if self.kind == "full":
+            return "memory cells present from the start"
+        return (f"cells added once the error has stopped decreasing (mean loss of {self.window}-sequence blocks "
+                f"not below the reference by more than {self.rel_eps:g} of it for {self.patience} blocks in a row)")
+
+    def setting(self) -> dict[str, Any] | None:
+        """The construction as recorded in a results file's settings (None for ``full``, which older files
+        imply)."""
+        if self.kind == "full":
+            return None
+        return {"kind": self.kind, "window": self.window, "patience": self.patience, "rel_eps": self.rel_eps}
+
+
 @dataclass(frozen=True)
 class PaperFigures:
     """What the paper printed for a row.
@@ -113,6 +151,7 @@ class Preset:
         paper: the paper's figures.
         train_set_size: for Exp. 1, the size of the fixed training set (0: sequences generated online).
         trials_per_dataset: Exp. 1 uses 3 training/test-set pairs with 10 trials each.
+        construction: cells from the start, or added once the error has stopped decreasing (Exps. 2a, 2b).
     """
 
     row: str
@@ -135,6 +174,7 @@ class Preset:
     paper: PaperFigures
     train_set_size: int = 0
     trials_per_dataset: int = 0
+    construction: Construction = Construction()
 
     @property
     def file_stem(self) -> str:
@@ -157,7 +197,7 @@ class Preset:
             "update": self.update, "stopping": self.stopping.describe(), "stopping_kind": self.stopping.kind,
             "success": self.success, "test_size": self.test_size, "trials": self.trials,
             "max_sequences": self.max_sequences, "cap_source": self.cap_source,
-            "train_set_size": self.train_set_size,
+            "train_set_size": self.train_set_size, "construction": self.construction.describe(),
         }
 
 
@@ -246,7 +286,8 @@ def _lstm2(task: str, seqs: float, table: str, success: str) -> Preset:
         gate_biases={}, learning_rate=1.0, update="step",
         stopping=Stopping("test", window=100, check_every=100, check_size=10_000),
         success=success, test_size=10_000, trials=18, max_sequences=EXP2_BUDGET,
-        cap_source="paper (Table 11: 5 million)", paper=PaperFigures(table, 18, 100.0, seqs))
+        cap_source="paper (Table 11: 5 million)", paper=PaperFigures(table, 18, 100.0, seqs),
+        construction=Construction("sequential"))  # Section 5.2: cell and gate added once the error stops decreasing
 
 
 EXP2_LSTM = (
@@ -387,6 +428,23 @@ PAPER_ONLY_ROWS: tuple[PaperOnlyRow, ...] = (
 )
 
 _BY_ROW = {p.row: p for p in PRESETS}
+
+
+def with_construction(preset: Preset, kind: str | None) -> Preset:
+    """The preset with cells added sequentially or present from the start (None: the row's own)."""
+    if kind is None or kind == preset.construction.kind:
+        return preset
+    if kind not in CONSTRUCTIONS:
+        raise UserError(f"construction must be one of {CONSTRUCTIONS}, got {kind!r}")
+    if kind == "sequential" and preset.method != "lstm":
+        raise UserError(f"sequential construction applies to LSTM rows; row {preset.row} is {preset.method}")
+    return preset.with_(construction=replace(preset.construction, kind=kind))
+
+
+def row_construction(preset: Preset) -> str:
+    """The construction kind of the preset's row as the paper describes it (``full`` for unknown rows)."""
+    row = _BY_ROW.get(preset.row)
+    return row.construction.kind if row is not None else "full"
 
 
 def rows_of_task(task: str) -> list[Preset]:

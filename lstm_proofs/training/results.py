@@ -19,7 +19,7 @@ from typing import Any
 
 from lstm_proofs.errors import UserError
 from lstm_proofs.results import write_json_atomic
-from lstm_proofs.training.presets import PAPER_ONLY_ROWS, PRESETS, Preset
+from lstm_proofs.training.presets import PAPER_ONLY_ROWS, PRESETS, Preset, row_construction
 
 #: Where ``lstm-proofs train`` writes by default and ``lstm-proofs results`` reads.
 RESULTS_DIR = Path("results/train")
@@ -31,8 +31,12 @@ def settings_of(preset: Preset, seed: int, max_sequences: int, options: dict[str
                 backend: str = "numpy") -> dict[str, Any]:
     """The settings that must match for a results file to be resumed (the backend included: the compiled kernels
     agree with NumPy only to rounding, so a run is reproducible bit for bit with the backend it ran on)."""
-    return {"row": preset.row, "seed": seed, "max_sequences": max_sequences, "task_options": dict(options),
-            "update": update, "method": preset.method, "learning_rate": preset.learning_rate, "backend": backend}
+    settings = {"row": preset.row, "seed": seed, "max_sequences": max_sequences, "task_options": dict(options),
+                "update": update, "method": preset.method, "learning_rate": preset.learning_rate, "backend": backend}
+    construction = preset.construction.setting()
+    if construction is not None:  # sequential construction; files without the key had the cells from the start
+        settings["construction"] = construction
+    return settings
 
 
 def row_options(preset: Preset) -> dict[str, Any]:
@@ -43,16 +47,26 @@ def row_options(preset: Preset) -> dict[str, Any]:
 
 
 def is_paper_setting(preset: Preset, settings: dict[str, Any]) -> bool:
-    """True if a run used the row's task options and update timing (its sequence cap may differ)."""
-    return settings["task_options"] == row_options(preset) and settings["update"] == preset.update
+    """True if a run used the row's task options, update timing and construction (its sequence cap may differ)."""
+    return (settings["task_options"] == row_options(preset) and settings["update"] == preset.update
+            and settings.get("construction") == json.loads(json.dumps(preset.construction.setting())))
+
+
+def construction_text(settings: dict[str, Any]) -> str:
+    """The construction of a run's settings in a word: ``sequential`` or ``full`` (cells from the start)."""
+    c = settings.get("construction")
+    return "full" if c is None else str(c.get("kind", "sequential"))
 
 
 def default_path(preset: Preset, options: dict[str, Any], update: str, root: Path = RESULTS_DIR) -> Path:
-    """``results/train/<row>.json``; runs with other options or update timing get a suffix naming them."""
+    """``results/train/<row>.json``; runs with other options, update timing or construction get a suffix naming
+    them (``preset`` carries the run's construction)."""
     base = row_options(preset)
     extra = [f"{k}={v}" for k, v in sorted(options.items()) if base.get(k) != v]
     if update != preset.update:
         extra.append(f"update={update}")
+    if preset.construction.kind != row_construction(preset):
+        extra.append(f"construction={preset.construction.kind}")
     stem = preset.file_stem + ("__" + "_".join(extra) if extra else "")
     return root / (stem.replace("/", "_") + ".json")
 
@@ -215,7 +229,7 @@ def deviations(preset: Preset, run: dict[str, Any]) -> list[str]:
     if s["capped"]:
         out.append(f"{s['capped']} trial(s) hit the cap")
     if not is_paper_setting(preset, st):
-        out.append(f"options {st['task_options']}, update {st['update']}")
+        out.append(f"options {st['task_options']}, update {st['update']}, construction {construction_text(st)}")
     return out
 
 
@@ -261,12 +275,13 @@ def generate_markdown(runs: Iterable[dict[str, Any]], presets: Iterable[Preset] 
     known = {p.row for p in presets}
     others += [r for r in runs if r["row"] not in known]
     if others:
-        lines += ["", "## Other runs (options or update timing differ from the paper's row)", "",
+        lines += ["", "## Other runs (options, update timing or construction differ from the paper's row)", "",
                   "| row | file | settings | measured | wall time |", "|---|---|---|---|---|"]
         for r in others:
             st = r["settings"]
             lines.append(f"| `{r['row']}` | `{Path(r['path']).name}` | options {st['task_options']}, update "
-                         f"{st['update']}, cap {fmt_num(st['max_sequences'])}, seed {st['seed']} | "
+                         f"{st['update']}, construction {construction_text(st)}, "
+                         f"cap {fmt_num(st['max_sequences'])}, seed {st['seed']} | "
                          f"{measured_text(r['summary'])} | {_duration(r.get('wall_seconds'))} |")
     return "\n".join(lines) + "\n"
 

@@ -6,8 +6,14 @@ A trial that meets its stopping criterion (or the sequence cap) leaves the batch
 Conventional-net baselines (Table 2) are trained one trial after another with the full BPTT gradient and a weight
 update per sequence.
 
+Sequential construction (Exps. 2a, 2b; :class:`~lstm_proofs.training.presets.Construction`): a trial starts with
+its hidden part (cells, gates, their output weights) at zero and frozen, so its outputs see the inputs only; once
+its training error has stopped decreasing, its cell weights are drawn and unfrozen. Each trial decides for itself,
+so trials in one lockstep batch may be in different phases.
+
 Determinism: every random stream of trial ``i`` under seed ``s`` comes from ``SeedSequence(s, spawn_key=(i, k))``
-(k = 0 initial weights, 1 training sequences, 2 stopping tests, 3 final test set); Exp. 1's training/test-set
+(k = 0 initial weights, 1 training sequences, 2 stopping tests, 3 final test set, 4 the weights of cells added
+later); Exp. 1's training/test-set
 pair ``d`` from ``SeedSequence([s, 1], spawn_key=(d,))``. The lockstep kernels treat batch entries independently,
 so a trial's results do not depend on which other trials run with it, nor on the number of processes.
 """
@@ -22,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from lstm_proofs.learning import OnlineLearner, TrialState, stack_params
+from lstm_proofs.learning import OnlineLearner, TrialState, frozen_masks, stack_params
 from lstm_proofs.network import Network, Params, init_params
 from lstm_proofs.network.model import load_kernels
 from lstm_proofs.tasks import Batch, get_task
-from lstm_proofs.training.presets import Preset
+from lstm_proofs.training.presets import Preset, with_construction
 
 #: Sequences per chunk when a test set is evaluated (bounds memory: Exp. 2a's 10,000 x 101 x 101 would be 0.8 GB).
 EVAL_CHUNK = 500
@@ -36,7 +42,8 @@ ResultFn = Callable[[dict[str, Any]], None]
 
 
 def trial_seed(seed: int, trial: int, stream: int) -> np.random.SeedSequence:
-    """The seed sequence of one random stream of one trial (0 init, 1 training, 2 stopping tests, 3 test set)."""
+    """The seed sequence of one random stream of one trial (0 init, 1 training, 2 stopping tests, 3 test set,
+    4 added cells)."""
     return np.random.SeedSequence(seed, spawn_key=(trial, stream))
 
 
@@ -49,6 +56,58 @@ def initial_params(preset: Preset, seed: int, trial: int) -> Params:
     """The initial weights of a trial (Section 5: uniform in the interval; Table 10 gate biases)."""
     rng = np.random.default_rng(trial_seed(seed, trial, 0))
     return init_params(preset.topology, rng, preset.init_interval, dict(preset.gate_biases) or None)
+
+
+def hidden_part(preset: Preset) -> dict[str, np.ndarray]:
+    """Masks of the weights that sequential construction holds at zero until the cells are added: every existing
+    weight except those into the output units from the inputs and the output bias."""
+    masks = preset.topology.masks()
+    keep = frozen_masks(preset.topology)
+    return {name: m & ~keep[name] for name, m in masks.items()}
+
+
+def starting_params(preset: Preset, seed: int, trial: int) -> Params:
+    """A trial's weights at its start: :func:`initial_params`, with the hidden part zero under sequential
+    construction (the net before its cells are added)."""
+    params = initial_params(preset, seed, trial)
+    if preset.construction.kind == "sequential":
+        for name, m in hidden_part(preset).items():
+            params.arrays[name][m] = 0.0
+    return params
+
+
+def added_cell_params(preset: Preset, seed: int, trial: int) -> Params:
+    """The weights a trial's cells get when they are added: drawn like initial weights (uniform in the row's
+    interval, Table 10 gate biases) from the trial's own stream 4; only the hidden part of them is used."""
+    rng = np.random.default_rng(trial_seed(seed, trial, 4))
+    return init_params(preset.topology, rng, preset.init_interval, dict(preset.gate_biases) or None)
+
+
+class Plateau:
+    """The test "the error has stopped decreasing" of sequential construction (see
+    :class:`~lstm_proofs.training.presets.Construction`): block means of the sequence loss against a reference."""
+
+    def __init__(self, window: int, patience: int, rel_eps: float) -> None:
+        self.window, self.patience, self.rel_eps = window, patience, rel_eps
+        self.total = 0.0
+        self.count = 0
+        self.reference: float | None = None
+        self.stale = 0
+
+    def add(self, loss: float) -> bool:
+        """Record one sequence's loss; True once the error has stopped decreasing."""
+        self.total += loss
+        self.count += 1
+        if self.count < self.window:
+            return False
+        mean = self.total / self.count
+        self.total, self.count = 0.0, 0
+        if self.reference is None or mean < self.reference * (1.0 - self.rel_eps):
+            self.reference = mean
+            self.stale = 0
+            return False
+        self.stale += 1
+        return self.stale >= self.patience
 
 
 def reber_sets(task: Any, options: dict[str, Any], seed: int, dataset: int, size: int) -> tuple[Batch, Batch]:
@@ -74,6 +133,7 @@ class _Trial:
     st1: int | None = None
     checks: int = 0
     passed_test: dict[str, Any] | None = None
+    cell_added: int | None = None
     start: float = field(default_factory=time.perf_counter)
 
     def __post_init__(self) -> None:
@@ -86,6 +146,13 @@ class _Trial:
         self.pos = 0
         self.pending: Batch | None = None
         self.next_index = 0
+        c = self.preset.construction
+        self.plateau = Plateau(c.window, c.patience, c.rel_eps) if c.kind == "sequential" else None
+
+    @property
+    def frozen(self) -> bool:
+        """True while the trial's cells are not yet added (sequential construction)."""
+        return self.plateau is not None and self.cell_added is None
 
     def next_sequence(self, task: Any, block: int) -> Batch:
         """The trial's next training sequence: from its fixed training set (Exp. 1) or generated online.
@@ -226,6 +293,8 @@ class _Runner:
                                "sequences": tr.sequences, "stopping_checks": tr.checks}
         if p.stopping.kind == "st1st2":
             rec["st1_sequences"] = tr.st1
+        if p.construction.kind == "sequential":
+            rec["cell_added"] = tr.cell_added  # training sequences before the cells were added (None: never)
         if tr.dataset is not None:
             rec["dataset"] = tr.dataset
             for name, b in (("train_set", tr.train_set), ("test", tr.test_set)):
@@ -245,7 +314,7 @@ class _Runner:
 def run_trials(preset: Preset, trials: Sequence[int], seed: int, max_sequences: int,
                options: dict[str, Any] | None = None, update: str | None = None,
                on_result: ResultFn | None = None, on_progress: ProgressFn | None = None,
-               backend: str = "numpy") -> list[dict[str, Any]]:
+               backend: str = "numpy", construction: str | None = None) -> list[dict[str, Any]]:
     """Train the given trials of a preset and return one result record per trial (in finishing order).
 
     Args:
@@ -260,11 +329,14 @@ def run_trials(preset: Preset, trials: Sequence[int], seed: int, max_sequences: 
         backend: generated kernels to run, ``numpy`` (the reference) or ``numba`` (compiled from the same
             derivation; equal to NumPy within rounding, so results differ from NumPy's in the last bits and can
             take other paths over a long run: a results file records its backend).
+        construction: ``sequential`` (cells added once the error has stopped decreasing) or ``full`` (cells from
+            the start) for LSTM rows (default: the preset's).
 
     Returns:
         The records (``trial``, ``solved``, ``stop``, ``sequences``, test figures, ``seconds``, ...).
     """
     opts = dict(preset.task_options if options is None else options)
+    preset = with_construction(preset, construction)
     runner = _Runner(preset.with_(update=update or preset.update), opts, seed, max_sequences, backend)
     if preset.method == "lstm":
         return _run_lockstep(runner, list(trials), on_result, on_progress)
@@ -276,18 +348,28 @@ def _run_lockstep(runner: _Runner, trials: list[int], on_result: ResultFn | None
     p, task, opts = runner.preset, runner.task, runner.options
     learner = OnlineLearner(p.topology, p.update, kernels=runner.kernels)
     active = [runner.new_trial(i) for i in trials]
-    state = TrialState(stack_params([initial_params(p, runner.seed, t.index) for t in active]),
+    state = TrialState(stack_params([starting_params(p, runner.seed, t.index) for t in active]),
                        np.full(len(active), p.learning_rate))
     block = generation_block(task, opts)
+    sequential = p.construction.kind == "sequential"
+    hidden = hidden_part(p) if sequential else {}
     results = []
     while active:
         batch = stack_batches([t.next_sequence(task, block) for t in active])
-        outs = learner.run_sequence(state, batch.xs, batch.targets, batch.mask)
+        frozen = np.array([t.frozen for t in active]) if sequential else None
+        outs = learner.run_sequence(state, batch.xs, batch.targets, batch.mask, frozen=frozen)
         ok = task.correct(outs, batch, **opts)
         err = task.errors(outs, batch, **opts)
+        if sequential:  # each sequence's loss E = 1/2 sum mask (target - output)^2, for the plateau test
+            loss = 0.5 * (batch.mask * (batch.targets - outs) ** 2).sum(axis=(0, 2))
         keep = []
         for b, tr in enumerate(active):
             tr.record(bool(ok[b]), float(err[b]))
+            if frozen is not None and frozen[b] and tr.plateau.add(float(loss[b])):
+                tr.cell_added = tr.sequences  # the error has stopped decreasing: add the cell and its gate
+                new = added_cell_params(p, runner.seed, tr.index)
+                for name, m in hidden.items():
+                    state.params.arrays[name][b][m] = new.arrays[name][m]
             stop = runner.check(tr, lambda b=b: _one(state.params, b))
             if stop is None:
                 keep.append(b)

@@ -59,6 +59,7 @@ def test_results_page_has_every_row_and_the_measured_numbers(quick_run, tmp_path
     data["row"], data["task"] = row.row, row.task
     data["settings"] = {**data["settings"], "row": row.row, "task_options": {"T": 100, "x2_range": "unmarked",
                         "first_marker": "marked", "first_pair_rule": "any"}, "max_sequences": 1234}
+    del data["settings"]["construction"]  # 2a's sequential construction; row 4 has its cells from the start
     (root / "4_T=100.json").write_text(json.dumps(data))
     (root / "quick.json").write_text(quick_run.read_text())
     out = tmp_path / "results.md"
@@ -97,6 +98,7 @@ def test_generator_is_a_pure_function_of_the_files(quick_run, tmp_path):
     (["train", "4", "--jobs", "0"], "--jobs must be between 1"),
     (["train"], "name a task or row"),
     (["train", "2a", "--row", "bptt/p=100", "--update", "step"], "--update applies to LSTM rows"),
+    (["train", "2a", "--row", "bptt/p=100", "--construction", "sequential"], "--construction applies to LSTM rows"),
 ])
 def test_bad_input_is_one_line_exit_2(argv, fragment, capsys, tmp_path):
     assert main([*argv, "--json", str(tmp_path / "x.json")]) == 2

@@ -77,3 +77,27 @@ def test_lookup_by_alias_row_and_full_id():
 def test_unknown_task_or_row(task, row):
     with pytest.raises(UserError):
         get_preset(task, row)
+
+
+def test_only_the_exp2_lstm_rows_add_their_cells_sequentially():
+    sequential = {p.row for p in PRESETS if p.construction.kind == "sequential"}
+    assert sequential == {"2a/lstm", "2b/lstm"}
+
+
+def test_construction_is_in_settings_and_file_name_when_it_departs_from_the_row():
+    from lstm_proofs.training.presets import with_construction
+    from lstm_proofs.training.results import default_path, is_paper_setting, settings_of
+
+    row = get_preset("2a", "lstm")
+    options = get_task("2a").options(**row.task_options)
+    full = with_construction(row, "full")
+    assert default_path(row, options, "step").name == "2a_lstm.json"
+    assert default_path(full, options, "step").name == "2a_lstm__construction=full.json"
+    assert settings_of(row, 0, 10, options, "step")["construction"]["kind"] == "sequential"
+    assert "construction" not in settings_of(full, 0, 10, options, "step")  # as in files written before it
+    assert is_paper_setting(row, settings_of(row, 0, 10, options, "step"))
+    assert not is_paper_setting(row, settings_of(full, 0, 10, options, "step"))
+    four = get_preset("4")
+    assert "construction" not in settings_of(four, 0, 10, get_task("4").options(), "step")
+    with pytest.raises(UserError, match="construction must be one of"):
+        with_construction(row, "later")

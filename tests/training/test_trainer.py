@@ -11,7 +11,8 @@ from lstm_proofs.tasks import get_task
 from lstm_proofs.training import trainer
 from lstm_proofs.training.presets import Stopping, get_preset
 from lstm_proofs.training.results import ResultsFile, settings_of
-from lstm_proofs.training.trainer import initial_params, run_trials, stack_batches
+from lstm_proofs.training.trainer import (Plateau, added_cell_params, hidden_part, initial_params, run_trials,
+                                          stack_batches)
 
 LSTM_2A = get_preset("2a", "lstm")
 SMALL = {"p": 5, "criterion": "all_steps"}  # Exp. 2a with a delay of 5: learnt in about 1,500 sequences
@@ -35,6 +36,19 @@ def test_trial_alone_equals_same_trial_among_three():
     among = run_trials(preset, [0, 1, 2], seed=7, max_sequences=300, options=SMALL)
     assert _strip(alone) == [r for r in _strip(among) if r["trial"] == 1]  # bit for bit: floats compared exactly
     assert _strip(among)[0] != _strip(among)[1]
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
+    __import__("importlib").util.find_spec("numba") is None, reason="numba not installed"))])
+def test_trial_alone_equals_same_trial_among_three_with_cells_added_at_different_times(backend):
+    """Seed 5: the three trials add their cells after 1,300, 1,600 and 900 sequences, so the batch mixes frozen
+    and unfrozen trials for a while; trial 1 alone still gives the same record bit for bit."""
+    preset = _small(LSTM_2A)
+    alone = run_trials(preset, [1], seed=5, max_sequences=2000, options=SMALL, backend=backend)
+    among = run_trials(preset, [0, 1, 2], seed=5, max_sequences=2000, options=SMALL, backend=backend)
+    assert _strip(alone) == [r for r in _strip(among) if r["trial"] == 1]
+    added = {r["trial"]: r["cell_added"] for r in among}
+    assert len(set(added.values())) == 3 and None not in added.values()
 
 
 def test_trial_results_depend_on_seed():
@@ -161,3 +175,59 @@ def test_stack_batches_pads_with_mask_zero():
         np.testing.assert_array_equal(getattr(stacked, name), getattr(reference, name))
     for key in reference.info:
         np.testing.assert_array_equal(stacked.info[key], reference.info[key])
+
+
+def test_plateau_fires_after_patience_blocks_without_relative_improvement():
+    plateau = Plateau(window=4, patience=2, rel_eps=0.1)
+    losses = [10.0] * 4 + [8.0] * 4 + [7.5] * 4 + [7.4] * 4  # block means 10, 8 (new reference), 7.5, 7.4
+    fired = [plateau.add(x) for x in losses]
+    assert fired == [False] * 15 + [True]
+    plateau = Plateau(window=4, patience=2, rel_eps=0.1)
+    losses = [10.0] * 4 + [9.5] * 4 + [8.0] * 4 + [7.9] * 4  # the third block improves on 10 by 20%: reset
+    assert not any(plateau.add(x) for x in losses)
+
+
+def _spy_hidden(preset, trials, max_sequences, **kwargs):
+    """Run trials and capture, per trial and sequence count, the largest |weight| of the hidden part."""
+    hidden = hidden_part(preset)
+    seen = {}
+    original = trainer._Runner.check
+
+    def spy(self, tr, params):
+        p = params()
+        seen.setdefault(tr.index, {})[tr.sequences] = max(np.abs(p.arrays[k][m]).max() for k, m in hidden.items())
+        if tr.cell_added == tr.sequences:
+            new = added_cell_params(preset, 5, tr.index)
+            for k, m in hidden.items():
+                np.testing.assert_array_equal(p.arrays[k][m], new.arrays[k][m])  # the trial's own stream 4
+        return original(self, tr, params)
+
+    trainer._Runner.check = spy
+    try:
+        recs = run_trials(preset, trials, seed=5, max_sequences=max_sequences, options=SMALL, **kwargs)
+    finally:
+        trainer._Runner.check = original
+    return recs, seen
+
+
+def test_sequential_construction_freezes_then_adds_the_cell():
+    preset = _small(LSTM_2A)
+    assert preset.construction.kind == "sequential"
+    recs, seen = _spy_hidden(preset, [0, 2], 2000)  # seed 5: trial 2 solves (cell at 900), trial 0 hits the cap
+    c = preset.construction
+    for rec in recs:
+        added = rec["cell_added"]
+        assert added is not None and added % c.window == 0 and added >= c.window * (c.patience + 1)
+        hist = seen[rec["trial"]]
+        assert all(v == 0.0 for n, v in hist.items() if n < added)  # frozen at exactly zero until the plateau
+        assert all(v > 0.0 for n, v in hist.items() if n >= added)
+
+
+def test_full_construction_has_the_cell_from_the_start():
+    preset = _small(LSTM_2A)
+    recs, seen = _spy_hidden(preset, [0], 100, construction="full")
+    assert "cell_added" not in recs[0]
+    assert all(v > 0.0 for v in seen[0].values())
+    with pytest.raises(Exception, match="LSTM rows"):
+        run_trials(_small(get_preset("2a", "bptt/p=100")), [0], seed=0, max_sequences=5, options=SMALL,
+                   construction="sequential")
