@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from lstm_proofs.errors import UserError
-from lstm_proofs.training.presets import CONSTRUCTIONS, PRESETS, Preset, get_preset, with_construction
+from lstm_proofs.training.presets import (CONSTRUCTIONS, PRESETS, ST3_ERRORS, Preset, get_preset, with_construction,
+                                          with_st3_error)
 
 #: Upper bounds of the numeric arguments.
 MAX_TRIALS = 10_000
@@ -49,6 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE", help="task option (repeatable)")
     p.add_argument("--update", choices=("step", "sequence"),
                    help="LSTM weight-update timing (default: the row's, 'step'; spec section 5)")
+    p.add_argument("--st3-error", choices=ST3_ERRORS,
+                   help="ST3's 'average training error' (Exps. 4, 6): mean absolute error at the sequence end (the "
+                        "default) or its mean square (the other reading; its own results file)")
     p.add_argument("--construction", choices=CONSTRUCTIONS,
                    help="LSTM rows: 'sequential' adds the memory cells once the training error has stopped "
                         "decreasing, 'full' has them from the start (default: the row's; sequential for 2a/2b, "
@@ -112,7 +116,7 @@ def resolve(args: argparse.Namespace) -> tuple[Preset, dict[str, Any], str]:
     construction = getattr(args, "construction", None)
     if construction and preset.method != "lstm" and construction != preset.construction.kind:
         raise UserError(f"--construction applies to LSTM rows; row {preset.row} is {preset.method}")
-    return with_construction(preset, construction), options, update
+    return with_st3_error(with_construction(preset, construction), getattr(args, "st3_error", None)), options, update
 
 
 def run(args: argparse.Namespace) -> int:

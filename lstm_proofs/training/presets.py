@@ -40,7 +40,8 @@ class Stopping:
       and mean test error (the task's ``errors``) below ``beta``. Checked every ``check_every`` sequences; ST1's
       first time is recorded, the trial stops at ST2.
     * ``st3`` (Exps. 4, 6): ST3(beta) = the ``window`` most recent training sequences were all correct and their
-      mean error (the task's ``errors``) is below ``beta``; checked after every sequence.
+      mean error (the task's ``errors``; with ``error="squared"`` its square) is below ``beta``; checked after
+      every sequence.
     * ``window_wrong`` (Exp. 5): fewer than ``n_seq`` of the ``window`` most recent training sequences were
       incorrect; checked after every sequence.
     """
@@ -52,6 +53,7 @@ class Stopping:
     check_size: int = 256
     max_wrong: int = 0
     n_seq: int | None = None
+    error: str = "absolute"
 
     def describe(self) -> str:
         """One line in the paper's terms."""
@@ -439,6 +441,21 @@ def with_construction(preset: Preset, kind: str | None) -> Preset:
     if kind == "sequential" and preset.method != "lstm":
         raise UserError(f"sequential construction applies to LSTM rows; row {preset.row} is {preset.method}")
     return preset.with_(construction=replace(preset.construction, kind=kind))
+
+
+#: Readings of ST3's "average training error" (spec section 10, item 10).
+ST3_ERRORS = ("absolute", "squared")
+
+
+def with_st3_error(preset: Preset, error: str | None) -> Preset:
+    """The preset with ST3's training error read as the mean absolute or the mean squared error (None: as is)."""
+    if error is None or error == preset.stopping.error:
+        return preset
+    if error not in ST3_ERRORS:
+        raise UserError(f"ST3 error must be one of {ST3_ERRORS}, got {error!r}")
+    if preset.stopping.kind != "st3":
+        raise UserError(f"--st3-error applies to rows stopped by ST3 (Exps. 4, 6); row {preset.row} is not")
+    return preset.with_(stopping=replace(preset.stopping, error=error))
 
 
 def row_construction(preset: Preset) -> str:

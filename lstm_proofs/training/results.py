@@ -36,6 +36,8 @@ def settings_of(preset: Preset, seed: int, max_sequences: int, options: dict[str
     construction = preset.construction.setting()
     if construction is not None:  # sequential construction; files without the key had the cells from the start
         settings["construction"] = construction
+    if preset.stopping.error != "absolute":  # files without the key used the mean absolute error
+        settings["st3_error"] = preset.stopping.error
     return settings
 
 
@@ -49,7 +51,8 @@ def row_options(preset: Preset) -> dict[str, Any]:
 def is_paper_setting(preset: Preset, settings: dict[str, Any]) -> bool:
     """True if a run used the row's task options, update timing and construction (its sequence cap may differ)."""
     return (settings["task_options"] == row_options(preset) and settings["update"] == preset.update
-            and settings.get("construction") == json.loads(json.dumps(preset.construction.setting())))
+            and settings.get("construction") == json.loads(json.dumps(preset.construction.setting()))
+            and settings.get("st3_error", "absolute") == "absolute")
 
 
 def construction_text(settings: dict[str, Any]) -> str:
@@ -67,6 +70,8 @@ def default_path(preset: Preset, options: dict[str, Any], update: str, root: Pat
         extra.append(f"update={update}")
     if preset.construction.kind != row_construction(preset):
         extra.append(f"construction={preset.construction.kind}")
+    if preset.stopping.error != "absolute":
+        extra.append(f"st3={preset.stopping.error}")
     stem = preset.file_stem + ("__" + "_".join(extra) if extra else "")
     return root / (stem.replace("/", "_") + ".json")
 
@@ -275,12 +280,13 @@ def generate_markdown(runs: Iterable[dict[str, Any]], presets: Iterable[Preset] 
     known = {p.row for p in presets}
     others += [r for r in runs if r["row"] not in known]
     if others:
-        lines += ["", "## Other runs (options, update timing or construction differ from the paper's row)", "",
+        lines += ["", "## Other runs (options, update timing, construction or ST3 reading differ from the paper's row)", "",
                   "| row | file | settings | measured | wall time |", "|---|---|---|---|---|"]
         for r in others:
             st = r["settings"]
             lines.append(f"| `{r['row']}` | `{Path(r['path']).name}` | options {st['task_options']}, update "
                          f"{st['update']}, construction {construction_text(st)}, "
+                         f"{'ST3 error ' + st['st3_error'] + ', ' if 'st3_error' in st else ''}"
                          f"cap {fmt_num(st['max_sequences'])}, seed {st['seed']} | "
                          f"{measured_text(r['summary'])} | {_duration(r.get('wall_seconds'))} |")
     return "\n".join(lines) + "\n"

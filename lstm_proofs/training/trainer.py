@@ -253,7 +253,8 @@ class _Runner:
         """``criterion`` when the trial meets its stopping criterion, ``cap`` at the sequence cap, else None."""
         st = self.preset.stopping
         if st.kind == "st3":
-            if tr.window_all_correct() and tr.win_err.mean() < st.beta:
+            err = tr.win_err ** 2 if st.error == "squared" else tr.win_err
+            if tr.window_all_correct() and err.mean() < st.beta:
                 return "criterion"
         elif st.kind == "window_wrong":
             if tr.filled == st.window and int((~tr.win_ok).sum()) < st.n_seq:

@@ -123,6 +123,25 @@ def test_st3_needs_a_full_window_of_correct_sequences_and_a_low_mean_error():
         assert runner.check(tr, _never) is None
 
 
+def test_st3_squared_reading_compares_the_mean_square_with_beta():
+    for error, expected in (("absolute", None), ("squared", "criterion")):
+        runner, tr = _checker(Stopping("st3", beta=0.01, window=20, error=error))
+        for _ in range(20):
+            tr.record(True, 0.05)  # mean absolute error 0.05 >= 0.01; mean square 0.0025 < 0.01
+        assert runner.check(tr, _never) == expected
+
+
+def test_st3_error_option_is_recorded_and_checked(tmp_path, capsys):
+    from lstm_proofs.cli import main
+
+    out = tmp_path / "4.json"
+    assert main(["train", "4", "--row", "T=100", "--st3-error", "squared", "--trials", "1", "--max-sequences",
+                 "20", "--quiet", "--backend", "numpy", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["settings"]["st3_error"] == "squared"
+    assert main(["train", "1", "--st3-error", "squared"]) == 2
+    assert "applies to rows stopped by ST3" in capsys.readouterr().err
+
+
 def test_n_seq_criterion_counts_wrong_sequences_in_the_window():
     runner, tr = _checker(Stopping("window_wrong", window=10, n_seq=3))
     results = []
