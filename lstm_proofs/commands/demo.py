@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import time
 from pathlib import Path
 
@@ -42,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"    {cid:<52} {fig:>10}  {'pass' if rec['passed'] else 'FAIL'}")
     print(f"    {len(checks) - len(failed)} of {len(checks)} checks passed in {time.perf_counter() - t:.1f} s")
     print("4/4 report ...")
+    trained = Path("results") / "train"  # task results of `lstm-proofs train` runs in this checkout, if any
+    if trained.is_dir():
+        shutil.copytree(trained, results / "train", ignore=shutil.ignore_patterns("logs"), dirs_exist_ok=True)
     build_report(results, out / "report")
     print(f"done in {time.perf_counter() - start:.0f} s: open {out / 'report' / 'index.html'} "
           f"(Markdown: {out / 'report' / 'report.md'})")
