@@ -23,7 +23,13 @@ from lstm_proofs.network.topology import Params, Topology
 
 
 def _logistic(x):
-    return 0.5 * (anp.tanh(0.5 * x) + 1.0)
+    # exp(-log(1 + e^-x)): autograd's derivative of logaddexp stays finite for any x (that of tanh, 1/cosh^2,
+    # overflows beyond |x| ~ 710)
+    return anp.exp(-anp.logaddexp(0.0, -x))
+
+
+def _tanh(x):
+    return 2.0 * _logistic(2.0 * x) - 1.0
 
 
 def _g(x):  # Appendix A.1 eq. (5)
@@ -50,7 +56,7 @@ def _cell_step(cell: str, nets: dict, s_prev, truncated: bool):
         s = y_f * s_prev + y_in * _g(nets["c"])
         return y_out * _h(s), [y_in, y_f, y_out], s
     if cell in ("peephole", "vanilla"):
-        squash_in, squash_out = (_g, _h) if cell == "peephole" else (anp.tanh, anp.tanh)
+        squash_in, squash_out = (_g, _h) if cell == "peephole" else (_tanh, _tanh)
         seen = stop(s_prev)
         y_in = _logistic(nets["in"] + nets["p_in"] * seen)
         y_f = _logistic(nets["forget"] + nets["p_forget"] * seen)
@@ -60,7 +66,7 @@ def _cell_step(cell: str, nets: dict, s_prev, truncated: bool):
     if cell == "rnn":
         return _logistic(nets["c"]), [], None
     if cell == "rnn_tanh":
-        return anp.tanh(nets["c"]), [], None
+        return _tanh(nets["c"]), [], None
     if cell == "rnn_linear":
         return nets["c"], [], None
     raise ValueError(f"no reference model for cell {cell!r}")
