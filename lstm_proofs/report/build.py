@@ -108,8 +108,53 @@ def load_report_data(results: Path, cells: list[str] | None = None) -> ReportDat
             data.setdefault("_file", path.name)
             training.append(data)
     data = ReportData(sections, checks, str(checks_path) if checks_path.exists() else None, flow, svg, training)
-    data.claims = [(c, *claim_verdict(c, checks)) for c in CLAIMS]
+    verdicts = dict(checks)
+    for run in training:
+        rec = training_verdict(run)
+        if rec is not None:
+            verdicts[rec["id"]] = rec
+    data.claims = [(c, *claim_verdict(c, verdicts)) for c in CLAIMS]
     return data
+
+
+#: A trained row agrees with the paper when its success rate is at most this many points below the paper's ...
+SUCCESS_SLACK = 10.0
+#: ... and its mean sequences to success are within this factor of the paper's (issue 4's criterion).
+SEQUENCES_FACTOR = 2.0
+
+
+def training_verdict(run: dict[str, Any]) -> dict[str, Any] | None:
+    """A claim record for one results file of ``lstm-proofs train`` run at the paper's settings (else None).
+
+    LSTM rows (id ``train/lstm/<row>``) hold when the measured success rate is at most :data:`SUCCESS_SLACK` points
+    below the paper's (100% where the paper prints no rate) and the mean number of training sequences to success is
+    within a factor :data:`SEQUENCES_FACTOR` of the paper's. Baseline rows (``train/baseline/<row>``) whose paper
+    figure is 0% hold when no trial succeeds. The record's figure is measured / paper mean sequences.
+    """
+    from lstm_proofs.training.presets import PRESETS
+    from lstm_proofs.training.results import is_paper_setting
+
+    preset = next((p for p in PRESETS if p.row == run.get("row")), None)
+    summary, paper = run.get("summary") or {}, run.get("paper") or {}
+    try:
+        paper_setting = preset is not None and is_paper_setting(preset, run.get("settings") or {})
+    except (KeyError, TypeError):  # an incomplete results file is shown in the table but not judged
+        paper_setting = False
+    if not paper_setting or not summary.get("trials"):
+        return None
+    rate, paper_rate = summary.get("success_rate") or 0.0, paper.get("success_rate")
+    mean, paper_mean = summary.get("mean_sequences"), paper.get("sequences")
+    ratio = mean / paper_mean if mean and paper_mean else None
+    if preset.method != "lstm" and paper_rate == 0:
+        passed, kind = rate == 0, "baseline"
+    else:
+        kind = "lstm" if preset.method == "lstm" else "baseline"
+        passed = (rate >= (100.0 if paper_rate is None else paper_rate) - SUCCESS_SLACK
+                  and (paper_mean is None or (ratio is not None and 1 / SEQUENCES_FACTOR <= ratio <= SEQUENCES_FACTOR)))
+    return {"id": f"train/{kind}/{preset.row}", "passed": bool(passed), "max_rel_error": ratio,
+            "tolerance": SEQUENCES_FACTOR if paper_mean else None, "reference": f"the paper's {paper.get('table')}",
+            "title": f"{preset.row}: success {rate:.0f}% (paper {paper_rate if paper_rate is not None else '-'}%), "
+                     f"mean sequences {mean if mean is None else round(mean)} (paper {paper_mean})"}
 
 
 #: Columns of the task-results table: measured figures next to the paper's.

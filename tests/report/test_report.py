@@ -94,3 +94,28 @@ def test_training_results_appear_next_to_the_paper_figures(results, tmp_path):
     assert "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>" in text
     md = (out / "report.md").read_text()
     assert "| " + " | ".join(cells) + " |" in md
+
+
+def test_training_verdicts_follow_the_stated_rule():
+    from lstm_proofs.report.build import training_verdict
+    from lstm_proofs.tasks import get_task
+    from lstm_proofs.training.presets import PRESETS
+    from lstm_proofs.training.results import settings_of
+
+    def run(row, rate, mean, paper_rate, paper_mean):
+        preset = next(p for p in PRESETS if p.row == row)
+        options = get_task(preset.task).options(**preset.task_options)
+        return {"row": row, "settings": settings_of(preset, 0, 1000, options, preset.update),
+                "summary": {"trials": 10, "success_rate": rate, "mean_sequences": mean},
+                "paper": {"table": "T", "success_rate": paper_rate, "sequences": paper_mean}}
+
+    assert training_verdict(run("6a", 100.0, 30000.0, None, 31390))["passed"]
+    assert training_verdict(run("6a", 95.0, 62000.0, None, 31390))["passed"]
+    assert not training_verdict(run("6a", 100.0, 63000.0, None, 31390))["passed"]  # more than twice the paper's
+    assert not training_verdict(run("6a", 85.0, 30000.0, None, 31390))["passed"]  # too many failed trials
+    rec = training_verdict(run("2a/bptt/p=100", 0.0, None, 0.0, None))
+    assert rec["id"] == "train/baseline/2a/bptt/p=100" and rec["passed"]
+    assert not training_verdict(run("2a/bptt/p=100", 5.0, 100.0, 0.0, None))["passed"]
+    other = run("6a", 100.0, 30000.0, None, 31390)
+    other["settings"]["update"] = "sequence"  # not the paper's settings: not judged
+    assert training_verdict(other) is None
