@@ -29,8 +29,7 @@ from lstm_proofs.reference import autograd_models
 from lstm_proofs.results import CheckResult, wanted
 from lstm_proofs.verify.cases import Case, random_case
 from lstm_proofs.verify.exact import exact_gradient
-from lstm_proofs.verify.gradcheck import (Comparison, central_difference, compare_params, complex_step,
-                                          directional_error)
+from lstm_proofs.verify.gradcheck import WorstCase, central_difference, complex_step, directional_error
 
 TOLERANCES = {"autograd": 1e-10, "complex-step": 1e-12, "finite-differences": 1e-6, "exact-50-digits": 1e-13}
 REFERENCES = {
@@ -47,32 +46,7 @@ SEEDS = {False: (0,), True: (0, 1, 2)}
 Reference = Callable[..., Params]
 
 
-class _Worst:
-    """The largest error seen over several comparisons, with what produced it."""
-
-    def __init__(self) -> None:
-        self.error = 0.0
-        self.message = ""
-        self.where = ""
-        self.runs: list[dict[str, object]] = []
-
-    def add(self, error: float, message: str, where: str, **details: object) -> None:
-        self.runs.append({"where": where, "error": error, **details})
-        if not error <= self.error:  # also takes NaN
-            self.error, self.message, self.where = error, message, where
-
-
-def _network(case: Case, kernels: ModuleType | None) -> Network:
-    return Network(case.topology, kernels)
-
-
-def _comparison_run(worst: _Worst, case: Case, got: Params, ref: Params, cell: str, rule: str) -> Comparison:
-    cmp = compare_params(got, ref)
-    worst.add(cmp.error, cmp.message(cell, rule), case.label, per_array=cmp.per_array)
-    return cmp
-
-
-def _result(cell: str, name: str, worst: _Worst, title: str) -> CheckResult:
+def _result(cell: str, name: str, worst: WorstCase, title: str) -> CheckResult:
     tol = TOLERANCES[name]
     passed = bool(worst.error <= tol)
     return CheckResult(id=f"gradient/{cell}/{name}", passed=passed, max_rel_error=worst.error, tolerance=tol,
@@ -91,18 +65,18 @@ def check_autograd(cell: str, full: bool = False, kernels: ModuleType | None = N
         kernels: generated module to test (default: the checked-in one).
         reference: ``f(top, params, xs, targets, mask) -> Params`` (default: autograd).
     """
-    worst = _Worst()
+    worst = WorstCase()
     for seed in SEEDS[full]:
         for T in LENGTHS["autograd"][full]:
             case = random_case(cell, T, 2, seed)
-            _, got = _network(case, kernels).loss_and_grad(case.params, case.xs, case.targets, case.mask)
+            _, got = Network(case.topology, kernels).loss_and_grad(case.params, case.xs, case.targets, case.mask)
             ref = reference(case.topology, case.params, case.xs, case.targets, case.mask)
-            _comparison_run(worst, case, got, ref, cell, "normwise relative error per parameter array")
+            worst.compare(got, ref, cell, "normwise relative error per parameter array", case.label)
     return _result(cell, "autograd", worst, f"{cell}: generated BPTT gradient = autograd on an independent model")
 
 
-def _directional(worst: _Worst, case: Case, kernels: ModuleType | None, method: str, n_dirs: int, cell: str) -> None:
-    net = _network(case, kernels)
+def _directional(worst: WorstCase, case: Case, kernels: ModuleType | None, method: str, n_dirs: int, cell: str) -> None:
+    net = Network(case.topology, kernels)
     top = case.topology
     _, grad = net.loss_and_grad(case.params, case.xs, case.targets, case.mask)
     g = grad.to_vector(top)
@@ -120,8 +94,8 @@ def _directional(worst: _Worst, case: Case, kernels: ModuleType | None, method: 
                   case.label, direction=i)
 
 
-def _componentwise(worst: _Worst, case: Case, kernels: ModuleType | None, method: str, cell: str) -> None:
-    net = _network(case, kernels)
+def _componentwise(worst: WorstCase, case: Case, kernels: ModuleType | None, method: str, cell: str) -> None:
+    net = Network(case.topology, kernels)
     top = case.topology
     _, got = net.loss_and_grad(case.params, case.xs, case.targets, case.mask)
     loss = lambda p: net.loss(p, case.xs, case.targets, case.mask)  # noqa: E731
@@ -131,8 +105,8 @@ def _componentwise(worst: _Worst, case: Case, kernels: ModuleType | None, method
         e = np.zeros(n)
         e[k] = 1.0
         ref[k] = (complex_step if method == "complex-step" else central_difference)(loss, top, case.params, e)
-    _comparison_run(worst, case, got, Params.from_vector(top, ref), cell,
-                    f"normwise relative error per parameter array against {method}, component by component")
+    worst.compare(got, Params.from_vector(top, ref), cell,
+                  f"normwise relative error per parameter array against {method}, component by component", case.label)
 
 
 def check_numerical(cell: str, method: str, full: bool = False, kernels: ModuleType | None = None) -> CheckResult:
@@ -144,7 +118,7 @@ def check_numerical(cell: str, method: str, full: bool = False, kernels: ModuleT
         full: more lengths and seeds.
         kernels: generated module to test.
     """
-    worst = _Worst()
+    worst = WorstCase()
     for seed in SEEDS[full]:
         for T in LENGTHS["componentwise"][full]:
             _componentwise(worst, random_case(cell, T, 2, seed), kernels, method, cell)
@@ -156,13 +130,13 @@ def check_numerical(cell: str, method: str, full: bool = False, kernels: ModuleT
 
 def check_exact(cell: str, full: bool = False, kernels: ModuleType | None = None) -> CheckResult:
     """Generated gradient of a tiny network (T <= 3) against the 50-digit symbolic reference."""
-    worst = _Worst()
+    worst = WorstCase()
     for seed in SEEDS[full]:
         for T in ((1, 2, 3) if full else (3,)):
             case = random_case(cell, T, 1, seed, small=True)
-            _, got = _network(case, kernels).loss_and_grad(case.params, case.xs, case.targets, case.mask)
+            _, got = Network(case.topology, kernels).loss_and_grad(case.params, case.xs, case.targets, case.mask)
             ref = exact_gradient(case.topology, case.params, case.xs, case.targets, case.mask, digits=50)
-            _comparison_run(worst, case, got, ref, cell, "normwise relative error against the 50-digit reference")
+            worst.compare(got, ref, cell, "normwise relative error against the 50-digit reference", case.label)
     return _result(cell, "exact-50-digits", worst,
                    f"{cell}: generated gradient = symbolic derivative of the unrolled network (50 digits)")
 

@@ -26,7 +26,7 @@ from lstm_proofs.network.topology import Params
 from lstm_proofs.reference import autograd_models
 from lstm_proofs.results import CheckResult, wanted
 from lstm_proofs.verify.cases import random_case
-from lstm_proofs.verify.gradcheck import compare_params
+from lstm_proofs.verify.gradcheck import WorstCase, compare_params
 
 TOLERANCE = 1e-10
 LENGTHS = {False: (1, 10, 1000), True: (1, 2, 10, 100, 1000)}
@@ -34,19 +34,16 @@ SEEDS = {False: (0,), True: (0, 1, 2)}
 CLAIM = "Section 4, Appendix A.1, eqs. (10)-(28)"
 
 
-def _worst_of(cell: str, pairs: list[tuple[str, Params, Params]], rule: str) -> tuple[float, str, list[dict]]:
-    worst, message, runs = 0.0, "", []
-    for label, got, ref in pairs:
-        cmp = compare_params(got, ref)
-        runs.append({"where": label, "error": cmp.error, "per_array": cmp.per_array})
-        if not cmp.error <= worst:
-            worst, message = cmp.error, f"{cmp.message(cell, rule)} ({label})"
-    return worst, message, runs
+def _result(name: str, cell: str, worst: WorstCase, title: str, reference: str) -> CheckResult:
+    passed = bool(worst.error <= TOLERANCE)
+    return CheckResult(id=f"truncated/{cell}/{name}", passed=passed, max_rel_error=worst.error, tolerance=TOLERANCE,
+                       title=title, reference=reference, claim=CLAIM, details={"runs": worst.runs},
+                       message="" if passed else worst.message)
 
 
 def check_traces_vs_bptt(cell: str, full: bool = False, kernels: ModuleType | None = None) -> CheckResult:
     """Forward-trace gradient of the generated learner = generated truncated BPTT."""
-    pairs = []
+    worst = WorstCase()
     for seed in SEEDS[full]:
         for T in LENGTHS[full]:
             case = random_case(cell, T, 2, seed)
@@ -54,30 +51,24 @@ def check_traces_vs_bptt(cell: str, full: bool = False, kernels: ModuleType | No
                                                                                      case.targets, case.mask)
             _, bptt = Network(case.topology, kernels).loss_and_grad(case.params, case.xs, case.targets, case.mask,
                                                                     truncated=True)
-            pairs.append((case.label, traces, bptt))
-    worst, message, runs = _worst_of(cell, pairs, "forward traces vs truncated BPTT, normwise per array")
-    return CheckResult(id=f"truncated/{cell}/traces-vs-bptt", passed=bool(worst <= TOLERANCE), max_rel_error=worst,
-                       tolerance=TOLERANCE, title=f"{cell}: forward-trace learner gradient = truncated BPTT",
-                       reference="generated truncated BPTT", claim=CLAIM, details={"runs": runs},
-                       message="" if worst <= TOLERANCE else message)
+            worst.compare(traces, bptt, cell, "forward traces vs truncated BPTT, normwise per array", case.label)
+    return _result("traces-vs-bptt", cell, worst, f"{cell}: forward-trace learner gradient = truncated BPTT",
+                   "generated truncated BPTT")
 
 
 def check_bptt_vs_autograd(cell: str, full: bool = False, kernels: ModuleType | None = None,
                            reference: Callable[..., Params] = autograd_models.gradient) -> CheckResult:
     """Generated truncated BPTT = autograd with stop-gradients at every truncation point."""
-    pairs = []
+    worst = WorstCase()
     for seed in SEEDS[full]:
         for T in LENGTHS[full]:
             case = random_case(cell, T, 2, seed)
             _, bptt = Network(case.topology, kernels).loss_and_grad(case.params, case.xs, case.targets, case.mask,
                                                                     truncated=True)
             ref = reference(case.topology, case.params, case.xs, case.targets, case.mask, truncated=True)
-            pairs.append((case.label, bptt, ref))
-    worst, message, runs = _worst_of(cell, pairs, "truncated BPTT vs autograd with stop-gradients, normwise")
-    return CheckResult(id=f"truncated/{cell}/bptt-vs-autograd", passed=bool(worst <= TOLERANCE), max_rel_error=worst,
-                       tolerance=TOLERANCE, title=f"{cell}: truncated BPTT = autograd with stop-gradients",
-                       reference="HIPS autograd on an independent model with stop-gradients", claim=CLAIM,
-                       details={"runs": runs}, message="" if worst <= TOLERANCE else message)
+            worst.compare(bptt, ref, cell, "truncated BPTT vs autograd with stop-gradients, normwise", case.label)
+    return _result("bptt-vs-autograd", cell, worst, f"{cell}: truncated BPTT = autograd with stop-gradients",
+                   "HIPS autograd on an independent model with stop-gradients")
 
 
 def check_distance_to_full(cell: str, full: bool = False) -> CheckResult:
@@ -90,10 +81,9 @@ def check_distance_to_full(cell: str, full: bool = False) -> CheckResult:
             _, g_full = net.loss_and_grad(case.params, case.xs, case.targets, case.mask)
             _, g_trunc = net.loss_and_grad(case.params, case.xs, case.targets, case.mask, truncated=True)
             cmp = compare_params(g_trunc, g_full)
-            rows.append({"T": T, "seed": seed, "distance": cmp.error, "per_array": cmp.per_array,
-                         "cosine": float(np.dot(g_trunc.to_vector(case.topology), g_full.to_vector(case.topology))
-                                         / (np.linalg.norm(g_trunc.to_vector(case.topology))
-                                            * np.linalg.norm(g_full.to_vector(case.topology))))})
+            v_trunc, v_full = g_trunc.to_vector(case.topology), g_full.to_vector(case.topology)
+            cosine = float(v_trunc @ v_full / (np.linalg.norm(v_trunc) * np.linalg.norm(v_full)))
+            rows.append({"T": T, "seed": seed, "distance": cmp.error, "per_array": cmp.per_array, "cosine": cosine})
     distance = max(r["distance"] for r in rows)
     finite = bool(np.isfinite(distance))
     return CheckResult(id=f"truncated/{cell}/distance-to-full", passed=finite, max_rel_error=distance,

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lstm_proofs.commands.arguments import int_arg
 from lstm_proofs.errors import UserError
 from lstm_proofs.training.presets import (CONSTRUCTIONS, PRESETS, ST3_ERRORS, Preset, get_preset, with_construction,
                                           with_st3_error)
@@ -63,16 +64,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--list", action="store_true", help="list the rows with their conditions and paper figures")
     p.set_defaults(func=run)
-
-
-def _int_arg(name: str, text: str | None, low: int, high: int) -> int:
-    try:
-        value = int(str(text))
-    except ValueError:
-        raise UserError(f"{name} must be an integer, got {text!r}") from None
-    if not low <= value <= high:
-        raise UserError(f"{name} must be between {low} and {high}, got {value}")
-    return value
 
 
 def list_rows() -> str:
@@ -127,11 +118,11 @@ def run(args: argparse.Namespace) -> int:
     from lstm_proofs.training.results import ResultsFile, default_path, settings_of
 
     preset, options, update = resolve(args)
-    trials = _int_arg("--trials", args.trials, 1, MAX_TRIALS) if args.trials is not None else preset.trials
-    seed = _int_arg("--seed", args.seed, 0, 2**63 - 1)
-    cap = (_int_arg("--max-sequences", args.max_sequences, 1, MAX_SEQUENCES_LIMIT)
+    trials = int_arg("--trials", args.trials, 1, MAX_TRIALS) if args.trials is not None else preset.trials
+    seed = int_arg("--seed", args.seed, 0, 2**63 - 1)
+    cap = (int_arg("--max-sequences", args.max_sequences, 1, MAX_SEQUENCES_LIMIT)
            if args.max_sequences is not None else preset.max_sequences)
-    jobs = _int_arg("--jobs", args.jobs, 1, MAX_JOBS)
+    jobs = int_arg("--jobs", args.jobs, 1, MAX_JOBS)
     path = Path(args.json) if args.json else default_path(preset, options, update)
     backend = choose_backend(args.backend)
     settings = settings_of(preset, seed, cap, options, update, backend)

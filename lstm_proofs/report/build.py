@@ -21,6 +21,8 @@ from lstm_proofs.codegen.markdown import DerivedItem, derivation_items
 from lstm_proofs.derive import derive
 from lstm_proofs.errors import UserError
 from lstm_proofs.report.claims import CLAIMS, Claim, claim_verdict
+from lstm_proofs.training.presets import PRESETS
+from lstm_proofs.training.results import is_paper_setting
 
 #: Which generated function implements which kind of derived result.
 KERNEL_OF_KIND = {"F": "cell_forward", "BT": "cell_backward_truncated", "B": "cell_backward",
@@ -131,9 +133,6 @@ def training_verdict(run: dict[str, Any]) -> dict[str, Any] | None:
     within a factor :data:`SEQUENCES_FACTOR` of the paper's. Baseline rows (``train/baseline/<row>``) whose paper
     figure is 0% hold when no trial succeeds. The record's figure is measured / paper mean sequences.
     """
-    from lstm_proofs.training.presets import PRESETS
-    from lstm_proofs.training.results import is_paper_setting
-
     preset = next((p for p in PRESETS if p.row == run.get("row")), None)
     summary, paper = run.get("summary") or {}, run.get("paper") or {}
     try:

@@ -43,6 +43,29 @@ class Comparison:
                 f"{rule}: normwise error of {self.array} {self.error:.3g}")
 
 
+class WorstCase:
+    """The largest error over several comparisons of one check, with the message of the run that produced it and a
+    record of every run (for the check's details)."""
+
+    def __init__(self) -> None:
+        self.error = 0.0
+        self.message = ""
+        self.where = ""
+        self.runs: list[dict[str, object]] = []
+
+    def add(self, error: float, message: str, where: str, **details: object) -> None:
+        """Record one run; it becomes the worst case if its error is larger (or NaN)."""
+        self.runs.append({"where": where, "error": error, **details})
+        if not error <= self.error:
+            self.error, self.message, self.where = error, message, where
+
+    def compare(self, got: Params, ref: Params, cell: str, rule: str, where: str) -> Comparison:
+        """Compare ``got`` with ``ref`` (:func:`compare_params`) and record the run."""
+        cmp = compare_params(got, ref)
+        self.add(cmp.error, f"{cmp.message(cell, rule)} ({where})", where, per_array=cmp.per_array)
+        return cmp
+
+
 def compare_params(got: Params, ref: Params) -> Comparison:
     """Normwise per-array relative error of ``got`` against ``ref`` and the worst element."""
     worst = None
