@@ -178,7 +178,9 @@ def render(payload: dict[str, Any]) -> str:
          f"trial-step for {payload['lockstep_trials']} independent trials in lockstep. "
          "\"end error\": error only at the sequence end (Exps. 2c-6), where the compiled learner skips the exact-zero "
          "gradient of the other steps.",
-         "* **NumPy**: the generated `derivations/<cell>.py`, one Python call per step; **numba**: the generated "
+         "* **NumPy**: the generated `derivations/<cell>.py`: `forward_sequence` / `gradient_sequence` (a Python "
+         "loop over time steps, with the work that does not depend on the previous step done for all steps at once "
+         "outside it) and one `learner_step` call per step; **numba**: the generated "
          "`derivations/numba_<cell>.py`, whole sequences in one compiled call (`load_kernels(cell, backend=\"numba\")`).",
          "", "## The paper's networks (microseconds per step; lockstep columns per trial-step)", "",
          "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
@@ -189,9 +191,13 @@ def render(payload: dict[str, Any]) -> str:
         if any(_get(r, "gradient_B1", k) is not None for r in payload["networks"])) + ".", ""]
     L += ["## Modern size", ""] + _modern_lines(payload) + [
         "", f"torch's nn.LSTM has {payload['modern'].get('torch_nn_lstm_weights', 'n/a')} weights: it uses the cell "
-        "outputs as the only recurrent input and fuses the four gate products into one matrix product; the generated "
-        "kernels hold the paper's dense layout (every hidden unit has a column for every hidden activation, masked "
-        "to zero when absent), so at this size they multiply about 3.4 times as many entries as they use.", ""]
+        "outputs as the only recurrent input and fuses the four gate products into one matrix product. The "
+        "generated kernels hold the paper's dense layout (every hidden unit has a column for every hidden "
+        "activation, masked to zero when absent); the NumPy kernels drop the activation columns that hold no weight, "
+        "the numba kernels do not. Weight entries multiplied per sequence-step against the "
+        f"{payload['modern']['n_weights']} that exist: " + ", ".join(
+            f"{k} {v:,} ({v / payload['modern']['n_weights']:.2f}x)"
+            for k, v in payload["modern"].get("entries_multiplied", {}).items()) + ".", ""]
     L += ["## Cost growth with the number of weights", "",
           "Log-log slope of per-step cost against W over the paper's LSTM networks (W = 93 ... 10504). The paper "
           "claims O(W) per time step for its learner (Section 4, Appendix A.1 eq. 29): slope 1 at most. Small "

@@ -20,6 +20,7 @@ import numpy as np
 
 from lstm_proofs.learning import OnlineLearner, TrialState, stack_params
 from lstm_proofs.network import Network, Topology, init_params
+from lstm_proofs.network.topology import Params
 from lstm_proofs.network.model import load_kernels
 from lstm_proofs.network.paper import PAPER_NETWORKS
 
@@ -180,12 +181,20 @@ def paper_networks(repeats: int, T: int = 100) -> list[dict[str, Any]]:
     return rows
 
 
+def _entries_multiplied(top: Topology) -> dict[str, int]:
+    """Weight-matrix entries each backend multiplies per sequence-step: the dense layout (numba), and the dense
+    layout without the activation columns that hold no weight (NumPy, ``Network._reduced``)."""
+    params = Params({name: np.zeros(shape) for name, shape in top.param_shapes().items()})
+    W_h, W_o = Network(top)._kernel_weights(params)
+    return {"numpy": int(W_h.size + W_o.size), "numba": int(params.W_hidden.size + params.W_output.size)}
+
+
 def modern(repeats: int, T_grad: int = 50, T_learn: int = 5) -> dict[str, Any]:
     """I = 32, H = 128 forget-gate cells, batch 64: gradient against autograd and torch nn.LSTM; the learner."""
     I, H, K, B = MODERN["n_in"], MODERN["hidden"], MODERN["n_out"], MODERN["batch"]
     top = Topology("forget", I, K, H, 1, recurrent="cells", bias="all")
     out: dict[str, Any] = {"topology": repr(top), "n_weights": top.n_weights, "T_gradient": T_grad,
-                           "T_learner": T_learn, "batch": B}
+                           "T_learner": T_learn, "batch": B, "entries_multiplied": _entries_multiplied(top)}
     out["gradient"] = gradient_costs(top, T_grad, B, repeats, torch_paper=False)
     if torch_version():
         from benchmarks.torch_models import lstm_loss_and_grad

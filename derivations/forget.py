@@ -23,12 +23,14 @@ import numpy as np
 from lstm_proofs import numerics as _k
 
 CELL = 'forget'
+BACKEND = "numpy"
 GATES = ('in', 'forget', 'out')
 STATE = 's'
 PARAMS = ()
 TARGETS = ('y_in', 'y_forget', 'y_out', 's', 'y_c')
 TRACE_INPUTS = ('net_c', 'net_in', 'net_forget')
 EXIT_INPUTS = ('net_out',)
+CHUNK_ELEMENTS = 8192  # gradient_sequence: local partials computed for about this many values per call
 
 # ----- cell kernels -----
 
@@ -48,52 +50,97 @@ def cell_forward(net_c, net_in, net_forget, net_out, s_prev):
     return y_in, y_forget, y_out, s, y_c
 
 
+def cell_partials(net_c, net_in, net_forget, net_out, s_prev, y_in, y_forget, y_out, s, y_c, sg_net_c, sgn_net_c, sgn_net_forget, sgn_net_in, sgn_net_out):
+    """Local partial derivatives of cell 'forget' (every non-constant d target / d arg of its equations),
+    in terms of forward values: the coefficients of the adjoint step (cell_adjoint).
+
+    Elementwise: the arrays may carry any leading axes, so one call can serve every step of a sequence.
+    Args: the forward inputs, the forward values (y_in, y_forget, y_out, s, y_c) and the logistic values of the net inputs they read (sg_net_c, sgn_net_c, sgn_net_forget, sgn_net_in, sgn_net_out).
+    Returns: pd_y_in__net_in, pd_y_forget__net_forget, pd_y_out__net_out, pd_s__net_c, pd_s__s_prev, pd_s__y_forget, pd_s__y_in, pd_y_c__s, pd_y_c__y_out.
+
+    Total ops: 27
+    """
+    sg_s, sgn_s = _k.sigmoid_pair(s)
+    t0 = 4*sg_net_c
+    t1 = 2*sg_s
+    pd_y_in__net_in = sgn_net_in*y_in
+    pd_y_forget__net_forget = sgn_net_forget*y_forget
+    pd_y_out__net_out = sgn_net_out*y_out
+    pd_s__net_c = sgn_net_c*t0*y_in
+    pd_s__s_prev = y_forget
+    pd_s__y_forget = s_prev
+    pd_s__y_in = t0 - 2
+    pd_y_c__s = sgn_s*t1*y_out
+    pd_y_c__y_out = t1 - 1
+    return pd_y_in__net_in, pd_y_forget__net_forget, pd_y_out__net_out, pd_s__net_c, pd_s__s_prev, pd_s__y_forget, pd_s__y_in, pd_y_c__s, pd_y_c__y_out
+
+
+def cell_adjoint(pd_y_in__net_in, pd_y_forget__net_forget, pd_y_out__net_out, pd_s__net_c, pd_s__s_prev, pd_s__y_forget, pd_s__y_in, pd_y_c__s, pd_y_c__y_out, d_y_c, d_y_in, d_y_forget, d_y_out, d_s):
+    """Adjoint step of cell 'forget' (full gradient), linear in the errors; its coefficients are the local partials.
+
+    Args: the local partials (cell_partials, in its order), and the errors arriving at the cell's activations and
+        state from later computations: d_y_c, d_y_in, d_y_forget, d_y_out, d_s.
+    Returns: the errors at the inputs: d_net_c, d_net_in, d_net_forget, d_net_out, d_s_prev (per batch element).
+
+    Total ops: 16
+    """
+    a_y_c = d_y_c  # error at y_c
+    a_s = a_y_c*pd_y_c__s + d_s  # error at s
+    a_y_out = d_y_out + _k.block_sum(a_y_c*pd_y_c__y_out)  # error at y_out
+    a_y_forget = d_y_forget + _k.block_sum(a_s*pd_s__y_forget)  # error at y_forget
+    a_y_in = d_y_in + _k.block_sum(a_s*pd_s__y_in)  # error at y_in
+    d_net_c = a_s*pd_s__net_c
+    d_net_in = a_y_in*pd_y_in__net_in
+    d_net_forget = a_y_forget*pd_y_forget__net_forget
+    d_net_out = a_y_out*pd_y_out__net_out
+    d_s_prev = a_s*pd_s__s_prev
+    return d_net_c, d_net_in, d_net_forget, d_net_out, d_s_prev
+
+
+def cell_adjoint_truncated(pd_y_in__net_in, pd_y_forget__net_forget, pd_y_out__net_out, pd_s__net_c, pd_s__s_prev, pd_s__y_forget, pd_s__y_in, pd_y_c__s, pd_y_c__y_out, d_y_c, d_y_in, d_y_forget, d_y_out, d_s):
+    """Adjoint step of cell 'forget' (truncated gradient: a previous state reaches the gradient only through its own CEC equation, Appendix A.1), linear in the errors; its coefficients are the local partials.
+
+    Args: the local partials (cell_partials, in its order), and the errors arriving at the cell's activations and
+        state from later computations: d_y_c, d_y_in, d_y_forget, d_y_out, d_s.
+    Returns: the errors at the inputs: d_net_c, d_net_in, d_net_forget, d_net_out, d_s_prev (per batch element).
+
+    Total ops: 16
+    """
+    a_y_c = d_y_c  # error at y_c
+    a_s = a_y_c*pd_y_c__s + d_s  # error at s
+    a_y_out = d_y_out + _k.block_sum(a_y_c*pd_y_c__y_out)  # error at y_out
+    a_y_forget = d_y_forget + _k.block_sum(a_s*pd_s__y_forget)  # error at y_forget
+    a_y_in = d_y_in + _k.block_sum(a_s*pd_s__y_in)  # error at y_in
+    d_net_c = a_s*pd_s__net_c
+    d_net_in = a_y_in*pd_y_in__net_in
+    d_net_forget = a_y_forget*pd_y_forget__net_forget
+    d_net_out = a_y_out*pd_y_out__net_out
+    d_s_prev = a_s*pd_s__s_prev
+    return d_net_c, d_net_in, d_net_forget, d_net_out, d_s_prev
+
+
 def cell_backward(net_c, net_in, net_forget, net_out, s_prev, y_in, y_forget, y_out, s, y_c, d_y_c, d_y_in, d_y_forget, d_y_out, d_s):
-    """Adjoint step of cell 'forget' (full gradient).
+    """Adjoint step of cell 'forget' (full gradient) at one step: cell_adjoint with the local partials of cell_partials.
 
     Args: the forward inputs, the forward values (y_in, y_forget, y_out, s, y_c), and the errors arriving at the cell's
         activations and state from later computations: d_y_c, d_y_in, d_y_forget, d_y_out, d_s.
     Returns: the errors at the inputs: d_net_c, d_net_in, d_net_forget, d_net_out, d_s_prev (per batch element).
 
-    Total ops: 39
+    Total ops: 43
     """
-    t0 = 2*_k.sigmoid(s)
-    t1 = 4*_k.sigmoid(net_c)
-    a_y_c = d_y_c  # error at y_c
-    a_s = a_y_c*t0*y_out*_k.sigmoid(-s) + d_s  # error at s
-    a_y_out = d_y_out + _k.block_sum(a_y_c*(t0 - 1))  # error at y_out
-    a_y_forget = d_y_forget + _k.block_sum(a_s*s_prev)  # error at y_forget
-    a_y_in = d_y_in + _k.block_sum(a_s*(t1 - 2))  # error at y_in
-    d_net_c = a_s*t1*y_in*_k.sigmoid(-net_c)
-    d_net_in = a_y_in*y_in*_k.sigmoid(-net_in)
-    d_net_forget = a_y_forget*y_forget*_k.sigmoid(-net_forget)
-    d_net_out = a_y_out*y_out*_k.sigmoid(-net_out)
-    d_s_prev = a_s*y_forget
-    return d_net_c, d_net_in, d_net_forget, d_net_out, d_s_prev
+    return cell_adjoint(*cell_partials(net_c, net_in, net_forget, net_out, s_prev, y_in, y_forget, y_out, s, y_c, _k.sigmoid(net_c), _k.sigmoid(-net_c), _k.sigmoid(-net_forget), _k.sigmoid(-net_in), _k.sigmoid(-net_out)), d_y_c, d_y_in, d_y_forget, d_y_out, d_s)
 
 
 def cell_backward_truncated(net_c, net_in, net_forget, net_out, s_prev, y_in, y_forget, y_out, s, y_c, d_y_c, d_y_in, d_y_forget, d_y_out, d_s):
-    """Adjoint step of cell 'forget' (truncated gradient (Appendix A.1: a previous state reaches the gradient only through its own CEC equation)).
+    """Adjoint step of cell 'forget' (truncated gradient) at one step: cell_adjoint_truncated with the local partials of cell_partials.
 
     Args: the forward inputs, the forward values (y_in, y_forget, y_out, s, y_c), and the errors arriving at the cell's
         activations and state from later computations: d_y_c, d_y_in, d_y_forget, d_y_out, d_s.
     Returns: the errors at the inputs: d_net_c, d_net_in, d_net_forget, d_net_out, d_s_prev (per batch element).
 
-    Total ops: 39
+    Total ops: 43
     """
-    t0 = 2*_k.sigmoid(s)
-    t1 = 4*_k.sigmoid(net_c)
-    a_y_c = d_y_c  # error at y_c
-    a_s = a_y_c*t0*y_out*_k.sigmoid(-s) + d_s  # error at s
-    a_y_out = d_y_out + _k.block_sum(a_y_c*(t0 - 1))  # error at y_out
-    a_y_forget = d_y_forget + _k.block_sum(a_s*s_prev)  # error at y_forget
-    a_y_in = d_y_in + _k.block_sum(a_s*(t1 - 2))  # error at y_in
-    d_net_c = a_s*t1*y_in*_k.sigmoid(-net_c)
-    d_net_in = a_y_in*y_in*_k.sigmoid(-net_in)
-    d_net_forget = a_y_forget*y_forget*_k.sigmoid(-net_forget)
-    d_net_out = a_y_out*y_out*_k.sigmoid(-net_out)
-    d_s_prev = a_s*y_forget
-    return d_net_c, d_net_in, d_net_forget, d_net_out, d_s_prev
+    return cell_adjoint_truncated(*cell_partials(net_c, net_in, net_forget, net_out, s_prev, y_in, y_forget, y_out, s, y_c, _k.sigmoid(net_c), _k.sigmoid(-net_c), _k.sigmoid(-net_forget), _k.sigmoid(-net_in), _k.sigmoid(-net_out)), d_y_c, d_y_in, d_y_forget, d_y_out, d_s)
 
 
 def cell_traces(net_c, net_in, net_forget, net_out, s_prev, y_in, y_forget, y_out, s, y_c):
@@ -145,14 +192,14 @@ def forward_step(W_hidden, W_output, P, x, a_prev, s_prev, C, S):
     CS = C * S
     I = x.shape[1]
     R = W_hidden.shape[1] - I - 1  # recurrent sources in W_hidden: all N_a activations, or a leading part of them
-    z = np.concatenate((x, a_prev[:, :R], np.ones((B, 1), dtype=x.dtype)), axis=1)  # sources y^u: x(t), y(t-1), bias
+    z = np.concatenate((x, a_prev[:, :R], _k.ones_column(B, x.dtype)), axis=1)  # sources y^u: x(t), y(t-1), bias
     net = z @ W_hidden.T  # eqs. (6)-(9): net inputs of cells and gates
     net_c = net[:, :CS].reshape(B, C, S)
     net_in = net[:, CS + 0 * C:CS + 1 * C].reshape(B, C, 1)
     net_forget = net[:, CS + 1 * C:CS + 2 * C].reshape(B, C, 1)
     net_out = net[:, CS + 2 * C:CS + 3 * C].reshape(B, C, 1)
     y_in, y_forget, y_out, s, y_c, = cell_forward(net_c, net_in, net_forget, net_out, s_prev)
-    u = np.concatenate((x, y_c.reshape(B, CS), y_in.reshape(B, C), y_forget.reshape(B, C), y_out.reshape(B, C), np.ones((B, 1), dtype=x.dtype)), axis=1)  # sources of the output units: x(t), y(t), bias
+    u = np.concatenate((x, y_c.reshape(B, CS), y_in.reshape(B, C), y_forget.reshape(B, C), y_out.reshape(B, C), _k.ones_column(B, x.dtype)), axis=1)  # sources of the output units: x(t), y(t), bias
     a = u[:, I:-1]  # this step's hidden activations: cells, then each gate
     net_k = u @ W_output.T
     y_k = _k.sigmoid(net_k)  # output units, logistic
@@ -219,19 +266,17 @@ def learner_step(W_hidden, W_output, P, x, a_prev, s_prev, traces, target, tmask
     B = x.shape[0]
     CS = C * S
     I = x.shape[1]
-    z = np.concatenate((x, a_prev, np.ones((B, 1), dtype=x.dtype)), axis=1)
-    net = np.matmul(W_hidden, z[:, :, None])[:, :, 0]  # eqs. (6)-(9)
+    z = np.concatenate((x, a_prev, _k.ones_column(B, x.dtype)), axis=1)
+    net = np.matvec(W_hidden, z)  # eqs. (6)-(9)
+    z_cells = z[:, None, None, :]  # the sources y^m, broadcast over blocks and cells
+    z_rows = z[:, None, :]  # the sources y^m, broadcast over rows
     # the cell: equations, trace partials (eqs. 25, 27, 30) and exit partials (eqs. 21, 23) in one block
     net_c = net[:, :CS].reshape(B, C, S)
-    net_in = net[:, CS + 0 * C:CS + 1 * C].reshape(B, C, 1)
-    net_forget = net[:, CS + 1 * C:CS + 2 * C].reshape(B, C, 1)
-    net_out = net[:, CS + 2 * C:CS + 3 * C].reshape(B, C, 1)
-    sg = _k.sigmoid(net)  # sigma(net) of every cell and gate, in one call
+    sg, sgn = _k.sigmoid_pair(net)  # sigma(net), sigma(-net) of every cell and gate (sigma' = sigma(net) * sigma(-net))
     sg_net_c = sg[:, :CS].reshape(B, C, S)
     sg_net_forget = sg[:, CS + 1 * C:CS + 2 * C].reshape(B, C, 1)
     sg_net_in = sg[:, CS + 0 * C:CS + 1 * C].reshape(B, C, 1)
     sg_net_out = sg[:, CS + 2 * C:CS + 3 * C].reshape(B, C, 1)
-    sgn = _k.sigmoid(-net)  # sigma(-net) (sigma' = sigma(net) * sigma(-net)) of every cell and gate, in one call
     sgn_net_c = sgn[:, :CS].reshape(B, C, S)
     sgn_net_forget = sgn[:, CS + 1 * C:CS + 2 * C].reshape(B, C, 1)
     sgn_net_in = sgn[:, CS + 0 * C:CS + 1 * C].reshape(B, C, 1)
@@ -247,27 +292,162 @@ def learner_step(W_hidden, W_output, P, x, a_prev, s_prev, traces, target, tmask
     s = t0 + t2  # Gers 2000: state with forgetting
     ds_dnet_in = sgn_net_in*t2  # eqs. (25), (27): ds/dnet_in
     ds_dnet_forget = sgn_net_forget*t0  # eqs. (25), (27): ds/dnet_forget
-    t3 = 2*_k.sigmoid(s)
+    sg_s, sgn_s = _k.sigmoid_pair(s)  # sigma and sigma(-.) in one call
+    t3 = 2*sg_s
     t4 = y_out*(t3 - 1)
     y_c = t4  # eq. (9) cell output
-    dyc_ds = t3*y_out*_k.sigmoid(-s)  # eq. (23): exit through the state
+    dyc_ds = sgn_s*t3*y_out  # eq. (23): exit through the state
     dyc_dnet_out = sgn_net_out*t4  # eq. (21): exit bypassing the state
-    u = np.concatenate((x, y_c.reshape(B, CS), y_in.reshape(B, C), y_forget.reshape(B, C), y_out.reshape(B, C), np.ones((B, 1), dtype=x.dtype)), axis=1)  # sources of the output units: x(t), y(t), bias
+    u = np.concatenate((x, y_c.reshape(B, CS), y_in.reshape(B, C), y_forget.reshape(B, C), y_out.reshape(B, C), _k.ones_column(B, x.dtype)), axis=1)  # sources of the output units: x(t), y(t), bias
     a = u[:, I:-1]  # this step's hidden activations: cells, then each gate
-    net_k = np.matmul(W_output, u[:, :, None])[:, :, 0]
-    y_k = _k.sigmoid(net_k)
+    net_k = np.matvec(W_output, u)
+    y_k, sgn_k = _k.sigmoid_pair(net_k)  # output units, logistic; sigma(-net_k) for f'(net_k)
     T_net_c, T_net_in, T_net_forget, = traces
-    T_net_c = J[..., None] * T_net_c + ds_dnet_c[..., None] * z[:, None, None, :]  # eqs. (25), (27): ds/dw_(l,m) += ds/dnet_l * y^m
-    T_net_in = J[..., None] * T_net_in + ds_dnet_in[..., None] * z[:, None, None, :]  # eqs. (25), (27): ds/dw_(l,m) += ds/dnet_l * y^m
-    T_net_forget = J[..., None] * T_net_forget + ds_dnet_forget[..., None] * z[:, None, None, :]  # eqs. (25), (27): ds/dw_(l,m) += ds/dnet_l * y^m
-    e_k = y_k*_k.sigmoid(-net_k) * (target - y_k) * tmask  # eq. (19)
+    T_net_c = J[..., None] * T_net_c + ds_dnet_c[..., None] * z_cells  # eqs. (25), (27): ds/dw_(l,m) += ds/dnet_l * y^m
+    T_net_in = J[..., None] * T_net_in + ds_dnet_in[..., None] * z_cells  # eqs. (25), (27): ds/dw_(l,m) += ds/dnet_l * y^m
+    T_net_forget = J[..., None] * T_net_forget + ds_dnet_forget[..., None] * z_cells  # eqs. (25), (27): ds/dw_(l,m) += ds/dnet_l * y^m
+    e_k = y_k*sgn_k * (target - y_k) * tmask  # eq. (19)
     G_output = e_k[:, :, None] * u[:, None, :]  # eq. (22), output units
-    e_y_c = np.matmul(e_k[:, None, :], W_output[:, :, I:I + CS])[:, 0, :].reshape(B, C, S)  # error at cell outputs
+    e_y_c = np.vecmat(e_k, W_output[:, :, I:I + CS]).reshape(B, C, S)  # error at cell outputs
     e_s = e_y_c * dyc_ds  # eq. (23): error at the state
     G_net_c = (e_s[..., None] * T_net_c).reshape(B, CS, -1)  # eqs. (24), (26), (28)
-    G_net_in = np.einsum('bcs,bcsz->bcz', e_s, T_net_in)  # eqs. (24), (26), (28)
-    G_net_forget = np.einsum('bcs,bcsz->bcz', e_s, T_net_forget)  # eqs. (24), (26), (28)
-    G_net_out = _k.block_sum(e_y_c * dyc_dnet_out).reshape(B, C)[:, :, None] * z[:, None, :]  # eqs. (21), (22)
+    G_net_in = np.vecmat(e_s, T_net_in)  # eqs. (24), (26), (28)
+    G_net_forget = np.vecmat(e_s, T_net_forget)  # eqs. (24), (26), (28)
+    G_net_out = np.add.reduce(e_y_c * dyc_dnet_out, axis=2)[:, :, None] * z_rows  # eqs. (21), (22)
     G_hidden = np.concatenate((G_net_c, G_net_in, G_net_forget, G_net_out), axis=1)
 
     return y_k, a, s, (T_net_c, T_net_in, T_net_forget), G_hidden, G_output, ()
+
+
+# ----- whole sequences (the same arithmetic as forward_step and backward_step, with the work that does not
+# depend on the previous step taken out of the time loop) -----
+
+def forward_sequence(W_hidden, W_output, P, xs, C, S):
+    """Forward pass over xs (T, B, I) from zero activations and states, weights shared by the batch.
+
+    Section 5 timing, as forward_step at every step; the input and bias part of every net input (eqs. 6-9) is
+    computed for all steps before the time loop and the output units for all steps after it, since neither depends
+    on the previous step.
+
+    Args:
+        W_hidden, W_output, P: as for forward_step; either weight matrix may lack the columns of trailing
+            activations that hold no weights (Network drops them). xs: (T, B, I). C, S: blocks and cells per block.
+
+    Returns:
+        ys (T, B, K), activations (T, B, N_a), states (T, B, C, S) (None without state), and the cache for
+        gradient_sequence.
+    """
+    T, B, I = xs.shape
+    CS = C * S
+    R = W_hidden.shape[1] - I - 1  # recurrent sources: all N_a activations, or a leading part of them
+    dtype = np.result_type(xs, W_hidden, W_output, *P)
+    N = W_hidden.shape[0]
+    nets = (xs.reshape(T * B, I) @ W_hidden[:, :I].T).astype(dtype, copy=False)  # eqs. (6)-(9): the x(t) part,
+    nets += W_hidden[:, -1]  # the bias,
+    nets = nets.reshape(T, B, N)  # and the recurrent part, added in the loop
+    W_rec = W_hidden[:, I:I + R].T
+    acts = np.empty((T, B, N), dtype=dtype)
+    states = np.empty((T, B, C, S), dtype=dtype)
+    s = np.zeros((B, C, S), dtype=dtype)
+    sgs = np.empty((T, B, N), dtype=dtype)  # sigma(net) of every step, for gradient_sequence
+    sgns = np.empty((T, B, N), dtype=dtype)  # sigma(-net) of every step, for gradient_sequence
+    for t in range(T):
+        net = nets[t]
+        if t and R:
+            net += acts[t - 1, :, :R] @ W_rec  # eqs. (6)-(9): the recurrent part, y(t-1)
+        s_prev = s
+        sg, sgn = _k.sigmoid_pair(net, out=(sgs[t], sgns[t]))  # sigma(net), sigma(-net) of every cell and gate (sigma' = sigma(net) * sigma(-net))
+        sg_net_c = sg[:, :CS].reshape(B, C, S)
+        sg_net_forget = sg[:, CS + 1 * C:CS + 2 * C].reshape(B, C, 1)
+        sg_net_in = sg[:, CS + 0 * C:CS + 1 * C].reshape(B, C, 1)
+        sg_net_out = sg[:, CS + 2 * C:CS + 3 * C].reshape(B, C, 1)
+        y_in = sg_net_in  # eq. (7) input gate
+        y_forget = sg_net_forget  # Gers 2000: forget gate
+        y_out = sg_net_out  # eq. (8) output gate
+        s = s_prev*y_forget + y_in*(4*sg_net_c - 2)  # Gers 2000: state with forgetting
+        y_c = y_out*(2*_k.sigmoid(s) - 1)  # eq. (9) cell output
+        np.concatenate((y_c.reshape(B, CS), y_in.reshape(B, C), y_forget.reshape(B, C), y_out.reshape(B, C)), axis=1, out=acts[t])  # y(t): cells, then each gate
+        states[t] = s
+    X, A = xs.reshape(T * B, I), acts.reshape(T * B, N)  # every step's x(t) and y(t), one row per step
+    Ro = W_output.shape[1] - I - 1  # activations the output units read: all N_a, or a leading part of them
+    net_k = (X @ W_output[:, :I].T + A[:, :Ro] @ W_output[:, I:I + Ro].T + W_output[:, -1]).reshape(T, B, W_output.shape[0])
+    ys = _k.sigmoid(net_k)  # output units, logistic
+    return ys, acts, states, (nets, states, net_k, P, sgs, sgns)
+
+
+def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, C, S):
+    """Backpropagation through time over the sequences of a forward_sequence call.
+
+    backward_step's arithmetic at every step, reorganised: the output units' errors and the weight gradients (one
+    product over all steps) are computed outside the time loop; the local partials (cell_partials) a chunk of steps
+    at a time, from the values the forward pass kept (activations, states, logistic values of the net inputs);
+    the loop runs the linear adjoint step (cell_adjoint) and the error flowing back through the recurrent weights.
+
+    Args:
+        W_hidden, W_output: as given to forward_sequence; xs, ys, acts, cache: its inputs and results.
+        d_ys: (T, B, K) dL/dy_k. truncated: the paper's truncated gradient (Section 4, Appendix A.1): no error
+            leaves the net inputs for the previous step's activations.
+
+    Returns:
+        dW_hidden (in the columns of the given W_hidden), dW_output, dP (tuple in PARAMS order), summed over the
+        batch and the steps (not masked).
+    """
+    nets, states, net_k, P, sgs, sgns = cache
+    T, B, I = xs.shape
+    CS = C * S
+    R = W_hidden.shape[1] - I - 1
+    dtype = nets.dtype
+    y_k = ys
+    d_net_k = d_ys * y_k*_k.sigmoid(-net_k)  # output units: f'(net_k) through its value
+    N = acts.shape[2]
+    X, A, E = xs.reshape(T * B, I), acts.reshape(T * B, N), d_net_k.reshape(T * B, W_output.shape[0])  # one row per step
+    Ro = W_output.shape[1] - I - 1  # activations the output units read: all N_a, or a leading part of them
+    dW_output = np.concatenate((E.T @ X, E.T @ A[:, :Ro], E.sum(axis=0)[:, None]), axis=1)  # sources x(t), y(t), bias
+    if Ro == N:
+        d_acts = (E @ W_output[:, I:I + N]).reshape(T, B, N)  # error at y(t) from the output units
+    else:
+        d_acts = np.zeros((T, B, N), dtype=dtype)
+        d_acts[:, :, :Ro] = (E @ W_output[:, I:I + Ro]).reshape(T, B, Ro)
+    net_c = nets[:, :, :CS].reshape(T, B, C, S)
+    net_in = nets[:, :, CS + 0 * C:CS + 1 * C].reshape(T, B, C, 1)
+    net_forget = nets[:, :, CS + 1 * C:CS + 2 * C].reshape(T, B, C, 1)
+    net_out = nets[:, :, CS + 2 * C:CS + 3 * C].reshape(T, B, C, 1)
+    sg_net_c = sgs[:, :, :CS].reshape(T, B, C, S)
+    sgn_net_c = sgns[:, :, :CS].reshape(T, B, C, S)
+    sgn_net_forget = sgns[:, :, CS + 1 * C:CS + 2 * C].reshape(T, B, C, 1)
+    sgn_net_in = sgns[:, :, CS + 0 * C:CS + 1 * C].reshape(T, B, C, 1)
+    sgn_net_out = sgns[:, :, CS + 2 * C:CS + 3 * C].reshape(T, B, C, 1)
+    s_prev = np.concatenate((np.zeros((1, B, C, S), dtype=dtype), states[:-1]))  # state before every step
+    y_in = acts[:, :, CS + 0 * C:CS + 1 * C].reshape(T, B, C, 1)
+    y_forget = acts[:, :, CS + 1 * C:CS + 2 * C].reshape(T, B, C, 1)
+    y_out = acts[:, :, CS + 2 * C:CS + 3 * C].reshape(T, B, C, 1)
+    s = states
+    y_c = acts[:, :, :CS].reshape(T, B, C, S)
+    adjoint = cell_adjoint_truncated if truncated else cell_adjoint
+    chunk = max(1, CHUNK_ELEMENTS // (B * N))  # steps per cell_partials call: its arrays stay in the CPU cache
+    lo = T
+    back = R and not truncated  # full gradient: error flows into y(t-1) through the recurrent weights
+    W_back = W_hidden[:, I:I + R]
+    d_rec = d_acts[:, :, :R]
+    d_nets = np.empty((T, B, N), dtype=dtype)
+    d_s = np.zeros((B, C, S), dtype=dtype)
+    for t in range(T - 1, -1, -1):
+        if t < lo:  # the local partials of the next chunk of steps, in one call
+            hi, lo = lo, max(0, lo - chunk)
+            pd_y_in__net_in, pd_y_forget__net_forget, pd_y_out__net_out, pd_s__net_c, pd_s__s_prev, pd_s__y_forget, pd_s__y_in, pd_y_c__s, pd_y_c__y_out = cell_partials(net_c[lo:hi], net_in[lo:hi], net_forget[lo:hi], net_out[lo:hi], s_prev[lo:hi], y_in[lo:hi], y_forget[lo:hi], y_out[lo:hi], s[lo:hi], y_c[lo:hi], sg_net_c[lo:hi], sgn_net_c[lo:hi], sgn_net_forget[lo:hi], sgn_net_in[lo:hi], sgn_net_out[lo:hi])
+        i = t - lo  # this step within the chunk
+        if back and t < T - 1:
+            d_rec[t] += d_net @ W_back
+        d_a = d_acts[t]
+        d_y_c = d_a[:, :CS].reshape(B, C, S)
+        d_y_in = d_a[:, CS + 0 * C:CS + 1 * C].reshape(B, C, 1)
+        d_y_forget = d_a[:, CS + 1 * C:CS + 2 * C].reshape(B, C, 1)
+        d_y_out = d_a[:, CS + 2 * C:CS + 3 * C].reshape(B, C, 1)
+        d_net_c, d_net_in, d_net_forget, d_net_out, d_s, = adjoint(pd_y_in__net_in[i], pd_y_forget__net_forget[i], pd_y_out__net_out[i], pd_s__net_c[i], pd_s__s_prev[i], pd_s__y_forget[i], pd_s__y_in[i], pd_y_c__s[i], pd_y_c__y_out[i], d_y_c, d_y_in, d_y_forget, d_y_out, d_s)
+        d_net = d_nets[t]
+        np.concatenate((d_net_c.reshape(B, CS), d_net_in.reshape(B, C), d_net_forget.reshape(B, C), d_net_out.reshape(B, C)), axis=1, out=d_net)
+    D = d_nets.reshape(T * B, N)  # error at the net inputs of every step (eqs. 6-9), one row per step
+    D_rec = d_nets[1:].reshape((T - 1) * B, N).T @ acts[:-1, :, :R].reshape((T - 1) * B, R)  # y(t-1); none at t=0
+    dW_hidden = np.concatenate((D.T @ X, D_rec, D.sum(axis=0)[:, None]), axis=1)  # sources x(t), y(t-1), bias
+    dP = ()
+    return dW_hidden, dW_output, dP

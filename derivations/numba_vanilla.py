@@ -36,350 +36,552 @@ MODES = {"forward": 0, "step": 1, "sequence": 2, "gradient": 3}
 
 
 def _sigmoid(x):
-    """Logistic function, the same stable branches as lstm_proofs.numerics.sigmoid."""
-    if x < 0.0:
-        e = math.exp(x)
-        return e / (1.0 + e)
-    e = math.exp(-x)
-    return 1.0 / (1.0 + e)
+    """Logistic function from exp(-|x|) only (never overflows): exp(x) / (1 + exp(x)) for x < 0, else
+    1 / (1 + exp(-x)). Branch-free (the select picks the numerator), and sigma(x), sigma(-x) of one x take the
+    same exp, which the compiler computes once when both appear in a kernel."""
+    e = math.exp(-abs(x))
+    return (e if x < 0.0 else 1.0) / (1.0 + e)
+
+
+def _time_major_inputs(XS, b, t0, n, XT):
+    """XT[m, u] = XS[t0 + u, b, m] for u < n: a chunk of one sequence's inputs, time innermost. Eight inputs at a
+    time, so that each row of XS is read a cache line at once."""
+    I = XS.shape[2]
+    m = 0
+    while m + 8 <= I:
+        for u in range(n):
+            XT[m, u] = XS[t0 + u, b, m]
+            XT[m + 1, u] = XS[t0 + u, b, m + 1]
+            XT[m + 2, u] = XS[t0 + u, b, m + 2]
+            XT[m + 3, u] = XS[t0 + u, b, m + 3]
+            XT[m + 4, u] = XS[t0 + u, b, m + 4]
+            XT[m + 5, u] = XS[t0 + u, b, m + 5]
+            XT[m + 6, u] = XS[t0 + u, b, m + 6]
+            XT[m + 7, u] = XS[t0 + u, b, m + 7]
+        m += 8
+    while m < I:
+        for u in range(n):
+            XT[m, u] = XS[t0 + u, b, m]
+        m += 1
+
+
+def _input_part(W, XT, n, out, o0):
+    """out[o0 + r, u] += sum_m W[r, m] * XT[m, u] for u < n: the input part of rows of W (the sources x(t), m <
+    XT.shape[0]) for n time steps at once. Each sum runs over m in plain order, as a row's own loop would start;
+    the innermost loop is over time steps, independent sums that the compiler vectorises, and four inputs are
+    added (in order) before a sum is stored again."""
+    R, M = W.shape[0], XT.shape[0]
+    for r in range(R):
+        m = 0
+        while m + 4 <= M:
+            w0, w1, w2, w3 = W[r, m], W[r, m + 1], W[r, m + 2], W[r, m + 3]
+            for u in range(n):
+                out[o0 + r, u] = (((out[o0 + r, u] + w0 * XT[m, u]) + w1 * XT[m + 1, u]) + w2 * XT[m + 2, u]) \
+                    + w3 * XT[m + 3, u]
+            m += 4
+        while m < M:
+            w = W[r, m]
+            for u in range(n):
+                out[o0 + r, u] += w * XT[m, u]
+            m += 1
+
+
+N_CELL_PARTIALS = 15  # local partials the forward kernel stores per cell and step
+N_BLOCK_PARTIALS = 0  # local partials the forward kernel stores per block and step
+TIME_CHUNK = 32  # steps whose input parts the forward kernel computes together
 
 # ----- kernels (plain Python; compiled by numba on first use) -----
 
-def _forward_kernel(W_h, W_o, PM, XS, YS, NETK, ACTS, STATES, NETS, C, S):
+def _forward_kernel(W_h, W_o, PM, XS, YS, FK, ACTS, STATES, PD, C, S):
     """Forward pass over whole sequences, weights shared by the batch (Section 5 timing).
 
-    Fills YS and NETK (T, B, K), ACTS (T, B, N_a), STATES (T, B, C, S) and NETS (T, B, N_a): the outputs, the
-    hidden activations, the states and the net inputs of every step.
+    Fills YS (T, B, K), ACTS (T, B, N_a) and STATES (T, B, C, S): the outputs, hidden activations and states of
+    every step; and for the backward pass FK (T, B, K), the output units' derivatives f'(net_k), and PD (T, B, .),
+    the cell's local partials (37 ops per block and step; computed here, where the sigmoids they are made of
+    are at hand). A sequence goes in chunks of TC steps, whose input parts (x(t) through the weights) are computed
+    together.
     """
     T, B, I = XS.shape
     K = W_o.shape[0]
     CS = C * S
     NA = CS + 3 * C
     Z = I + NA + 1
+    TC = min(max(T, 1), TIME_CHUNK)
+    XT_, NX_ = np.empty((I, TC)), np.empty((NA + K, TC))  # scratch: a chunk's inputs, time innermost; its sums
+    NET_, NK_ = np.empty(NA), np.empty(K)  # the net inputs of the hidden units and of the output units
     for b_ in range(B):
-        for t_ in range(T):
-            for r_ in range(NA):  # eqs. (6)-(9): net inputs from x(t), y(t-1) and the bias
-                acc_ = 0.0
-                for m_ in range(I):
-                    acc_ += W_h[r_, m_] * XS[t_, b_, m_]
-                if t_ > 0:
+        for t0_ in range(0, T, TC):
+            n_ = min(TC, T - t0_)
+            _time_major_inputs(XS, b_, t0_, n_, XT_)  # the chunk's inputs x(t), time innermost
+            NX_[:, :n_] = 0.0  # eqs. (6)-(9) and the output units: the sums over x(t), for the chunk's steps at once
+            _input_part(W_h, XT_, n_, NX_, 0)
+            _input_part(W_o, XT_, n_, NX_, NA)
+            for u_ in range(n_):
+                t_ = t0_ + u_
+                n_rec_ = NA if t_ > 0 else 0  # net inputs: each sum over x(t) continued over y(t-1), then the bias
+                r_ = 0
+                while r_ + 8 <= NA:
+                    a0_ = NX_[r_, u_]
+                    a1_ = NX_[r_ + 1, u_]
+                    a2_ = NX_[r_ + 2, u_]
+                    a3_ = NX_[r_ + 3, u_]
+                    a4_ = NX_[r_ + 4, u_]
+                    a5_ = NX_[r_ + 5, u_]
+                    a6_ = NX_[r_ + 6, u_]
+                    a7_ = NX_[r_ + 7, u_]
+                    for m_ in range(n_rec_):
+                        z_ = ACTS[t_ - 1, b_, m_]
+                        a0_ += W_h[r_, I + m_] * z_
+                        a1_ += W_h[r_ + 1, I + m_] * z_
+                        a2_ += W_h[r_ + 2, I + m_] * z_
+                        a3_ += W_h[r_ + 3, I + m_] * z_
+                        a4_ += W_h[r_ + 4, I + m_] * z_
+                        a5_ += W_h[r_ + 5, I + m_] * z_
+                        a6_ += W_h[r_ + 6, I + m_] * z_
+                        a7_ += W_h[r_ + 7, I + m_] * z_
+                    NET_[r_] = a0_ + W_h[r_, Z - 1]
+                    NET_[r_ + 1] = a1_ + W_h[r_ + 1, Z - 1]
+                    NET_[r_ + 2] = a2_ + W_h[r_ + 2, Z - 1]
+                    NET_[r_ + 3] = a3_ + W_h[r_ + 3, Z - 1]
+                    NET_[r_ + 4] = a4_ + W_h[r_ + 4, Z - 1]
+                    NET_[r_ + 5] = a5_ + W_h[r_ + 5, Z - 1]
+                    NET_[r_ + 6] = a6_ + W_h[r_ + 6, Z - 1]
+                    NET_[r_ + 7] = a7_ + W_h[r_ + 7, Z - 1]
+                    r_ += 8
+                if r_ + 4 <= NA:
+                    a0_ = NX_[r_, u_]
+                    a1_ = NX_[r_ + 1, u_]
+                    a2_ = NX_[r_ + 2, u_]
+                    a3_ = NX_[r_ + 3, u_]
+                    for m_ in range(n_rec_):
+                        z_ = ACTS[t_ - 1, b_, m_]
+                        a0_ += W_h[r_, I + m_] * z_
+                        a1_ += W_h[r_ + 1, I + m_] * z_
+                        a2_ += W_h[r_ + 2, I + m_] * z_
+                        a3_ += W_h[r_ + 3, I + m_] * z_
+                    NET_[r_] = a0_ + W_h[r_, Z - 1]
+                    NET_[r_ + 1] = a1_ + W_h[r_ + 1, Z - 1]
+                    NET_[r_ + 2] = a2_ + W_h[r_ + 2, Z - 1]
+                    NET_[r_ + 3] = a3_ + W_h[r_ + 3, Z - 1]
+                    r_ += 4
+                if r_ + 2 <= NA:
+                    a0_ = NX_[r_, u_]
+                    a1_ = NX_[r_ + 1, u_]
+                    for m_ in range(n_rec_):
+                        z_ = ACTS[t_ - 1, b_, m_]
+                        a0_ += W_h[r_, I + m_] * z_
+                        a1_ += W_h[r_ + 1, I + m_] * z_
+                    NET_[r_] = a0_ + W_h[r_, Z - 1]
+                    NET_[r_ + 1] = a1_ + W_h[r_ + 1, Z - 1]
+                    r_ += 2
+                if r_ + 1 <= NA:
+                    a0_ = NX_[r_, u_]
+                    for m_ in range(n_rec_):
+                        z_ = ACTS[t_ - 1, b_, m_]
+                        a0_ += W_h[r_, I + m_] * z_
+                    NET_[r_] = a0_ + W_h[r_, Z - 1]
+                for c_ in range(C):  # the cell's equations (the declaration) and local partials, per block
+                    net_in = NET_[CS + 0 * C + c_]
+                    net_forget = NET_[CS + 1 * C + c_]
+                    net_out = NET_[CS + 2 * C + c_]
+                    for j_ in range(S):  # the cells of the block
+                        net_c = NET_[c_ * S + j_]
+                        s_prev = (STATES[t_ - 1, b_, c_, j_] if t_ > 0 else 0.0)
+                        p_in = PM[0, c_, j_]
+                        p_forget = PM[1, c_, j_]
+                        p_out = PM[2, c_, j_]
+                        y_in = _sigmoid(net_in + p_in*s_prev)
+                        y_forget = _sigmoid(net_forget + p_forget*s_prev)
+                        s = s_prev*y_forget + y_in*math.tanh(net_c)
+                        y_out = _sigmoid(net_out + p_out*s)
+                        y_c = y_out*math.tanh(s)
+                        t0 = y_in*_sigmoid(-net_in - p_in*s_prev)
+                        t1 = y_forget*_sigmoid(-net_forget - p_forget*s_prev)
+                        t2 = 2*net_c
+                        t3 = y_out*_sigmoid(-net_out - p_out*s)
+                        t4 = 2*s
+                        pd_y_in__net_in = t0
+                        pd_y_in__p_in = s_prev*t0
+                        pd_y_in__s_prev = p_in*t0
+                        pd_y_forget__net_forget = t1
+                        pd_y_forget__p_forget = s_prev*t1
+                        pd_y_forget__s_prev = p_forget*t1
+                        pd_s__net_c = 4*y_in*_sigmoid(-t2)*_sigmoid(t2)
+                        pd_s__s_prev = y_forget
+                        pd_s__y_forget = s_prev
+                        pd_s__y_in = math.tanh(net_c)
+                        pd_y_out__net_out = t3
+                        pd_y_out__p_out = s*t3
+                        pd_y_out__s = p_out*t3
+                        pd_y_c__s = 4*y_out*_sigmoid(-t4)*_sigmoid(t4)
+                        pd_y_c__y_out = math.tanh(s)
+                        STATES[t_, b_, c_, j_] = s
+                        PD[t_, b_, 0 * CS + c_ * S + j_] = pd_y_in__net_in
+                        PD[t_, b_, 1 * CS + c_ * S + j_] = pd_y_in__p_in
+                        PD[t_, b_, 2 * CS + c_ * S + j_] = pd_y_in__s_prev
+                        PD[t_, b_, 3 * CS + c_ * S + j_] = pd_y_forget__net_forget
+                        PD[t_, b_, 4 * CS + c_ * S + j_] = pd_y_forget__p_forget
+                        PD[t_, b_, 5 * CS + c_ * S + j_] = pd_y_forget__s_prev
+                        PD[t_, b_, 6 * CS + c_ * S + j_] = pd_s__net_c
+                        PD[t_, b_, 7 * CS + c_ * S + j_] = pd_s__s_prev
+                        PD[t_, b_, 8 * CS + c_ * S + j_] = pd_s__y_forget
+                        PD[t_, b_, 9 * CS + c_ * S + j_] = pd_s__y_in
+                        PD[t_, b_, 10 * CS + c_ * S + j_] = pd_y_out__net_out
+                        PD[t_, b_, 11 * CS + c_ * S + j_] = pd_y_out__p_out
+                        PD[t_, b_, 12 * CS + c_ * S + j_] = pd_y_out__s
+                        PD[t_, b_, 13 * CS + c_ * S + j_] = pd_y_c__s
+                        PD[t_, b_, 14 * CS + c_ * S + j_] = pd_y_c__y_out
+                        ACTS[t_, b_, c_ * S + j_] = y_c
+                        if j_ == 0:
+                            ACTS[t_, b_, CS + 0 * C + c_] = y_in
+                        if j_ == 0:
+                            ACTS[t_, b_, CS + 1 * C + c_] = y_forget
+                        if j_ == 0:
+                            ACTS[t_, b_, CS + 2 * C + c_] = y_out
+                # output units see x(t), the current activations and the bias; logistic
+                r_ = 0
+                while r_ + 8 <= K:
+                    a0_ = NX_[NA + r_, u_]
+                    a1_ = NX_[NA + r_ + 1, u_]
+                    a2_ = NX_[NA + r_ + 2, u_]
+                    a3_ = NX_[NA + r_ + 3, u_]
+                    a4_ = NX_[NA + r_ + 4, u_]
+                    a5_ = NX_[NA + r_ + 5, u_]
+                    a6_ = NX_[NA + r_ + 6, u_]
+                    a7_ = NX_[NA + r_ + 7, u_]
                     for m_ in range(NA):
-                        acc_ += W_h[r_, I + m_] * ACTS[t_ - 1, b_, m_]
-                NETS[t_, b_, r_] = acc_ + W_h[r_, Z - 1]
-            for c_ in range(C):
-                for j_ in range(S):  # the cell's equations (the declaration)
-                    net_c = NETS[t_, b_, c_ * S + j_]
-                    net_in = NETS[t_, b_, CS + 0 * C + c_]
-                    net_forget = NETS[t_, b_, CS + 1 * C + c_]
-                    net_out = NETS[t_, b_, CS + 2 * C + c_]
-                    s_prev = (STATES[t_ - 1, b_, c_, j_] if t_ > 0 else 0.0)
-                    p_in = PM[0, c_, j_]
-                    p_forget = PM[1, c_, j_]
-                    p_out = PM[2, c_, j_]
-                    y_in = _sigmoid(net_in + p_in*s_prev)
-                    y_forget = _sigmoid(net_forget + p_forget*s_prev)
-                    s = s_prev*y_forget + y_in*math.tanh(net_c)
-                    y_out = _sigmoid(net_out + p_out*s)
-                    y_c = y_out*math.tanh(s)
-                    STATES[t_, b_, c_, j_] = s
-                    ACTS[t_, b_, c_ * S + j_] = y_c
-                    if j_ == 0:
-                        ACTS[t_, b_, CS + 0 * C + c_] = y_in
-                        ACTS[t_, b_, CS + 1 * C + c_] = y_forget
-                        ACTS[t_, b_, CS + 2 * C + c_] = y_out
-            for k_ in range(K):  # output units see x(t), the current activations and the bias; logistic
-                acc_ = 0.0
-                for m_ in range(I):
-                    acc_ += W_o[k_, m_] * XS[t_, b_, m_]
-                for m_ in range(NA):
-                    acc_ += W_o[k_, I + m_] * ACTS[t_, b_, m_]
-                acc_ += W_o[k_, Z - 1]
-                NETK[t_, b_, k_] = acc_
-                YS[t_, b_, k_] = _sigmoid(acc_)
+                        z_ = ACTS[t_, b_, m_]
+                        a0_ += W_o[r_, I + m_] * z_
+                        a1_ += W_o[r_ + 1, I + m_] * z_
+                        a2_ += W_o[r_ + 2, I + m_] * z_
+                        a3_ += W_o[r_ + 3, I + m_] * z_
+                        a4_ += W_o[r_ + 4, I + m_] * z_
+                        a5_ += W_o[r_ + 5, I + m_] * z_
+                        a6_ += W_o[r_ + 6, I + m_] * z_
+                        a7_ += W_o[r_ + 7, I + m_] * z_
+                    NK_[r_] = a0_ + W_o[r_, Z - 1]
+                    NK_[r_ + 1] = a1_ + W_o[r_ + 1, Z - 1]
+                    NK_[r_ + 2] = a2_ + W_o[r_ + 2, Z - 1]
+                    NK_[r_ + 3] = a3_ + W_o[r_ + 3, Z - 1]
+                    NK_[r_ + 4] = a4_ + W_o[r_ + 4, Z - 1]
+                    NK_[r_ + 5] = a5_ + W_o[r_ + 5, Z - 1]
+                    NK_[r_ + 6] = a6_ + W_o[r_ + 6, Z - 1]
+                    NK_[r_ + 7] = a7_ + W_o[r_ + 7, Z - 1]
+                    r_ += 8
+                if r_ + 4 <= K:
+                    a0_ = NX_[NA + r_, u_]
+                    a1_ = NX_[NA + r_ + 1, u_]
+                    a2_ = NX_[NA + r_ + 2, u_]
+                    a3_ = NX_[NA + r_ + 3, u_]
+                    for m_ in range(NA):
+                        z_ = ACTS[t_, b_, m_]
+                        a0_ += W_o[r_, I + m_] * z_
+                        a1_ += W_o[r_ + 1, I + m_] * z_
+                        a2_ += W_o[r_ + 2, I + m_] * z_
+                        a3_ += W_o[r_ + 3, I + m_] * z_
+                    NK_[r_] = a0_ + W_o[r_, Z - 1]
+                    NK_[r_ + 1] = a1_ + W_o[r_ + 1, Z - 1]
+                    NK_[r_ + 2] = a2_ + W_o[r_ + 2, Z - 1]
+                    NK_[r_ + 3] = a3_ + W_o[r_ + 3, Z - 1]
+                    r_ += 4
+                if r_ + 2 <= K:
+                    a0_ = NX_[NA + r_, u_]
+                    a1_ = NX_[NA + r_ + 1, u_]
+                    for m_ in range(NA):
+                        z_ = ACTS[t_, b_, m_]
+                        a0_ += W_o[r_, I + m_] * z_
+                        a1_ += W_o[r_ + 1, I + m_] * z_
+                    NK_[r_] = a0_ + W_o[r_, Z - 1]
+                    NK_[r_ + 1] = a1_ + W_o[r_ + 1, Z - 1]
+                    r_ += 2
+                if r_ + 1 <= K:
+                    a0_ = NX_[NA + r_, u_]
+                    for m_ in range(NA):
+                        z_ = ACTS[t_, b_, m_]
+                        a0_ += W_o[r_, I + m_] * z_
+                    NK_[r_] = a0_ + W_o[r_, Z - 1]
+                for k_ in range(K):
+                    net_k = NK_[k_]
+                    y_k = _sigmoid(net_k)
+                    YS[t_, b_, k_] = y_k
+                    FK[t_, b_, k_] = y_k*_sigmoid(-net_k)
 
 
-def _backward_kernel(W_h, W_o, PM, XS, NETK, YS, ACTS, STATES, NETS, DYS, truncated, C, S,
-                     GW_h, GW_o, GP, D_A, D_S, D_SNEW, D_NET):
-    """Backpropagation through time over whole sequences (adjoint step: 56 ops per cell), summed into GW_h,
-    GW_o, GP. DYS (T, B, K) is dL/dy_k; the forward values come from _forward_kernel. With ``truncated`` the
-    paper's truncated gradient (Section 4, Appendix A.1). D_A, D_S, D_SNEW, D_NET are scratch.
+def _backward_kernel(W_h, W_o, XS, ACTS, FK, PD, DYS, truncated, C, S, GW_h, GW_o, GP):
+    """Backpropagation through time over whole sequences, summed into GW_h, GW_o, GP. DYS (T, B, K) is dL/dy_k;
+    the activations, the output units' f'(net_k) (FK) and the cell's local partials (PD) come from
+    _forward_kernel. With ``truncated`` the paper's truncated gradient (Section 4, Appendix A.1).
+
+    Per step and block: the adjoint step, linear in the errors (25 ops), with the stored local partials; a sum
+    over the block's cells accumulates in the loop over the cells.
     """
     T, B, I = XS.shape
     K = W_o.shape[0]
     CS = C * S
     NA = CS + 3 * C
     Z = I + NA + 1
+    D_A, D_NET = np.empty(NA), np.empty(NA)  # errors at the activations y and at the net inputs
+    D_S, D_SNEW = np.empty((C, S)), np.empty((C, S))  # errors at the states s(t) and s(t-1)
+    SRC_, DNK_ = np.empty(Z), np.empty(K)  # the sources y^m of a step; the output units' errors
     for b_ in range(B):
         D_A[:] = 0.0
         D_S[:, :] = 0.0
         for t_ in range(T - 1, -1, -1):
-            for k_ in range(K):  # output units: error at net_k through f'(net_k) written with y_k
-                y_k = YS[t_, b_, k_]
-                net_k = NETK[t_, b_, k_]
-                dnk_ = DYS[t_, b_, k_] * (y_k*_sigmoid(-net_k))
-                for m_ in range(I):
-                    GW_o[k_, m_] += dnk_ * XS[t_, b_, m_]
-                for m_ in range(NA):
-                    GW_o[k_, I + m_] += dnk_ * ACTS[t_, b_, m_]
-                    D_A[m_] += dnk_ * W_o[k_, I + m_]
+            for m_ in range(I):  # the output units' sources: x(t), y(t)
+                SRC_[m_] = XS[t_, b_, m_]
+            for m_ in range(NA):
+                SRC_[I + m_] = ACTS[t_, b_, m_]
+            for k_ in range(K):  # output units: the error at net_k (eq. 19 with dL/dy_k), then dL/dw_km
+                dnk_ = DYS[t_, b_, k_] * FK[t_, b_, k_]
+                DNK_[k_] = dnk_
+                for m_ in range(Z - 1):
+                    GW_o[k_, m_] += dnk_ * SRC_[m_]
                 GW_o[k_, Z - 1] += dnk_
-            for c_ in range(C):
-                for j_ in range(S):  # the derived adjoint step of the cell
-                    if truncated:
-                        net_c = NETS[t_, b_, c_ * S + j_]
-                        net_in = NETS[t_, b_, CS + 0 * C + c_]
-                        net_forget = NETS[t_, b_, CS + 1 * C + c_]
-                        net_out = NETS[t_, b_, CS + 2 * C + c_]
-                        s_prev = (STATES[t_ - 1, b_, c_, j_] if t_ > 0 else 0.0)
-                        p_in = PM[0, c_, j_]
-                        p_forget = PM[1, c_, j_]
-                        p_out = PM[2, c_, j_]
+            # the error at the activations y(t): what came back through the recurrent weights, plus the output units'
+            r_ = 0
+            while r_ + 8 <= NA:
+                a0_ = D_A[r_]
+                a1_ = D_A[r_ + 1]
+                a2_ = D_A[r_ + 2]
+                a3_ = D_A[r_ + 3]
+                a4_ = D_A[r_ + 4]
+                a5_ = D_A[r_ + 5]
+                a6_ = D_A[r_ + 6]
+                a7_ = D_A[r_ + 7]
+                for m_ in range(K):
+                    z_ = DNK_[m_]
+                    a0_ += W_o[m_, I + r_] * z_
+                    a1_ += W_o[m_, I + r_ + 1] * z_
+                    a2_ += W_o[m_, I + r_ + 2] * z_
+                    a3_ += W_o[m_, I + r_ + 3] * z_
+                    a4_ += W_o[m_, I + r_ + 4] * z_
+                    a5_ += W_o[m_, I + r_ + 5] * z_
+                    a6_ += W_o[m_, I + r_ + 6] * z_
+                    a7_ += W_o[m_, I + r_ + 7] * z_
+                D_A[r_] = a0_
+                D_A[r_ + 1] = a1_
+                D_A[r_ + 2] = a2_
+                D_A[r_ + 3] = a3_
+                D_A[r_ + 4] = a4_
+                D_A[r_ + 5] = a5_
+                D_A[r_ + 6] = a6_
+                D_A[r_ + 7] = a7_
+                r_ += 8
+            if r_ + 4 <= NA:
+                a0_ = D_A[r_]
+                a1_ = D_A[r_ + 1]
+                a2_ = D_A[r_ + 2]
+                a3_ = D_A[r_ + 3]
+                for m_ in range(K):
+                    z_ = DNK_[m_]
+                    a0_ += W_o[m_, I + r_] * z_
+                    a1_ += W_o[m_, I + r_ + 1] * z_
+                    a2_ += W_o[m_, I + r_ + 2] * z_
+                    a3_ += W_o[m_, I + r_ + 3] * z_
+                D_A[r_] = a0_
+                D_A[r_ + 1] = a1_
+                D_A[r_ + 2] = a2_
+                D_A[r_ + 3] = a3_
+                r_ += 4
+            if r_ + 2 <= NA:
+                a0_ = D_A[r_]
+                a1_ = D_A[r_ + 1]
+                for m_ in range(K):
+                    z_ = DNK_[m_]
+                    a0_ += W_o[m_, I + r_] * z_
+                    a1_ += W_o[m_, I + r_ + 1] * z_
+                D_A[r_] = a0_
+                D_A[r_ + 1] = a1_
+                r_ += 2
+            if r_ + 1 <= NA:
+                a0_ = D_A[r_]
+                for m_ in range(K):
+                    z_ = DNK_[m_]
+                    a0_ += W_o[m_, I + r_] * z_
+                D_A[r_] = a0_
+            for c_ in range(C):  # the derived adjoint step of the cell
+                if truncated:
+                    d_y_in = D_A[CS + 0 * C + c_]
+                    d_y_forget = D_A[CS + 1 * C + c_]
+                    d_y_out = D_A[CS + 2 * C + c_]
+                    bs0_ = 0.0
+                    bs1_ = 0.0
+                    bs2_ = 0.0
+                    for j_ in range(S):  # the cells of the block
+                        pd_y_in__net_in = PD[t_, b_, 0 * CS + c_ * S + j_]
+                        pd_y_in__p_in = PD[t_, b_, 1 * CS + c_ * S + j_]
+                        pd_y_forget__net_forget = PD[t_, b_, 3 * CS + c_ * S + j_]
+                        pd_y_forget__p_forget = PD[t_, b_, 4 * CS + c_ * S + j_]
+                        pd_s__net_c = PD[t_, b_, 6 * CS + c_ * S + j_]
+                        pd_s__s_prev = PD[t_, b_, 7 * CS + c_ * S + j_]
+                        pd_s__y_forget = PD[t_, b_, 8 * CS + c_ * S + j_]
+                        pd_s__y_in = PD[t_, b_, 9 * CS + c_ * S + j_]
+                        pd_y_out__net_out = PD[t_, b_, 10 * CS + c_ * S + j_]
+                        pd_y_out__p_out = PD[t_, b_, 11 * CS + c_ * S + j_]
+                        pd_y_out__s = PD[t_, b_, 12 * CS + c_ * S + j_]
+                        pd_y_c__s = PD[t_, b_, 13 * CS + c_ * S + j_]
+                        pd_y_c__y_out = PD[t_, b_, 14 * CS + c_ * S + j_]
                         d_y_c = D_A[c_ * S + j_]
-                        d_y_in = D_A[CS + 0 * C + c_]
-                        d_y_forget = D_A[CS + 1 * C + c_]
-                        d_y_out = D_A[CS + 2 * C + c_]
                         d_s = D_S[c_, j_]
-                        y_in = _sigmoid(net_in + p_in*s_prev)
-                        y_forget = _sigmoid(net_forget + p_forget*s_prev)
-                        s = s_prev*y_forget + y_in*math.tanh(net_c)
-                        y_out = _sigmoid(net_out + p_out*s)
-                        t0 = 2*s
-                        t2 = 2*net_c
                         a_y_c = d_y_c
-                        a_y_out = a_y_c*math.tanh(s) + d_y_out
-                        t1 = a_y_out*y_out*_sigmoid(-net_out - p_out*s)
-                        a_s = 4*a_y_c*y_out*_sigmoid(-t0)*_sigmoid(t0) + d_s + p_out*t1
-                        a_y_forget = a_s*s_prev + d_y_forget
-                        a_y_in = a_s*math.tanh(net_c) + d_y_in
-                        d_net_c = 4*a_s*y_in*_sigmoid(-t2)*_sigmoid(t2)
-                        bs0_ = 0.0
-                        for j_1 in range(S):  # sum over the cells of the block
-                            net_c_1 = NETS[t_, b_, c_ * S + j_1]
-                            net_in_1 = NETS[t_, b_, CS + 0 * C + c_]
-                            net_forget_1 = NETS[t_, b_, CS + 1 * C + c_]
-                            net_out_1 = NETS[t_, b_, CS + 2 * C + c_]
-                            s_prev_1 = (STATES[t_ - 1, b_, c_, j_1] if t_ > 0 else 0.0)
-                            p_in_1 = PM[0, c_, j_1]
-                            p_forget_1 = PM[1, c_, j_1]
-                            p_out_1 = PM[2, c_, j_1]
-                            d_y_c_1 = D_A[c_ * S + j_1]
-                            d_y_out_1 = D_A[CS + 2 * C + c_]
-                            y_in_1 = _sigmoid(net_in_1 + p_in_1*s_prev_1)
-                            y_forget_1 = _sigmoid(net_forget_1 + p_forget_1*s_prev_1)
-                            s_1 = s_prev_1*y_forget_1 + y_in_1*math.tanh(net_c_1)
-                            y_out_1 = _sigmoid(net_out_1 + p_out_1*s_1)
-                            a_y_c_1 = d_y_c_1
-                            a_y_out_1 = a_y_c_1*math.tanh(s_1) + d_y_out_1
-                            t1_1 = a_y_out_1*y_out_1*_sigmoid(-net_out_1 - p_out_1*s_1)
-                            bs0_ += t1_1
-                        d_net_out = bs0_
-                        d_s_prev = a_s*y_forget
-                        d_p_out = s*t1
-                        t3 = a_y_in*y_in*_sigmoid(-net_in - p_in*s_prev)
-                        t4 = a_y_forget*y_forget*_sigmoid(-net_forget - p_forget*s_prev)
-                        bs1_ = 0.0
-                        for j_1 in range(S):  # sum over the cells of the block
-                            net_c_1 = NETS[t_, b_, c_ * S + j_1]
-                            net_in_1 = NETS[t_, b_, CS + 0 * C + c_]
-                            net_forget_1 = NETS[t_, b_, CS + 1 * C + c_]
-                            net_out_1 = NETS[t_, b_, CS + 2 * C + c_]
-                            s_prev_1 = (STATES[t_ - 1, b_, c_, j_1] if t_ > 0 else 0.0)
-                            p_in_1 = PM[0, c_, j_1]
-                            p_forget_1 = PM[1, c_, j_1]
-                            p_out_1 = PM[2, c_, j_1]
-                            d_y_c_1 = D_A[c_ * S + j_1]
-                            d_y_in_1 = D_A[CS + 0 * C + c_]
-                            d_y_out_1 = D_A[CS + 2 * C + c_]
-                            d_s_1 = D_S[c_, j_1]
-                            y_in_1 = _sigmoid(net_in_1 + p_in_1*s_prev_1)
-                            y_forget_1 = _sigmoid(net_forget_1 + p_forget_1*s_prev_1)
-                            s_1 = s_prev_1*y_forget_1 + y_in_1*math.tanh(net_c_1)
-                            y_out_1 = _sigmoid(net_out_1 + p_out_1*s_1)
-                            t0_1 = 2*s_1
-                            a_y_c_1 = d_y_c_1
-                            a_y_out_1 = a_y_c_1*math.tanh(s_1) + d_y_out_1
-                            t1_1 = a_y_out_1*y_out_1*_sigmoid(-net_out_1 - p_out_1*s_1)
-                            a_s_1 = 4*a_y_c_1*y_out_1*_sigmoid(-t0_1)*_sigmoid(t0_1) + d_s_1 + p_out_1*t1_1
-                            a_y_in_1 = a_s_1*math.tanh(net_c_1) + d_y_in_1
-                            t3_1 = a_y_in_1*y_in_1*_sigmoid(-net_in_1 - p_in_1*s_prev_1)
-                            bs1_ += t3_1
-                        d_net_in = bs1_
-                        bs2_ = 0.0
-                        for j_1 in range(S):  # sum over the cells of the block
-                            net_c_1 = NETS[t_, b_, c_ * S + j_1]
-                            net_in_1 = NETS[t_, b_, CS + 0 * C + c_]
-                            net_forget_1 = NETS[t_, b_, CS + 1 * C + c_]
-                            net_out_1 = NETS[t_, b_, CS + 2 * C + c_]
-                            s_prev_1 = (STATES[t_ - 1, b_, c_, j_1] if t_ > 0 else 0.0)
-                            p_in_1 = PM[0, c_, j_1]
-                            p_forget_1 = PM[1, c_, j_1]
-                            p_out_1 = PM[2, c_, j_1]
-                            d_y_c_1 = D_A[c_ * S + j_1]
-                            d_y_forget_1 = D_A[CS + 1 * C + c_]
-                            d_y_out_1 = D_A[CS + 2 * C + c_]
-                            d_s_1 = D_S[c_, j_1]
-                            y_in_1 = _sigmoid(net_in_1 + p_in_1*s_prev_1)
-                            y_forget_1 = _sigmoid(net_forget_1 + p_forget_1*s_prev_1)
-                            s_1 = s_prev_1*y_forget_1 + y_in_1*math.tanh(net_c_1)
-                            y_out_1 = _sigmoid(net_out_1 + p_out_1*s_1)
-                            t0_1 = 2*s_1
-                            a_y_c_1 = d_y_c_1
-                            a_y_out_1 = a_y_c_1*math.tanh(s_1) + d_y_out_1
-                            t1_1 = a_y_out_1*y_out_1*_sigmoid(-net_out_1 - p_out_1*s_1)
-                            a_s_1 = 4*a_y_c_1*y_out_1*_sigmoid(-t0_1)*_sigmoid(t0_1) + d_s_1 + p_out_1*t1_1
-                            a_y_forget_1 = a_s_1*s_prev_1 + d_y_forget_1
-                            t4_1 = a_y_forget_1*y_forget_1*_sigmoid(-net_forget_1 - p_forget_1*s_prev_1)
-                            bs2_ += t4_1
-                        d_net_forget = bs2_
-                        d_p_in = s_prev*t3
-                        d_p_forget = s_prev*t4
-                    else:
-                        net_c = NETS[t_, b_, c_ * S + j_]
-                        net_in = NETS[t_, b_, CS + 0 * C + c_]
-                        net_forget = NETS[t_, b_, CS + 1 * C + c_]
-                        net_out = NETS[t_, b_, CS + 2 * C + c_]
-                        s_prev = (STATES[t_ - 1, b_, c_, j_] if t_ > 0 else 0.0)
-                        p_in = PM[0, c_, j_]
-                        p_forget = PM[1, c_, j_]
-                        p_out = PM[2, c_, j_]
+                        a_y_out = a_y_c*pd_y_c__y_out + d_y_out
+                        a_s = a_y_c*pd_y_c__s + a_y_out*pd_y_out__s + d_s
+                        a_y_forget = a_s*pd_s__y_forget + d_y_forget
+                        a_y_in = a_s*pd_s__y_in + d_y_in
+                        d_net_c = a_s*pd_s__net_c
+                        d_s_prev = a_s*pd_s__s_prev
+                        d_p_in = a_y_in*pd_y_in__p_in
+                        d_p_forget = a_y_forget*pd_y_forget__p_forget
+                        d_p_out = a_y_out*pd_y_out__p_out
+                        D_NET[c_ * S + j_] = d_net_c
+                        D_SNEW[c_, j_] = d_s_prev
+                        GP[0, c_, j_] += d_p_in
+                        GP[1, c_, j_] += d_p_forget
+                        GP[2, c_, j_] += d_p_out
+                        bs0_ += a_y_in*pd_y_in__net_in
+                        bs1_ += a_y_forget*pd_y_forget__net_forget
+                        bs2_ += a_y_out*pd_y_out__net_out
+                    d_net_in = bs0_
+                    D_NET[CS + 0 * C + c_] = d_net_in
+                    d_net_forget = bs1_
+                    D_NET[CS + 1 * C + c_] = d_net_forget
+                    d_net_out = bs2_
+                    D_NET[CS + 2 * C + c_] = d_net_out
+                else:
+                    d_y_in = D_A[CS + 0 * C + c_]
+                    d_y_forget = D_A[CS + 1 * C + c_]
+                    d_y_out = D_A[CS + 2 * C + c_]
+                    bs0_ = 0.0
+                    bs1_ = 0.0
+                    bs2_ = 0.0
+                    for j_ in range(S):  # the cells of the block
+                        pd_y_in__net_in = PD[t_, b_, 0 * CS + c_ * S + j_]
+                        pd_y_in__p_in = PD[t_, b_, 1 * CS + c_ * S + j_]
+                        pd_y_in__s_prev = PD[t_, b_, 2 * CS + c_ * S + j_]
+                        pd_y_forget__net_forget = PD[t_, b_, 3 * CS + c_ * S + j_]
+                        pd_y_forget__p_forget = PD[t_, b_, 4 * CS + c_ * S + j_]
+                        pd_y_forget__s_prev = PD[t_, b_, 5 * CS + c_ * S + j_]
+                        pd_s__net_c = PD[t_, b_, 6 * CS + c_ * S + j_]
+                        pd_s__s_prev = PD[t_, b_, 7 * CS + c_ * S + j_]
+                        pd_s__y_forget = PD[t_, b_, 8 * CS + c_ * S + j_]
+                        pd_s__y_in = PD[t_, b_, 9 * CS + c_ * S + j_]
+                        pd_y_out__net_out = PD[t_, b_, 10 * CS + c_ * S + j_]
+                        pd_y_out__p_out = PD[t_, b_, 11 * CS + c_ * S + j_]
+                        pd_y_out__s = PD[t_, b_, 12 * CS + c_ * S + j_]
+                        pd_y_c__s = PD[t_, b_, 13 * CS + c_ * S + j_]
+                        pd_y_c__y_out = PD[t_, b_, 14 * CS + c_ * S + j_]
                         d_y_c = D_A[c_ * S + j_]
-                        d_y_in = D_A[CS + 0 * C + c_]
-                        d_y_forget = D_A[CS + 1 * C + c_]
-                        d_y_out = D_A[CS + 2 * C + c_]
                         d_s = D_S[c_, j_]
-                        y_in = _sigmoid(net_in + p_in*s_prev)
-                        y_forget = _sigmoid(net_forget + p_forget*s_prev)
-                        s = s_prev*y_forget + y_in*math.tanh(net_c)
-                        y_out = _sigmoid(net_out + p_out*s)
-                        t0 = 2*s
-                        t2 = 2*net_c
                         a_y_c = d_y_c
-                        a_y_out = a_y_c*math.tanh(s) + d_y_out
-                        t1 = a_y_out*y_out*_sigmoid(-net_out - p_out*s)
-                        a_s = 4*a_y_c*y_out*_sigmoid(-t0)*_sigmoid(t0) + d_s + p_out*t1
-                        a_y_forget = a_s*s_prev + d_y_forget
-                        a_y_in = a_s*math.tanh(net_c) + d_y_in
-                        d_net_c = 4*a_s*y_in*_sigmoid(-t2)*_sigmoid(t2)
-                        bs0_ = 0.0
-                        for j_1 in range(S):  # sum over the cells of the block
-                            net_c_1 = NETS[t_, b_, c_ * S + j_1]
-                            net_in_1 = NETS[t_, b_, CS + 0 * C + c_]
-                            net_forget_1 = NETS[t_, b_, CS + 1 * C + c_]
-                            net_out_1 = NETS[t_, b_, CS + 2 * C + c_]
-                            s_prev_1 = (STATES[t_ - 1, b_, c_, j_1] if t_ > 0 else 0.0)
-                            p_in_1 = PM[0, c_, j_1]
-                            p_forget_1 = PM[1, c_, j_1]
-                            p_out_1 = PM[2, c_, j_1]
-                            d_y_c_1 = D_A[c_ * S + j_1]
-                            d_y_out_1 = D_A[CS + 2 * C + c_]
-                            y_in_1 = _sigmoid(net_in_1 + p_in_1*s_prev_1)
-                            y_forget_1 = _sigmoid(net_forget_1 + p_forget_1*s_prev_1)
-                            s_1 = s_prev_1*y_forget_1 + y_in_1*math.tanh(net_c_1)
-                            y_out_1 = _sigmoid(net_out_1 + p_out_1*s_1)
-                            a_y_c_1 = d_y_c_1
-                            a_y_out_1 = a_y_c_1*math.tanh(s_1) + d_y_out_1
-                            t1_1 = a_y_out_1*y_out_1*_sigmoid(-net_out_1 - p_out_1*s_1)
-                            bs0_ += t1_1
-                        d_net_out = bs0_
-                        d_p_out = s*t1
-                        t3 = a_y_in*y_in*_sigmoid(-net_in - p_in*s_prev)
-                        t4 = a_y_forget*y_forget*_sigmoid(-net_forget - p_forget*s_prev)
-                        bs1_ = 0.0
-                        for j_1 in range(S):  # sum over the cells of the block
-                            net_c_1 = NETS[t_, b_, c_ * S + j_1]
-                            net_in_1 = NETS[t_, b_, CS + 0 * C + c_]
-                            net_forget_1 = NETS[t_, b_, CS + 1 * C + c_]
-                            net_out_1 = NETS[t_, b_, CS + 2 * C + c_]
-                            s_prev_1 = (STATES[t_ - 1, b_, c_, j_1] if t_ > 0 else 0.0)
-                            p_in_1 = PM[0, c_, j_1]
-                            p_forget_1 = PM[1, c_, j_1]
-                            p_out_1 = PM[2, c_, j_1]
-                            d_y_c_1 = D_A[c_ * S + j_1]
-                            d_y_in_1 = D_A[CS + 0 * C + c_]
-                            d_y_out_1 = D_A[CS + 2 * C + c_]
-                            d_s_1 = D_S[c_, j_1]
-                            y_in_1 = _sigmoid(net_in_1 + p_in_1*s_prev_1)
-                            y_forget_1 = _sigmoid(net_forget_1 + p_forget_1*s_prev_1)
-                            s_1 = s_prev_1*y_forget_1 + y_in_1*math.tanh(net_c_1)
-                            y_out_1 = _sigmoid(net_out_1 + p_out_1*s_1)
-                            t0_1 = 2*s_1
-                            a_y_c_1 = d_y_c_1
-                            a_y_out_1 = a_y_c_1*math.tanh(s_1) + d_y_out_1
-                            t1_1 = a_y_out_1*y_out_1*_sigmoid(-net_out_1 - p_out_1*s_1)
-                            a_s_1 = 4*a_y_c_1*y_out_1*_sigmoid(-t0_1)*_sigmoid(t0_1) + d_s_1 + p_out_1*t1_1
-                            a_y_in_1 = a_s_1*math.tanh(net_c_1) + d_y_in_1
-                            t3_1 = a_y_in_1*y_in_1*_sigmoid(-net_in_1 - p_in_1*s_prev_1)
-                            bs1_ += t3_1
-                        d_net_in = bs1_
-                        bs2_ = 0.0
-                        for j_1 in range(S):  # sum over the cells of the block
-                            net_c_1 = NETS[t_, b_, c_ * S + j_1]
-                            net_in_1 = NETS[t_, b_, CS + 0 * C + c_]
-                            net_forget_1 = NETS[t_, b_, CS + 1 * C + c_]
-                            net_out_1 = NETS[t_, b_, CS + 2 * C + c_]
-                            s_prev_1 = (STATES[t_ - 1, b_, c_, j_1] if t_ > 0 else 0.0)
-                            p_in_1 = PM[0, c_, j_1]
-                            p_forget_1 = PM[1, c_, j_1]
-                            p_out_1 = PM[2, c_, j_1]
-                            d_y_c_1 = D_A[c_ * S + j_1]
-                            d_y_forget_1 = D_A[CS + 1 * C + c_]
-                            d_y_out_1 = D_A[CS + 2 * C + c_]
-                            d_s_1 = D_S[c_, j_1]
-                            y_in_1 = _sigmoid(net_in_1 + p_in_1*s_prev_1)
-                            y_forget_1 = _sigmoid(net_forget_1 + p_forget_1*s_prev_1)
-                            s_1 = s_prev_1*y_forget_1 + y_in_1*math.tanh(net_c_1)
-                            y_out_1 = _sigmoid(net_out_1 + p_out_1*s_1)
-                            t0_1 = 2*s_1
-                            a_y_c_1 = d_y_c_1
-                            a_y_out_1 = a_y_c_1*math.tanh(s_1) + d_y_out_1
-                            t1_1 = a_y_out_1*y_out_1*_sigmoid(-net_out_1 - p_out_1*s_1)
-                            a_s_1 = 4*a_y_c_1*y_out_1*_sigmoid(-t0_1)*_sigmoid(t0_1) + d_s_1 + p_out_1*t1_1
-                            a_y_forget_1 = a_s_1*s_prev_1 + d_y_forget_1
-                            t4_1 = a_y_forget_1*y_forget_1*_sigmoid(-net_forget_1 - p_forget_1*s_prev_1)
-                            bs2_ += t4_1
-                        d_net_forget = bs2_
-                        d_s_prev = a_s*y_forget + p_forget*t4 + p_in*t3
-                        d_p_in = s_prev*t3
-                        d_p_forget = s_prev*t4
-                    D_NET[c_ * S + j_] = d_net_c
-                    if j_ == 0:
-                        D_NET[CS + 0 * C + c_] = d_net_in
-                        D_NET[CS + 1 * C + c_] = d_net_forget
-                        D_NET[CS + 2 * C + c_] = d_net_out
-                    D_SNEW[c_, j_] = d_s_prev
-                    GP[0, c_, j_] += d_p_in
-                    GP[1, c_, j_] += d_p_forget
-                    GP[2, c_, j_] += d_p_out
-            for r_ in range(NA):  # dL/dw_lm += error at net_l times source y^m (x(t), y(t-1), bias)
+                        a_y_out = a_y_c*pd_y_c__y_out + d_y_out
+                        a_s = a_y_c*pd_y_c__s + a_y_out*pd_y_out__s + d_s
+                        a_y_forget = a_s*pd_s__y_forget + d_y_forget
+                        a_y_in = a_s*pd_s__y_in + d_y_in
+                        d_net_c = a_s*pd_s__net_c
+                        d_s_prev = a_s*pd_s__s_prev + a_y_forget*pd_y_forget__s_prev + a_y_in*pd_y_in__s_prev
+                        d_p_in = a_y_in*pd_y_in__p_in
+                        d_p_forget = a_y_forget*pd_y_forget__p_forget
+                        d_p_out = a_y_out*pd_y_out__p_out
+                        D_NET[c_ * S + j_] = d_net_c
+                        D_SNEW[c_, j_] = d_s_prev
+                        GP[0, c_, j_] += d_p_in
+                        GP[1, c_, j_] += d_p_forget
+                        GP[2, c_, j_] += d_p_out
+                        bs0_ += a_y_in*pd_y_in__net_in
+                        bs1_ += a_y_forget*pd_y_forget__net_forget
+                        bs2_ += a_y_out*pd_y_out__net_out
+                    d_net_in = bs0_
+                    D_NET[CS + 0 * C + c_] = d_net_in
+                    d_net_forget = bs1_
+                    D_NET[CS + 1 * C + c_] = d_net_forget
+                    d_net_out = bs2_
+                    D_NET[CS + 2 * C + c_] = d_net_out
+            n_src_ = I
+            if t_ > 0:  # the net inputs' sources: x(t), y(t-1) (none at the first step), the bias
+                n_src_ = Z - 1
+                for m_ in range(NA):
+                    SRC_[I + m_] = ACTS[t_ - 1, b_, m_]
+            for r_ in range(NA):  # dL/dw_lm += error at net_l times source y^m
                 g_ = D_NET[r_]
-                for m_ in range(I):
-                    GW_h[r_, m_] += g_ * XS[t_, b_, m_]
-                if t_ > 0:
-                    for m_ in range(NA):
-                        GW_h[r_, I + m_] += g_ * ACTS[t_ - 1, b_, m_]
+                for m_ in range(n_src_):
+                    GW_h[r_, m_] += g_ * SRC_[m_]
                 GW_h[r_, Z - 1] += g_
             if truncated:  # truncation: no error flows into y(t-1) through the net inputs
                 D_A[:] = 0.0
-            else:
-                for m_ in range(NA):
-                    acc_ = 0.0
-                    for r_ in range(NA):
-                        acc_ += D_NET[r_] * W_h[r_, I + m_]
-                    D_A[m_] = acc_
+            else:  # the error into y(t-1) through the recurrent weights
+                r_ = 0
+                while r_ + 8 <= NA:
+                    a0_ = 0.0
+                    a1_ = 0.0
+                    a2_ = 0.0
+                    a3_ = 0.0
+                    a4_ = 0.0
+                    a5_ = 0.0
+                    a6_ = 0.0
+                    a7_ = 0.0
+                    for m_ in range(NA):
+                        z_ = D_NET[m_]
+                        a0_ += W_h[m_, I + r_] * z_
+                        a1_ += W_h[m_, I + r_ + 1] * z_
+                        a2_ += W_h[m_, I + r_ + 2] * z_
+                        a3_ += W_h[m_, I + r_ + 3] * z_
+                        a4_ += W_h[m_, I + r_ + 4] * z_
+                        a5_ += W_h[m_, I + r_ + 5] * z_
+                        a6_ += W_h[m_, I + r_ + 6] * z_
+                        a7_ += W_h[m_, I + r_ + 7] * z_
+                    D_A[r_] = a0_
+                    D_A[r_ + 1] = a1_
+                    D_A[r_ + 2] = a2_
+                    D_A[r_ + 3] = a3_
+                    D_A[r_ + 4] = a4_
+                    D_A[r_ + 5] = a5_
+                    D_A[r_ + 6] = a6_
+                    D_A[r_ + 7] = a7_
+                    r_ += 8
+                if r_ + 4 <= NA:
+                    a0_ = 0.0
+                    a1_ = 0.0
+                    a2_ = 0.0
+                    a3_ = 0.0
+                    for m_ in range(NA):
+                        z_ = D_NET[m_]
+                        a0_ += W_h[m_, I + r_] * z_
+                        a1_ += W_h[m_, I + r_ + 1] * z_
+                        a2_ += W_h[m_, I + r_ + 2] * z_
+                        a3_ += W_h[m_, I + r_ + 3] * z_
+                    D_A[r_] = a0_
+                    D_A[r_ + 1] = a1_
+                    D_A[r_ + 2] = a2_
+                    D_A[r_ + 3] = a3_
+                    r_ += 4
+                if r_ + 2 <= NA:
+                    a0_ = 0.0
+                    a1_ = 0.0
+                    for m_ in range(NA):
+                        z_ = D_NET[m_]
+                        a0_ += W_h[m_, I + r_] * z_
+                        a1_ += W_h[m_, I + r_ + 1] * z_
+                    D_A[r_] = a0_
+                    D_A[r_ + 1] = a1_
+                    r_ += 2
+                if r_ + 1 <= NA:
+                    a0_ = 0.0
+                    for m_ in range(NA):
+                        z_ = D_NET[m_]
+                        a0_ += W_h[m_, I + r_] * z_
+                    D_A[r_] = a0_
             D_S[:, :] = D_SNEW
 
 
-def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O, OUT_P, C, S,
-                    Z_, U_, NET_, A_, SP_, SN_, TR_, TRP_, J_, DS_, DSP_, DYS_, DYX_, EK_, EYC_, ES_,
-                    GH_, GO_, GPR_, ACC_H, ACC_O, ACC_P):
+def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O, OUT_P, C, S):
     """The paper's online learner (Appendix A.1) over whole sequences, each batch element an independent trial.
 
     Per step (Section 5): net inputs, the cell's equations, outputs; the forward traces ds/dw (eqs. 25, 27); the
     output error (eq. 19) and this step's gradient estimate G = -dE(t)/dw (eqs. 20-28). ``mode``: 0 forward
     only, 1 add LR * G (masked by MH, MO) to the weights at every step, 2 sum G over the sequence and add it at
-    the end, 3 return the summed G in OUT_H, OUT_O, OUT_P without changing the weights. A step whose output
-    error is exactly zero adds exactly zero (G is e_k times finite factors) and is skipped. Arguments after S
-    are scratch arrays.
+    the end, 3 return the summed G in OUT_H, OUT_O, OUT_P without changing the weights. Each weight row's trace
+    update, gradient and change (or sum) are one pass over the row. A step whose output error is exactly zero
+    adds exactly zero (G is e_k times finite factors) and is skipped, its traces still updated.
     """
     T, B, I = XS.shape
     K = W_o.shape[1]
@@ -387,33 +589,102 @@ def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O
     NA = CS + 3 * C
     Z = I + NA + 1
     NP = PM.shape[1]
+    Z_, U_, GR_ = np.zeros(Z), np.zeros(Z), np.zeros(Z)  # sources of the net inputs, of the outputs; a G row
+    NET_, A_, NK_, EK_ = np.zeros(NA), np.zeros(NA), np.zeros(K), np.zeros(K)  # hidden, output units: net, y, e
+    SP_, SN_, J_ = np.zeros((C, S)), np.zeros((C, S)), np.zeros((C, S))  # states s(t-1), s(t); ds(t)/ds(t-1)
+    TR_, DS_ = np.zeros((3, C, S, Z)), np.zeros((3, C, S))  # traces of net-input weights, their partials
+    TRP_, DSP_ = np.zeros((2, C, S)), np.zeros((2, C, S))  # traces of per-cell parameters, partials
+    DYS_, DYX_ = np.zeros((C, S)), np.zeros((2, C, S))  # exit partials
+    EYC_, ES_ = np.zeros((C, S)), np.zeros((C, S))  # errors at the cell outputs and at the states
+    ACC_H, ACC_O, ACC_P = np.zeros((NA, Z)), np.zeros((K, Z)), np.zeros((NP, C, S))  # a sequence's sum of G
+    ONE_H, ONE_O = np.ones((NA, Z)), np.ones((K, Z))  # the masks of the sums
     for b_ in range(B):
         lr_ = LR[b_]
         A_[:] = 0.0
         SP_[:, :] = 0.0
         TR_[:] = 0.0
         TRP_[:] = 0.0
-        if mode >= 2:
+        if mode == 1:  # eq. (17): each step's change alpha * (-dE/dw), masked, goes into the weights at once
+            TH_, TO_, TP_, MH_, MO_, sc_ = W_h[b_], W_o[b_], PM[b_], MH, MO, lr_
+        else:  # the sum of G over the sequence: adding 1.0 * (G * 1.0) adds G exactly
             ACC_H[:, :] = 0.0
             ACC_O[:, :] = 0.0
             ACC_P[:] = 0.0
+            TH_, TO_, TP_, MH_, MO_, sc_ = ACC_H, ACC_O, ACC_P, ONE_H, ONE_O, 1.0
         for t_ in range(T):
             for m_ in range(I):  # sources y^m: x(t), y(t-1), bias
                 Z_[m_] = XS[t_, b_, m_]
             for m_ in range(NA):
                 Z_[I + m_] = A_[m_]
             Z_[Z - 1] = 1.0
-            for r_ in range(NA):  # eqs. (6)-(9)
-                acc_ = 0.0
+            # eqs. (6)-(9)
+            r_ = 0
+            while r_ + 8 <= NA:
+                a0_ = 0.0
+                a1_ = 0.0
+                a2_ = 0.0
+                a3_ = 0.0
+                a4_ = 0.0
+                a5_ = 0.0
+                a6_ = 0.0
+                a7_ = 0.0
                 for m_ in range(Z):
-                    acc_ += W_h[b_, r_, m_] * Z_[m_]
-                NET_[r_] = acc_
-            for c_ in range(C):
-                for j_ in range(S):  # the cell's equations, then its trace and exit partials
+                    z_ = Z_[m_]
+                    a0_ += W_h[b_, r_, m_] * z_
+                    a1_ += W_h[b_, r_ + 1, m_] * z_
+                    a2_ += W_h[b_, r_ + 2, m_] * z_
+                    a3_ += W_h[b_, r_ + 3, m_] * z_
+                    a4_ += W_h[b_, r_ + 4, m_] * z_
+                    a5_ += W_h[b_, r_ + 5, m_] * z_
+                    a6_ += W_h[b_, r_ + 6, m_] * z_
+                    a7_ += W_h[b_, r_ + 7, m_] * z_
+                NET_[r_] = a0_
+                NET_[r_ + 1] = a1_
+                NET_[r_ + 2] = a2_
+                NET_[r_ + 3] = a3_
+                NET_[r_ + 4] = a4_
+                NET_[r_ + 5] = a5_
+                NET_[r_ + 6] = a6_
+                NET_[r_ + 7] = a7_
+                r_ += 8
+            if r_ + 4 <= NA:
+                a0_ = 0.0
+                a1_ = 0.0
+                a2_ = 0.0
+                a3_ = 0.0
+                for m_ in range(Z):
+                    z_ = Z_[m_]
+                    a0_ += W_h[b_, r_, m_] * z_
+                    a1_ += W_h[b_, r_ + 1, m_] * z_
+                    a2_ += W_h[b_, r_ + 2, m_] * z_
+                    a3_ += W_h[b_, r_ + 3, m_] * z_
+                NET_[r_] = a0_
+                NET_[r_ + 1] = a1_
+                NET_[r_ + 2] = a2_
+                NET_[r_ + 3] = a3_
+                r_ += 4
+            if r_ + 2 <= NA:
+                a0_ = 0.0
+                a1_ = 0.0
+                for m_ in range(Z):
+                    z_ = Z_[m_]
+                    a0_ += W_h[b_, r_, m_] * z_
+                    a1_ += W_h[b_, r_ + 1, m_] * z_
+                NET_[r_] = a0_
+                NET_[r_ + 1] = a1_
+                r_ += 2
+            if r_ + 1 <= NA:
+                a0_ = 0.0
+                for m_ in range(Z):
+                    z_ = Z_[m_]
+                    a0_ += W_h[b_, r_, m_] * z_
+                NET_[r_] = a0_
+            for c_ in range(C):  # the cell's equations, then its trace and exit partials; per-block values once
+                net_in = NET_[CS + 0 * C + c_]
+                net_forget = NET_[CS + 1 * C + c_]
+                net_out = NET_[CS + 2 * C + c_]
+                for j_ in range(S):  # the cells of the block
                     net_c = NET_[c_ * S + j_]
-                    net_in = NET_[CS + 0 * C + c_]
-                    net_forget = NET_[CS + 1 * C + c_]
-                    net_out = NET_[CS + 2 * C + c_]
                     s_prev = SP_[c_, j_]
                     p_in = PM[b_, 0, c_, j_]
                     p_forget = PM[b_, 1, c_, j_]
@@ -441,7 +712,9 @@ def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O
                     A_[c_ * S + j_] = y_c
                     if j_ == 0:
                         A_[CS + 0 * C + c_] = y_in
+                    if j_ == 0:
                         A_[CS + 1 * C + c_] = y_forget
+                    if j_ == 0:
                         A_[CS + 2 * C + c_] = y_out
                     J_[c_, j_] = ds_ds_prev
                     DS_[0, c_, j_] = ds_dnet_c
@@ -457,12 +730,70 @@ def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O
             for m_ in range(NA):
                 U_[I + m_] = A_[m_]
             U_[Z - 1] = 1.0
+            r_ = 0
+            while r_ + 8 <= K:
+                a0_ = 0.0
+                a1_ = 0.0
+                a2_ = 0.0
+                a3_ = 0.0
+                a4_ = 0.0
+                a5_ = 0.0
+                a6_ = 0.0
+                a7_ = 0.0
+                for m_ in range(Z):
+                    z_ = U_[m_]
+                    a0_ += W_o[b_, r_, m_] * z_
+                    a1_ += W_o[b_, r_ + 1, m_] * z_
+                    a2_ += W_o[b_, r_ + 2, m_] * z_
+                    a3_ += W_o[b_, r_ + 3, m_] * z_
+                    a4_ += W_o[b_, r_ + 4, m_] * z_
+                    a5_ += W_o[b_, r_ + 5, m_] * z_
+                    a6_ += W_o[b_, r_ + 6, m_] * z_
+                    a7_ += W_o[b_, r_ + 7, m_] * z_
+                NK_[r_] = a0_
+                NK_[r_ + 1] = a1_
+                NK_[r_ + 2] = a2_
+                NK_[r_ + 3] = a3_
+                NK_[r_ + 4] = a4_
+                NK_[r_ + 5] = a5_
+                NK_[r_ + 6] = a6_
+                NK_[r_ + 7] = a7_
+                r_ += 8
+            if r_ + 4 <= K:
+                a0_ = 0.0
+                a1_ = 0.0
+                a2_ = 0.0
+                a3_ = 0.0
+                for m_ in range(Z):
+                    z_ = U_[m_]
+                    a0_ += W_o[b_, r_, m_] * z_
+                    a1_ += W_o[b_, r_ + 1, m_] * z_
+                    a2_ += W_o[b_, r_ + 2, m_] * z_
+                    a3_ += W_o[b_, r_ + 3, m_] * z_
+                NK_[r_] = a0_
+                NK_[r_ + 1] = a1_
+                NK_[r_ + 2] = a2_
+                NK_[r_ + 3] = a3_
+                r_ += 4
+            if r_ + 2 <= K:
+                a0_ = 0.0
+                a1_ = 0.0
+                for m_ in range(Z):
+                    z_ = U_[m_]
+                    a0_ += W_o[b_, r_, m_] * z_
+                    a1_ += W_o[b_, r_ + 1, m_] * z_
+                NK_[r_] = a0_
+                NK_[r_ + 1] = a1_
+                r_ += 2
+            if r_ + 1 <= K:
+                a0_ = 0.0
+                for m_ in range(Z):
+                    z_ = U_[m_]
+                    a0_ += W_o[b_, r_, m_] * z_
+                NK_[r_] = a0_
             err_ = False
             for k_ in range(K):
-                acc_ = 0.0
-                for m_ in range(Z):
-                    acc_ += W_o[b_, k_, m_] * U_[m_]
-                net_k = acc_
+                net_k = NK_[k_]
                 y_k = _sigmoid(net_k)
                 YS[t_, b_, k_] = y_k
                 e_ = (y_k*_sigmoid(-net_k)) * (TG[t_, b_, k_] - y_k) * TM[t_, b_, k_]  # eq. (19)
@@ -472,21 +803,21 @@ def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O
             SP_[:, :] = SN_
             if mode == 0:
                 continue
-            for c_ in range(C):
-                for j_ in range(S):
-                    J = J_[c_, j_]
-                    d_ = DS_[0, c_, j_]
-                    for m_ in range(Z):
-                        TR_[0, c_, j_, m_] = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
-                    d_ = DS_[1, c_, j_]
-                    for m_ in range(Z):
-                        TR_[1, c_, j_, m_] = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
-                    d_ = DS_[2, c_, j_]
-                    for m_ in range(Z):
-                        TR_[2, c_, j_, m_] = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
-                    TRP_[0, c_, j_] = J * TRP_[0, c_, j_] + DSP_[0, c_, j_]
-                    TRP_[1, c_, j_] = J * TRP_[1, c_, j_] + DSP_[1, c_, j_]
-            if not err_:
+            if not err_:  # G is zero at this step: only the traces move on
+                for c_ in range(C):
+                    for j_ in range(S):
+                        J = J_[c_, j_]
+                        d_ = DS_[0, c_, j_]
+                        for m_ in range(Z):
+                            TR_[0, c_, j_, m_] = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
+                        d_ = DS_[1, c_, j_]
+                        for m_ in range(Z):
+                            TR_[1, c_, j_, m_] = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
+                        d_ = DS_[2, c_, j_]
+                        for m_ in range(Z):
+                            TR_[2, c_, j_, m_] = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
+                        TRP_[0, c_, j_] = J * TRP_[0, c_, j_] + DSP_[0, c_, j_]
+                        TRP_[1, c_, j_] = J * TRP_[1, c_, j_] + DSP_[1, c_, j_]
                 continue
             for c_ in range(C):
                 for j_ in range(S):  # error arriving at the cell output from the output units
@@ -496,50 +827,62 @@ def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O
                     EYC_[c_, j_] = acc_
                     ES_[c_, j_] = acc_ * DYS_[c_, j_]  # eq. (23): error at the state
             for k_ in range(K):  # eq. (22), output units
+                e_ = EK_[k_]
                 for m_ in range(Z):
-                    GO_[k_, m_] = EK_[k_] * U_[m_]
-            for c_ in range(C):
+                    TO_[k_, m_] += sc_ * ((e_ * U_[m_]) * MO_[k_, m_])
+            for c_ in range(C):  # cell-input weights: one row per cell
                 for j_ in range(S):
+                    r_ = c_ * S + j_
+                    J = J_[c_, j_]
+                    d_ = DS_[0, c_, j_]
+                    es_ = ES_[c_, j_]
                     for m_ in range(Z):
-                        GH_[c_ * S + j_, m_] = ES_[c_, j_] * TR_[0, c_, j_, m_]
-            for c_ in range(C):  # net_in
+                        tr_ = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
+                        TR_[0, c_, j_, m_] = tr_
+                        TH_[r_, m_] += sc_ * ((es_ * tr_) * MH_[r_, m_])
+            for c_ in range(C):  # net_in weights: one row per block
+                r_ = CS + 0 * C + c_
                 for m_ in range(Z):
-                    acc_ = 0.0
-                    for j_ in range(S):
-                        acc_ += ES_[c_, j_] * TR_[1, c_, j_, m_]
-                    GH_[CS + 0 * C + c_, m_] = acc_
-            for c_ in range(C):  # net_forget
+                    GR_[m_] = 0.0
+                for j_ in range(S):
+                    J = J_[c_, j_]
+                    d_ = DS_[1, c_, j_]
+                    es_ = ES_[c_, j_]
+                    for m_ in range(Z):
+                        tr_ = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
+                        TR_[1, c_, j_, m_] = tr_
+                        GR_[m_] += es_ * tr_
                 for m_ in range(Z):
-                    acc_ = 0.0
-                    for j_ in range(S):
-                        acc_ += ES_[c_, j_] * TR_[2, c_, j_, m_]
-                    GH_[CS + 1 * C + c_, m_] = acc_
-            for c_ in range(C):  # net_out
+                    TH_[r_, m_] += sc_ * ((GR_[m_]) * MH_[r_, m_])
+            for c_ in range(C):  # net_forget weights: one row per block
+                r_ = CS + 1 * C + c_
+                for m_ in range(Z):
+                    GR_[m_] = 0.0
+                for j_ in range(S):
+                    J = J_[c_, j_]
+                    d_ = DS_[2, c_, j_]
+                    es_ = ES_[c_, j_]
+                    for m_ in range(Z):
+                        tr_ = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
+                        TR_[2, c_, j_, m_] = tr_
+                        GR_[m_] += es_ * tr_
+                for m_ in range(Z):
+                    TH_[r_, m_] += sc_ * ((GR_[m_]) * MH_[r_, m_])
+            for c_ in range(C):  # net_out weights: one row per block
+                r_ = CS + 2 * C + c_
                 ex_ = 0.0
                 for j_ in range(S):
                     ex_ += EYC_[c_, j_] * DYX_[0, c_, j_]
                 for m_ in range(Z):
-                    GH_[CS + 2 * C + c_, m_] = ex_ * Z_[m_]
-            for c_ in range(C):
+                    TH_[r_, m_] += sc_ * ((ex_ * Z_[m_]) * MH_[r_, m_])
+            for c_ in range(C):  # per-cell parameters: their traces, then their change
                 for j_ in range(S):
-                    GPR_[0, c_, j_] = ES_[c_, j_] * TRP_[0, c_, j_]
-                    GPR_[1, c_, j_] = ES_[c_, j_] * TRP_[1, c_, j_]
-                    GPR_[2, c_, j_] = EYC_[c_, j_] * DYX_[1, c_, j_]
-            if mode == 1:  # eq. (17): weight change alpha * (-dE/dw), every step
-                for r_ in range(NA):
-                    for m_ in range(Z):
-                        W_h[b_, r_, m_] += lr_ * (GH_[r_, m_] * MH[r_, m_])
-                for k_ in range(K):
-                    for m_ in range(Z):
-                        W_o[b_, k_, m_] += lr_ * (GO_[k_, m_] * MO[k_, m_])
-                for p_ in range(NP):
-                    for c_ in range(C):
-                        for j_ in range(S):
-                            PM[b_, p_, c_, j_] += lr_ * GPR_[p_, c_, j_]
-            else:
-                ACC_H += GH_
-                ACC_O += GO_
-                ACC_P += GPR_
+                    J = J_[c_, j_]
+                    TRP_[0, c_, j_] = J * TRP_[0, c_, j_] + DSP_[0, c_, j_]
+                    TP_[0, c_, j_] += sc_ * (ES_[c_, j_] * TRP_[0, c_, j_])
+                    TRP_[1, c_, j_] = J * TRP_[1, c_, j_] + DSP_[1, c_, j_]
+                    TP_[1, c_, j_] += sc_ * (ES_[c_, j_] * TRP_[1, c_, j_])
+                    TP_[2, c_, j_] += sc_ * (EYC_[c_, j_] * DYX_[1, c_, j_])
         if mode == 2:
             for r_ in range(NA):
                 for m_ in range(Z):
@@ -555,10 +898,6 @@ def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O
             OUT_H[b_] = ACC_H
             OUT_O[b_] = ACC_O
             OUT_P[b_] = ACC_P
-
-N_TRACE_NETS = 3  # traces (C, S, Z) of net inputs
-N_TRACE_PARAMS = 2  # traces (C, S) of per-cell parameters
-N_EXIT = 2  # exit partials
 
 
 # ----- compilation on first use -----
@@ -583,7 +922,8 @@ def _kernels():
             raise UserError("the numba backend needs numba: pip install -e '.[fast]' (or use backend='numpy')") from None
         jit = numba.njit(cache=True, error_model="numpy")
         g = globals()
-        g["_sigmoid"] = jit(_sigmoid)  # the kernels resolve _sigmoid at compile time, so bind the compiled one
+        for name in ("_sigmoid", "_time_major_inputs", "_input_part"):  # resolved at compile time:
+            g[name] = jit(g[name])  # bind the compiled ones
         for name in ("_forward_kernel", "_backward_kernel", "_learner_kernel"):
             _JIT[name] = jit(g[name])
     return _JIT
@@ -619,11 +959,10 @@ def forward_sequence(W_hidden, W_output, P, xs, C, S):
     T, B, _ = xs.shape
     K, NA = W_o.shape[0], W_h.shape[0]
     PM = _stack_params(P, (), C, S)
-    ys, netk = np.empty((T, B, K)), np.empty((T, B, K))
-    acts, nets = np.empty((T, B, NA)), np.empty((T, B, NA))
-    states = np.zeros((T, B, C, S))
-    k["_forward_kernel"](W_h, W_o, PM, xs, ys, netk, acts, states, nets, C, S)
-    return ys, acts, states, [nets, netk, PM, states]
+    ys, fk, acts = np.empty((T, B, K)), np.empty((T, B, K)), np.empty((T, B, NA))
+    states, pd = np.zeros((T, B, C, S)), np.empty((T, B, N_CELL_PARTIALS * C * S + N_BLOCK_PARTIALS * C))
+    k["_forward_kernel"](W_h, W_o, PM, xs, ys, fk, acts, states, pd, C, S)
+    return ys, acts, states, [pd, fk, PM]
 
 
 def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, C, S):
@@ -636,12 +975,10 @@ def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, 
         dW_hidden, dW_output, dP (tuple in PARAMS order), summed over the batch (not masked).
     """
     k = _kernels()
-    nets, netk, PM, states = cache
+    pd, fk, PM = cache
     W_h, W_o = _f64(W_hidden), _f64(W_output)
-    NA = W_h.shape[0]
     gW_h, gW_o, gP = np.zeros(W_h.shape), np.zeros(W_o.shape), np.zeros(PM.shape)
-    k["_backward_kernel"](W_h, W_o, PM, _f64(xs), netk, ys, acts, states, nets, _f64(d_ys), bool(truncated), C, S,
-                          gW_h, gW_o, gP, np.zeros(NA), np.zeros((C, S)), np.zeros((C, S)), np.zeros(NA))
+    k["_backward_kernel"](W_h, W_o, _f64(xs), acts, fk, pd, _f64(d_ys), bool(truncated), C, S, gW_h, gW_o, gP)
     return gW_h, gW_o, tuple(gP[i].copy() for i in range(gP.shape[0]))
 
 
@@ -676,14 +1013,8 @@ def learner_sequence(W_hidden, W_output, P, learning_rate, xs, targets, mask, ma
     ys = np.empty((T, B, K))
     nb = B if mode == 3 else 1
     out_h, out_o, out_p = np.zeros((nb, NA, Z)), np.zeros((nb, K, Z)), np.zeros((nb, NP, C, S))
-    scratch = (np.zeros(Z), np.zeros(Z), np.zeros(NA), np.zeros(NA), np.zeros((C, S)), np.zeros((C, S)),
-               np.zeros((N_TRACE_NETS, C, S, Z)), np.zeros((N_TRACE_PARAMS, C, S)), np.zeros((C, S)),
-               np.zeros((N_TRACE_NETS, C, S)), np.zeros((N_TRACE_PARAMS, C, S)), np.zeros((C, S)),
-               np.zeros((N_EXIT, C, S)), np.zeros(K), np.zeros((C, S)), np.zeros((C, S)),
-               np.zeros((NA, Z)), np.zeros((K, Z)), np.zeros((NP, C, S)),
-               np.zeros((NA, Z)), np.zeros((K, Z)), np.zeros((NP, C, S)))
     k["_learner_kernel"](W_h, W_o, PM, lr, xs, tg, tm, _f64(mask_hidden), _f64(mask_output), mode, ys,
-                         out_h, out_o, out_p, C, S, *scratch)
+                         out_h, out_o, out_p, C, S)
     if W_h is not W_hidden:
         W_hidden[...] = W_h
     if W_o is not W_output:

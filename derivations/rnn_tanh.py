@@ -19,12 +19,14 @@ import numpy as np
 from lstm_proofs import numerics as _k
 
 CELL = 'rnn_tanh'
+BACKEND = "numpy"
 GATES = ()
 STATE = None
 PARAMS = ()
 TARGETS = ('y_c',)
 TRACE_INPUTS = ()
 EXIT_INPUTS = ('net_c',)
+CHUNK_ELEMENTS = 8192  # gradient_sequence: local partials computed for about this many values per call
 
 # ----- cell kernels -----
 
@@ -40,34 +42,71 @@ def cell_forward(net_c):
     return y_c,
 
 
+def cell_partials(net_c, y_c):
+    """Local partial derivatives of cell 'rnn_tanh' (every non-constant d target / d arg of its equations),
+    in terms of forward values: the coefficients of the adjoint step (cell_adjoint).
+
+    Elementwise: the arrays may carry any leading axes, so one call can serve every step of a sequence.
+    Args: the forward inputs, the forward values (y_c).
+    Returns: pd_y_c__net_c.
+
+    Total ops: 7
+    """
+    t0 = 2*net_c
+    pd_y_c__net_c = 4*_k.sigmoid(-t0)*_k.sigmoid(t0)
+    return pd_y_c__net_c,
+
+
+def cell_adjoint(pd_y_c__net_c, d_y_c):
+    """Adjoint step of cell 'rnn_tanh' (full gradient), linear in the errors; its coefficients are the local partials.
+
+    Args: the local partials (cell_partials, in its order), and the errors arriving at the cell's activations and
+        state from later computations: d_y_c.
+    Returns: the errors at the inputs: d_net_c (per batch element).
+
+    Total ops: 1
+    """
+    a_y_c = d_y_c  # error at y_c
+    d_net_c = a_y_c*pd_y_c__net_c
+    return d_net_c,
+
+
+def cell_adjoint_truncated(pd_y_c__net_c, d_y_c):
+    """Adjoint step of cell 'rnn_tanh' (truncated gradient: a previous state reaches the gradient only through its own CEC equation, Appendix A.1), linear in the errors; its coefficients are the local partials.
+
+    Args: the local partials (cell_partials, in its order), and the errors arriving at the cell's activations and
+        state from later computations: d_y_c.
+    Returns: the errors at the inputs: d_net_c (per batch element).
+
+    Total ops: 1
+    """
+    a_y_c = d_y_c  # error at y_c
+    d_net_c = a_y_c*pd_y_c__net_c
+    return d_net_c,
+
+
 def cell_backward(net_c, y_c, d_y_c):
-    """Adjoint step of cell 'rnn_tanh' (full gradient).
+    """Adjoint step of cell 'rnn_tanh' (full gradient) at one step: cell_adjoint with the local partials of cell_partials.
 
     Args: the forward inputs, the forward values (y_c), and the errors arriving at the cell's
         activations and state from later computations: d_y_c.
     Returns: the errors at the inputs: d_net_c (per batch element).
 
-    Total ops: 7
+    Total ops: 8
     """
-    t0 = 2*net_c
-    a_y_c = d_y_c  # error at y_c
-    d_net_c = 4*a_y_c*_k.sigmoid(-t0)*_k.sigmoid(t0)
-    return d_net_c,
+    return cell_adjoint(*cell_partials(net_c, y_c), d_y_c)
 
 
 def cell_backward_truncated(net_c, y_c, d_y_c):
-    """Adjoint step of cell 'rnn_tanh' (truncated gradient (Appendix A.1: a previous state reaches the gradient only through its own CEC equation)).
+    """Adjoint step of cell 'rnn_tanh' (truncated gradient) at one step: cell_adjoint_truncated with the local partials of cell_partials.
 
     Args: the forward inputs, the forward values (y_c), and the errors arriving at the cell's
         activations and state from later computations: d_y_c.
     Returns: the errors at the inputs: d_net_c (per batch element).
 
-    Total ops: 7
+    Total ops: 8
     """
-    t0 = 2*net_c
-    a_y_c = d_y_c  # error at y_c
-    d_net_c = 4*a_y_c*_k.sigmoid(-t0)*_k.sigmoid(t0)
-    return d_net_c,
+    return cell_adjoint_truncated(*cell_partials(net_c, y_c), d_y_c)
 
 
 def cell_exit(net_c, y_c):
@@ -102,11 +141,11 @@ def forward_step(W_hidden, W_output, P, x, a_prev, s_prev, C, S):
     CS = C * S
     I = x.shape[1]
     R = W_hidden.shape[1] - I - 1  # recurrent sources in W_hidden: all N_a activations, or a leading part of them
-    z = np.concatenate((x, a_prev[:, :R], np.ones((B, 1), dtype=x.dtype)), axis=1)  # sources y^u: x(t), y(t-1), bias
+    z = np.concatenate((x, a_prev[:, :R], _k.ones_column(B, x.dtype)), axis=1)  # sources y^u: x(t), y(t-1), bias
     net = z @ W_hidden.T  # eqs. (6)-(9): net inputs of cells and gates
     net_c = net[:, :CS].reshape(B, C, S)
     y_c, = cell_forward(net_c)
-    u = np.concatenate((x, y_c.reshape(B, CS), np.ones((B, 1), dtype=x.dtype)), axis=1)  # sources of the output units: x(t), y(t), bias
+    u = np.concatenate((x, y_c.reshape(B, CS), _k.ones_column(B, x.dtype)), axis=1)  # sources of the output units: x(t), y(t), bias
     a = u[:, I:-1]  # this step's hidden activations: cells, then each gate
     net_k = u @ W_output.T
     y_k = _k.sigmoid(net_k)  # output units, logistic
@@ -170,24 +209,128 @@ def learner_step(W_hidden, W_output, P, x, a_prev, s_prev, traces, target, tmask
     B = x.shape[0]
     CS = C * S
     I = x.shape[1]
-    z = np.concatenate((x, a_prev, np.ones((B, 1), dtype=x.dtype)), axis=1)
-    net = np.matmul(W_hidden, z[:, :, None])[:, :, 0]  # eqs. (6)-(9)
+    z = np.concatenate((x, a_prev, _k.ones_column(B, x.dtype)), axis=1)
+    net = np.matvec(W_hidden, z)  # eqs. (6)-(9)
+    z_rows = z[:, None, :]  # the sources y^m, broadcast over rows
     # the cell: equations, trace partials (eqs. 25, 27, 30) and exit partials (eqs. 21, 23) in one block
     net_c = net[:, :CS].reshape(B, C, S)
     t0 = 2*net_c
     y_c = np.tanh(net_c)  # eq. (6) conventional unit, tanh
     dyc_dnet_c = 4*_k.sigmoid(-t0)*_k.sigmoid(t0)  # eq. (21): exit bypassing the state
-    u = np.concatenate((x, y_c.reshape(B, CS), np.ones((B, 1), dtype=x.dtype)), axis=1)  # sources of the output units: x(t), y(t), bias
+    u = np.concatenate((x, y_c.reshape(B, CS), _k.ones_column(B, x.dtype)), axis=1)  # sources of the output units: x(t), y(t), bias
     a = u[:, I:-1]  # this step's hidden activations: cells, then each gate
-    net_k = np.matmul(W_output, u[:, :, None])[:, :, 0]
-    y_k = _k.sigmoid(net_k)
+    net_k = np.matvec(W_output, u)
+    y_k, sgn_k = _k.sigmoid_pair(net_k)  # output units, logistic; sigma(-net_k) for f'(net_k)
     _ = traces
 
-    e_k = y_k*_k.sigmoid(-net_k) * (target - y_k) * tmask  # eq. (19)
+    e_k = y_k*sgn_k * (target - y_k) * tmask  # eq. (19)
     G_output = e_k[:, :, None] * u[:, None, :]  # eq. (22), output units
-    e_y_c = np.matmul(e_k[:, None, :], W_output[:, :, I:I + CS])[:, 0, :].reshape(B, C, S)  # error at cell outputs
+    e_y_c = np.vecmat(e_k, W_output[:, :, I:I + CS]).reshape(B, C, S)  # error at cell outputs
 
-    G_net_c = (e_y_c * dyc_dnet_c).reshape(B, CS)[:, :, None] * z[:, None, :]  # eqs. (21), (22)
+    G_net_c = (e_y_c * dyc_dnet_c).reshape(B, CS)[:, :, None] * z_rows  # eqs. (21), (22)
     G_hidden = np.concatenate((G_net_c,), axis=1)
 
     return y_k, a, None, (), G_hidden, G_output, ()
+
+
+# ----- whole sequences (the same arithmetic as forward_step and backward_step, with the work that does not
+# depend on the previous step taken out of the time loop) -----
+
+def forward_sequence(W_hidden, W_output, P, xs, C, S):
+    """Forward pass over xs (T, B, I) from zero activations and states, weights shared by the batch.
+
+    Section 5 timing, as forward_step at every step; the input and bias part of every net input (eqs. 6-9) is
+    computed for all steps before the time loop and the output units for all steps after it, since neither depends
+    on the previous step.
+
+    Args:
+        W_hidden, W_output, P: as for forward_step; either weight matrix may lack the columns of trailing
+            activations that hold no weights (Network drops them). xs: (T, B, I). C, S: blocks and cells per block.
+
+    Returns:
+        ys (T, B, K), activations (T, B, N_a), states (T, B, C, S) (None without state), and the cache for
+        gradient_sequence.
+    """
+    T, B, I = xs.shape
+    CS = C * S
+    R = W_hidden.shape[1] - I - 1  # recurrent sources: all N_a activations, or a leading part of them
+    dtype = np.result_type(xs, W_hidden, W_output, *P)
+    N = W_hidden.shape[0]
+    nets = (xs.reshape(T * B, I) @ W_hidden[:, :I].T).astype(dtype, copy=False)  # eqs. (6)-(9): the x(t) part,
+    nets += W_hidden[:, -1]  # the bias,
+    nets = nets.reshape(T, B, N)  # and the recurrent part, added in the loop
+    W_rec = W_hidden[:, I:I + R].T
+    acts = np.empty((T, B, N), dtype=dtype)
+    for t in range(T):
+        net = nets[t]
+        if t and R:
+            net += acts[t - 1, :, :R] @ W_rec  # eqs. (6)-(9): the recurrent part, y(t-1)
+        net_c = net[:, :CS].reshape(B, C, S)
+        y_c = np.tanh(net_c)  # eq. (6) conventional unit, tanh
+        np.concatenate((y_c.reshape(B, CS),), axis=1, out=acts[t])  # y(t): cells, then each gate
+    X, A = xs.reshape(T * B, I), acts.reshape(T * B, N)  # every step's x(t) and y(t), one row per step
+    Ro = W_output.shape[1] - I - 1  # activations the output units read: all N_a, or a leading part of them
+    net_k = (X @ W_output[:, :I].T + A[:, :Ro] @ W_output[:, I:I + Ro].T + W_output[:, -1]).reshape(T, B, W_output.shape[0])
+    ys = _k.sigmoid(net_k)  # output units, logistic
+    return ys, acts, None, (nets, None, net_k, P, None, None)
+
+
+def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, C, S):
+    """Backpropagation through time over the sequences of a forward_sequence call.
+
+    backward_step's arithmetic at every step, reorganised: the output units' errors and the weight gradients (one
+    product over all steps) are computed outside the time loop; the local partials (cell_partials) a chunk of steps
+    at a time, from the values the forward pass kept (activations, states, logistic values of the net inputs);
+    the loop runs the linear adjoint step (cell_adjoint) and the error flowing back through the recurrent weights.
+
+    Args:
+        W_hidden, W_output: as given to forward_sequence; xs, ys, acts, cache: its inputs and results.
+        d_ys: (T, B, K) dL/dy_k. truncated: the paper's truncated gradient (Section 4, Appendix A.1): no error
+            leaves the net inputs for the previous step's activations.
+
+    Returns:
+        dW_hidden (in the columns of the given W_hidden), dW_output, dP (tuple in PARAMS order), summed over the
+        batch and the steps (not masked).
+    """
+    nets, states, net_k, P, sgs, sgns = cache
+    T, B, I = xs.shape
+    CS = C * S
+    R = W_hidden.shape[1] - I - 1
+    dtype = nets.dtype
+    y_k = ys
+    d_net_k = d_ys * y_k*_k.sigmoid(-net_k)  # output units: f'(net_k) through its value
+    N = acts.shape[2]
+    X, A, E = xs.reshape(T * B, I), acts.reshape(T * B, N), d_net_k.reshape(T * B, W_output.shape[0])  # one row per step
+    Ro = W_output.shape[1] - I - 1  # activations the output units read: all N_a, or a leading part of them
+    dW_output = np.concatenate((E.T @ X, E.T @ A[:, :Ro], E.sum(axis=0)[:, None]), axis=1)  # sources x(t), y(t), bias
+    if Ro == N:
+        d_acts = (E @ W_output[:, I:I + N]).reshape(T, B, N)  # error at y(t) from the output units
+    else:
+        d_acts = np.zeros((T, B, N), dtype=dtype)
+        d_acts[:, :, :Ro] = (E @ W_output[:, I:I + Ro]).reshape(T, B, Ro)
+    net_c = nets[:, :, :CS].reshape(T, B, C, S)
+    y_c = acts[:, :, :CS].reshape(T, B, C, S)
+    adjoint = cell_adjoint_truncated if truncated else cell_adjoint
+    chunk = max(1, CHUNK_ELEMENTS // (B * N))  # steps per cell_partials call: its arrays stay in the CPU cache
+    lo = T
+    back = R and not truncated  # full gradient: error flows into y(t-1) through the recurrent weights
+    W_back = W_hidden[:, I:I + R]
+    d_rec = d_acts[:, :, :R]
+    d_nets = np.empty((T, B, N), dtype=dtype)
+    for t in range(T - 1, -1, -1):
+        if t < lo:  # the local partials of the next chunk of steps, in one call
+            hi, lo = lo, max(0, lo - chunk)
+            pd_y_c__net_c, = cell_partials(net_c[lo:hi], y_c[lo:hi])
+        i = t - lo  # this step within the chunk
+        if back and t < T - 1:
+            d_rec[t] += d_net @ W_back
+        d_a = d_acts[t]
+        d_y_c = d_a[:, :CS].reshape(B, C, S)
+        d_net_c, = adjoint(pd_y_c__net_c[i], d_y_c)
+        d_net = d_nets[t]
+        np.concatenate((d_net_c.reshape(B, CS),), axis=1, out=d_net)
+    D = d_nets.reshape(T * B, N)  # error at the net inputs of every step (eqs. 6-9), one row per step
+    D_rec = d_nets[1:].reshape((T - 1) * B, N).T @ acts[:-1, :, :R].reshape((T - 1) * B, R)  # y(t-1); none at t=0
+    dW_hidden = np.concatenate((D.T @ X, D_rec, D.sum(axis=0)[:, None]), axis=1)  # sources x(t), y(t-1), bias
+    dP = ()
+    return dW_hidden, dW_output, dP

@@ -1,11 +1,40 @@
 """Generate the compiled (numba) module of a cell from the same derivation as the NumPy module.
 
-The NumPy backend evaluates one time step per call on whole arrays; here every kernel is a plain loop over a whole
-sequence (trials or sequences, then time steps, then blocks and cells), so no Python runs between time steps. The
-cell arithmetic is the derivation's, printed as scalar code: the declaration's equations, the common-subexpression
-eliminated adjoint step (full and truncated), and the trace and exit partials. A per-block quantity that collects
-from the cells of its block (``BlockSum`` in the derivation) becomes an inner loop over the block's cells that
-recomputes what the sum reads for each of them.
+The NumPy backend works on whole arrays; here every kernel is a plain loop over a whole sequence (trials or
+sequences, then time steps, then blocks and cells), so no Python runs between time steps. The cell arithmetic is
+the derivation's, printed as scalar code by :class:`BlockCode`, one memory-cell block at a time: values that are
+per block (a gate's activation and its partials) are computed once per block, per-cell values in one loop over the
+block's cells, and a per-block quantity that collects from the block's cells (``BlockSum`` in the derivation) is an
+accumulator added to in that loop and read after it. Every named value is computed once per step.
+
+* forward kernel: the declaration's equations, and with them the local partials (``Derivation.partials``,
+  common-subexpression eliminated), stored per step for the backward kernel: the forward pass has the sigmoids
+  they are made of at hand, so the backward pass takes no ``exp``; likewise the output units' ``f'(net_k)``;
+* backward kernel (BPTT over whole sequences): the adjoint step written with the stored partials, linear in the
+  errors (``Derivation.backward_linear``, or ``backward_linear_truncated`` for the paper's truncated gradient;
+  one code path when the two coincide). Output units, weight gradients and the error through the recurrent
+  weights are plain loops around it;
+* learner kernel (the paper's online learner): the equations with the trace and exit partials; each weight row's
+  trace update, gradient estimate and weight change in one pass.
+
+Speed without changing a sum. Every sum is taken in the order of the plain loop it replaces (left to right over
+the sources, forward in time for the forward pass, backward for BPTT), and every value is the same expression of
+the same inputs, so the kernels give the results of straightforward loops bit for bit (the lockstep and
+numba-vs-NumPy rules are unaffected by any of this); no fastmath. What makes them fast is how the independent work
+is laid out:
+
+* a running sum waits on its previous add (a few cycles), so a dot product over many sources is bound by that
+  latency. Matrix-vector products interleave rows (:func:`_matvec_lines`), each still one running sum in plain
+  order; they are written inline, indexing the arrays directly (a helper taking array views would pay reference
+  counting at every call);
+* the input part of the net inputs (``x(t)`` through fixed weights) is known for a whole sequence in advance: the
+  forward kernel computes it for a chunk of steps at once with time innermost (independent sums, vectorised;
+  ``_input_part``) and continues each sum with the recurrent part step by step;
+* weight rows are walked along their contiguous axis, and no branch sits inside a loop over weights;
+* the logistic function is branch-free (a select: the sign of a net input is unpredictable), and written so that
+  ``sigma(x)`` and ``sigma(-x)`` of the same ``x`` share one ``exp`` once inlined;
+* the learner keeps no per-step gradient arrays: each row's gradient goes straight into the weights (every step)
+  or into the sequence's sum, selected once per trial.
 
 The generated module imports without numba: its kernels are plain Python functions, compiled with ``numba.njit`` on
 first use (``cache=True``, so later processes load the compiled code from ``__pycache__``). Calling it without numba
@@ -29,7 +58,9 @@ from lstm_proofs.symbolic import BlockSum
 GENERATOR_COMMAND = "lstm-proofs derive"
 
 Assignment = tuple[sp.Symbol, sp.Expr]
+Level = str  # "block" (one value per memory-cell block) or "cell" (one value per cell)
 Load = Callable[[str], str]  # code reading an input, given the name of the cell-index variable
+Write = tuple[sp.Symbol, Level, list[str]]  # a value, where its store goes (cell loop or block scope), the lines
 
 
 class ScalarPrinter(PythonCodePrinter):
@@ -44,7 +75,7 @@ class ScalarPrinter(PythonCodePrinter):
         return f"math.tanh({self._print(expr.args[0])})"
 
     def _print_BlockSum(self, expr: sp.Expr) -> str:  # noqa: N802 - SymPy's naming
-        raise ValueError("BlockSum must be expanded into a loop before printing")
+        raise ValueError("BlockSum must be turned into an accumulator before printing")
 
 
 _PRINTER = ScalarPrinter({"fully_qualified_modules": True})
@@ -55,73 +86,116 @@ def scalar_code(expr: sp.Expr) -> str:
     return _PRINTER.doprint(expr)
 
 
-class ScalarBlock:
-    """Straight-line scalar code for one cell (block ``c_``, cell index variable ``j_``) from assignments.
+class BlockCode:
+    """Straight-line scalar code for one memory-cell block ``c_`` from assignments, each value computed once.
+
+    A value is per block if everything it reads is per block, else per cell. The code has three parts: per-block
+    values that need no sum over the cells (block scope), one loop ``for j_ in range(S)`` computing the per-cell
+    values, and per-block values that read a sum over the cells (block scope, after the loop). A ``BlockSum`` in
+    an expression becomes an accumulator ``bs<k>_``: zero before the loop, its argument added inside it.
 
     Args:
         assignments: ``(symbol, expression)`` in an executable order; expressions may contain ``BlockSum``.
-        loads: for every input symbol, a function giving the code that reads it for a given cell-index variable.
+        loads: for every input symbol, its level and a function giving the code that reads it for a given
+            cell-index variable (a per-block load must not use the variable).
+
+    Raises:
+        ValueError (from :meth:`emit`): when a per-cell value would read a block sum, which needs a second loop
+        over the cells (adjoint steps never do: a per-cell error only collects from per-cell quantities).
     """
 
-    def __init__(self, assignments: list[Assignment], loads: dict[sp.Symbol, Load]) -> None:
-        self.defs = dict(assignments)
-        self.order = [t for t, _ in assignments]
+    def __init__(self, assignments: list[Assignment], loads: dict[sp.Symbol, tuple[Level, Load]]) -> None:
         self.loads = loads
-        self._sums = 0
+        self.sums: dict[sp.Symbol, sp.Expr] = {}
+        self.defs: dict[sp.Symbol, sp.Expr] = {}
+        for target, expr in assignments:
+            while expr.has(BlockSum):  # innermost sums first
+                inner = [b for b in expr.atoms(BlockSum) if not b.args[0].has(BlockSum)]
+                for b in sorted(inner, key=sp.default_sort_key):
+                    name = sp.Symbol(f"bs{len(self.sums)}_")
+                    self.sums[name] = b.args[0]
+                    expr = expr.xreplace({b: name})
+            self.defs[target] = expr
 
-    def _closure(self, roots: set[sp.Symbol]) -> tuple[list[sp.Symbol], list[sp.Symbol]]:
-        """The assignments (in order) and inputs (in load order) that ``roots`` need."""
-        need: set[sp.Symbol] = set()
-        used: set[sp.Symbol] = set(roots)
-        stack = list(roots)
-        while stack:
-            s = stack.pop()
-            if s in self.defs and s not in need:
-                need.add(s)
-                free = self.defs[s].free_symbols
-                used |= free
-                stack.extend(free)
-        return [t for t in self.order if t in need], [u for u in self.loads if u in used]
+    def _reads(self, s: sp.Symbol) -> set[sp.Symbol]:
+        if s in self.defs:
+            return set(self.defs[s].free_symbols)
+        if s in self.sums:
+            return set(self.sums[s].free_symbols)
+        if s in self.loads:
+            return set()
+        raise ValueError(f"no assignment or load for {s.name}")
 
-    def _rename(self, expr: sp.Expr, depth: int) -> sp.Expr:
-        if depth == 0:
-            return expr
-        return expr.xreplace({s: sp.Symbol(f"{s.name}_{depth}") for s in expr.free_symbols
-                              if s in self.defs or s in self.loads})
+    def _phases(self, roots: set[sp.Symbol]) -> tuple[dict[sp.Symbol, int], dict[sp.Symbol, Level]]:
+        """Phase (-1 block scope before the loop, 0 the loop, 1 block scope after it) and level of every needed
+        symbol."""
+        phase: dict[sp.Symbol, int] = {}
+        level: dict[sp.Symbol, Level] = {}
 
-    def _name(self, s: sp.Symbol, depth: int) -> str:
-        return s.name if depth == 0 else f"{s.name}_{depth}"
+        def visit(s: sp.Symbol) -> int:
+            if s in phase:
+                return phase[s]
+            reads = self._reads(s)
+            p = max((visit(r) for r in reads), default=-1)
+            if s in self.loads:
+                level[s] = self.loads[s][0]
+                phase[s] = -1 if level[s] == "block" else 0
+            elif s in self.sums:
+                level[s] = "block"
+                phase[s] = max(p + p % 2, 0) + 1  # accumulated in the loop after what the argument reads
+            else:
+                level[s] = "cell" if any(level[r] == "cell" for r in reads) else "block"
+                phase[s] = p + (p % 2 if level[s] == "cell" else 1 - p % 2)  # cell: 0, block: -1 or 1
+            if phase[s] > 1:
+                raise ValueError(f"{s.name} is per cell but reads a sum over the block's cells")
+            return phase[s]
 
-    def _expression(self, expr: sp.Expr, indent: str, depth: int) -> tuple[list[str], str]:
-        """Lines computing the block sums inside ``expr`` (outermost first), and the code of ``expr`` itself."""
-        lines: list[str] = []
-        sums = expr.atoms(BlockSum)
-        outer = [b for b in sums if not any(o != b and o.args[0].has(b) for o in sums)]
-        for b in sorted(outer, key=sp.default_sort_key):
-            name = f"bs{self._sums}_"
-            self._sums += 1
-            jvar = f"j_{depth + 1}"
-            lines.append(f"{indent}{name} = 0.0")
-            lines.append(f"{indent}for {jvar} in range(S):  # sum over the cells of the block")
-            arg = b.args[0]
-            roots = {s for s in arg.free_symbols if s in self.defs or s in self.loads}
-            lines += self.emit(roots, indent + "    ", depth + 1)
-            pre, code = self._expression(arg, indent + "    ", depth + 1)
-            lines += pre
-            lines.append(f"{indent}    {name} += {code}")
-            expr = expr.xreplace({b: sp.Symbol(name)})
-        return lines, scalar_code(self._rename(expr, depth))
+        for r in sorted(roots, key=lambda s: s.name):
+            visit(r)
+        return phase, level
 
-    def emit(self, roots: set[sp.Symbol], indent: str, depth: int = 0) -> list[str]:
-        """Lines that load the needed inputs and compute ``roots`` (names suffixed ``_<depth>`` inside sums)."""
-        targets, inputs = self._closure(set(roots))
-        jvar = "j_" if depth == 0 else f"j_{depth}"
-        lines = [f"{indent}{self._name(u, depth)} = {self.loads[u](jvar)}" for u in inputs]
-        for t in targets:
-            pre, code = self._expression(self.defs[t], indent, depth)
-            lines += pre
-            lines.append(f"{indent}{self._name(t, depth)} = {code}")
-        return lines
+    def levels(self, roots: set[sp.Symbol]) -> dict[sp.Symbol, Level]:
+        """The level (``"block"`` or ``"cell"``) of each symbol in ``roots`` and of everything it reads."""
+        return self._phases(roots)[1]
+
+    def emit(self, writes: list[Write], indent: str) -> list[str]:
+        """Lines computing the written values (and what they read), with the writes' lines.
+
+        Args:
+            writes: ``(symbol, level, lines)``: lines storing ``symbol``, placed in the cell loop (level
+                ``"cell"``, may use ``j_``) or at block scope right after the value (``"block"``).
+            indent: indentation of the block scope.
+        """
+        phase, level = self._phases({s for s, _, _ in writes})
+        inner = indent + "    "
+
+        def loads(p: int) -> list[str]:
+            return [f"{inner if p == 0 else indent}{u.name} = {fn('j_')}" for u, (_, fn) in self.loads.items()
+                    if phase.get(u) == p]
+
+        def defs(p: int, ind: str) -> list[str]:
+            out = []
+            for t, e in self.defs.items():
+                if phase.get(t) == p:
+                    out.append(f"{ind}{t.name} = {scalar_code(e)}")
+                    for s, lvl, ls in writes:
+                        if s == t and lvl == "block":
+                            out += [ind + w for w in ls]
+            return out
+
+        for s, lvl, _ in writes:
+            if lvl == "block" and (level[s] == "cell" or s not in self.defs):
+                raise ValueError(f"{s.name} is not a per-block value computed here")
+            if lvl == "cell" and phase[s] > 0:
+                raise ValueError(f"{s.name} is available only after the loop over the cells")
+        sums = [b for b in self.sums if b in phase]
+        lines = loads(-1) + defs(-1, indent) + [f"{indent}{b.name} = 0.0" for b in sums]
+        body = loads(0) + defs(0, inner)
+        body += [inner + w for s, lvl, ls in writes if lvl == "cell" for w in ls]
+        body += [f"{inner}{b.name} += {scalar_code(self.sums[b])}" for b in sums]
+        if body:
+            lines += [f"{indent}for j_ in range(S):  # the cells of the block"] + body
+        return lines + defs(1, indent)
 
 
 # ----- what each kernel reads and computes -----
@@ -134,17 +208,17 @@ def _gate_row(cell: CellDeclaration, net: sp.Symbol) -> str:
     return f"CS + {cell.gates.index(net.name[4:])} * C + c_"
 
 
-def _loads(cell: CellDeclaration, net: str, state: str, params: str) -> dict[sp.Symbol, Load]:
+def _loads(cell: CellDeclaration, net: str, state: str, params: str) -> dict[sp.Symbol, tuple[Level, Load]]:
     """Loads of the cell inputs: ``net``/``state``/``params`` are format strings with ``{i}`` (flat index),
     ``{j}`` (cell-index variable) and ``{p}`` (parameter number)."""
-    out: dict[sp.Symbol, Load] = {}
+    out: dict[sp.Symbol, tuple[Level, Load]] = {}
     for u in cell.nets:
         idx = _cell_index("{j}") if cell.level(u) == "cell" else _gate_row(cell, u)
-        out[u] = (lambda idx: lambda j: net.format(i=idx.format(j=j)))(idx)
+        out[u] = (cell.level(u), (lambda idx: lambda j: net.format(i=idx.format(j=j)))(idx))
     for s in cell.states:
-        out[cell.prev(s)] = lambda j: state.format(j=j)
+        out[cell.prev(s)] = ("cell", lambda j: state.format(j=j))
     for k, p in enumerate(cell.params):
-        out[p] = (lambda k: lambda j: params.format(p=k, j=j))(k)
+        out[p] = ("cell", (lambda k: lambda j: params.format(p=k, j=j))(k))
     return out
 
 
@@ -152,14 +226,14 @@ def _forward_assignments(cell: CellDeclaration) -> list[Assignment]:
     return [(eq.target, eq.expr) for eq in cell.equations]
 
 
-def _store_activations(cell: CellDeclaration, acts: str, indent: str) -> list[str]:
-    """Store y_c per cell and each gate's activation per block (written once, by the block's first cell)."""
-    lines = [f"{indent}{acts.format(i='c_ * S + j_')} = y_c"]
-    if cell.gates:
-        lines.append(f"{indent}if j_ == 0:")
-        for i, g in enumerate(cell.gates):
-            lines.append(f"{indent}    {acts.format(i=f'CS + {i} * C + c_')} = y_{g}")
-    return lines
+def _activation_writes(cell: CellDeclaration, acts: str) -> list[Write]:
+    """Store y_c per cell and each gate's activation per block (a per-cell gate: the block's first cell's)."""
+    writes: list[Write] = [(sp.Symbol("y_c"), "cell", [f"{acts.format(i='c_ * S + j_')} = y_c"])]
+    for i, y in enumerate(cell.gate_outputs):
+        store = f"{acts.format(i=f'CS + {i} * C + c_')} = {y.name}"
+        per_block = cell.level(y) == "block"
+        writes.append((y, "block", [store]) if per_block else (y, "cell", ["if j_ == 0:", f"    {store}"]))
+    return writes
 
 
 def _partials(der: Derivation) -> tuple[list[Assignment], list[sp.Symbol], list[sp.Symbol]]:
@@ -179,130 +253,296 @@ def _partials(der: Derivation) -> tuple[list[Assignment], list[sp.Symbol], list[
     return (cse_assignments(items) if items else []), trace_names, exit_names
 
 
+def _partial_layout(der: Derivation) -> tuple[list[Assignment], dict[sp.Symbol, tuple[Level, str]], int, int]:
+    """The local partials (``der.partials``, CSE'd) and where the forward kernel stores them in a step's row of PD.
+
+    Returns:
+        The CSE'd assignments; for every partial its level and its index into the row (a format string with
+        ``{j}``, the cell-index variable): per-cell partials first, ``k * CS + c_ * S + j``, then per-block ones,
+        ``n_cell * CS + k * C + c_``; and the numbers of per-cell and per-block partials.
+    """
+    cell = der.cell
+    partials = cse_assignments(list(der.partials.items())) if der.partials else []
+    block = BlockCode(_forward_assignments(cell) + partials, _loads(cell, "NET_[{i}]", "0.0", "0.0"))
+    levels = block.levels(set(der.partials))
+    per_cell = [p for p in der.partials if levels[p] == "cell"]
+    per_block = [p for p in der.partials if levels[p] == "block"]
+    where = {p: ("cell", f"{k} * CS + c_ * S + {{j}}") for k, p in enumerate(per_cell)}
+    where.update({p: ("block", f"{len(per_cell)} * CS + {k} * C + c_") for k, p in enumerate(per_block)})
+    return partials, where, len(per_cell), len(per_block)
+
+
+# ----- loops laid out for speed (the order of every sum unchanged) -----
+
+#: time steps whose input parts the forward kernel computes together (its scratch grows with it, not with T)
+TIME_CHUNK = 32
+#: rows that one pass of a matrix-vector product interleaves, largest first
+MATVEC_BLOCKS = (8, 4, 2, 1)
+
+
+def _matvec_lines(rows: str, cols: str, w: str, z: str, init: str, store: str, indent: str) -> list[str]:
+    """Code for ``store(r, init(r) + sum_m w(r, m) * z(m))`` for every row ``r < rows``, ``m < cols``.
+
+    A running sum waits on its previous add, so one row at a time is bound by the latency of an add; here rows go
+    in blocks of :data:`MATVEC_BLOCKS`, whose sums are independent and overlap, each still one running sum in plain
+    order (from ``init``, then ``m = 0, 1, ...``): bit for bit a loop per row. Inline code indexing the arrays
+    directly (a helper function would take array views, which cost reference counting at every call).
+
+    Args:
+        rows, cols: code of the row and source counts.
+        w, z, init: format strings of a weight (``{r}``, ``{m}``), a source (``{m}``) and a sum's start (``{r}``).
+        store: format string of the line storing a row's sum ``{a}`` (``{r}``).
+        indent: indentation of the lines.
+    """
+    lines = [f"{indent}r_ = 0"]
+    for q in MATVEC_BLOCKS:
+        rs = [f"r_ + {i}" if i else "r_" for i in range(q)]
+        ind = indent + "    "
+        lines.append(f"{indent}{'while' if q == MATVEC_BLOCKS[0] else 'if'} r_ + {q} <= {rows}:")
+        lines += [f"{ind}a{i}_ = {init.format(r=r)}" for i, r in enumerate(rs)]
+        lines += [f"{ind}for m_ in range({cols}):", f"{ind}    z_ = {z.format(m='m_')}"]
+        lines += [f"{ind}    a{i}_ += {w.format(r=r, m='m_')} * z_" for i, r in enumerate(rs)]
+        lines += [f"{ind}{store.format(r=r, a=f'a{i}_')}" for i, r in enumerate(rs)]
+        if q != MATVEC_BLOCKS[-1]:
+            lines.append(f"{ind}r_ += {q}")
+    return lines
+
+
 # ----- the three kernels -----
 
 def _forward_kernel(der: Derivation) -> str:
     cell = der.cell
     G = len(cell.gates)
-    block = ScalarBlock(_forward_assignments(cell), _loads(
-        cell, "NETS[t_, b_, {i}]", "(STATES[t_ - 1, b_, c_, {j}] if t_ > 0 else 0.0)", "PM[{p}, c_, {j}]"))
-    roots = {sp.Symbol("y_c"), *cell.gate_outputs, *cell.states}
-    body = block.emit(roots, " " * 20)
-    if der.state is not None:
-        body.append(f"{' ' * 20}STATES[t_, b_, c_, j_] = {der.state.name}")
-    body += _store_activations(cell, "ACTS[t_, b_, {i}]", " " * 20)
+    partials, where, _, _ = _partial_layout(der)
+    block = BlockCode(_forward_assignments(cell) + partials, _loads(
+        cell, "NET_[{i}]", "(STATES[t_ - 1, b_, c_, {j}] if t_ > 0 else 0.0)", "PM[{p}, c_, {j}]"))
+    writes = [(s, "cell", [f"STATES[t_, b_, c_, j_] = {s.name}"]) for s in cell.states]
+    writes += [(p, lvl, [f"PD[t_, b_, {idx.format(j='j_')}] = {p.name}"]) for p, (lvl, idx) in where.items()]
+    body = block.emit(writes + _activation_writes(cell, "ACTS[t_, b_, {i}]"), " " * 20)
+    rec = _matvec_lines("NA", "n_rec_", "W_h[{r}, I + {m}]", "ACTS[t_ - 1, b_, {m}]", "NX_[{r}, u_]",
+                        "NET_[{r}] = {a} + W_h[{r}, Z - 1]", " " * 16)
+    out = _matvec_lines("K", "NA", "W_o[{r}, I + {m}]", "ACTS[t_, b_, {m}]", "NX_[NA + {r}, u_]",
+                        "NK_[{r}] = {a} + W_o[{r}, Z - 1]", " " * 16)
+    ops = op_count(e for _, e in partials)
     return f'''
-def _forward_kernel(W_h, W_o, PM, XS, YS, NETK, ACTS, STATES, NETS, C, S):
+def _forward_kernel(W_h, W_o, PM, XS, YS, FK, ACTS, STATES, PD, C, S):
     """Forward pass over whole sequences, weights shared by the batch (Section 5 timing).
 
-    Fills YS and NETK (T, B, K), ACTS (T, B, N_a), STATES (T, B, C, S) and NETS (T, B, N_a): the outputs, the
-    hidden activations, the states and the net inputs of every step.
+    Fills YS (T, B, K), ACTS (T, B, N_a) and STATES (T, B, C, S): the outputs, hidden activations and states of
+    every step; and for the backward pass FK (T, B, K), the output units' derivatives f'(net_k), and PD (T, B, .),
+    the cell's local partials ({ops} ops per block and step; computed here, where the sigmoids they are made of
+    are at hand). A sequence goes in chunks of TC steps, whose input parts (x(t) through the weights) are computed
+    together.
     """
     T, B, I = XS.shape
     K = W_o.shape[0]
     CS = C * S
     NA = CS + {G} * C
     Z = I + NA + 1
+    TC = min(max(T, 1), TIME_CHUNK)
+    XT_, NX_ = np.empty((I, TC)), np.empty((NA + K, TC))  # scratch: a chunk's inputs, time innermost; its sums
+    NET_, NK_ = np.empty(NA), np.empty(K)  # the net inputs of the hidden units and of the output units
     for b_ in range(B):
-        for t_ in range(T):
-            for r_ in range(NA):  # eqs. (6)-(9): net inputs from x(t), y(t-1) and the bias
-                acc_ = 0.0
-                for m_ in range(I):
-                    acc_ += W_h[r_, m_] * XS[t_, b_, m_]
-                if t_ > 0:
-                    for m_ in range(NA):
-                        acc_ += W_h[r_, I + m_] * ACTS[t_ - 1, b_, m_]
-                NETS[t_, b_, r_] = acc_ + W_h[r_, Z - 1]
-            for c_ in range(C):
-                for j_ in range(S):  # the cell's equations (the declaration)
+        for t0_ in range(0, T, TC):
+            n_ = min(TC, T - t0_)
+            _time_major_inputs(XS, b_, t0_, n_, XT_)  # the chunk's inputs x(t), time innermost
+            NX_[:, :n_] = 0.0  # eqs. (6)-(9) and the output units: the sums over x(t), for the chunk's steps at once
+            _input_part(W_h, XT_, n_, NX_, 0)
+            _input_part(W_o, XT_, n_, NX_, NA)
+            for u_ in range(n_):
+                t_ = t0_ + u_
+                n_rec_ = NA if t_ > 0 else 0  # net inputs: each sum over x(t) continued over y(t-1), then the bias
+{chr(10).join(rec)}
+                for c_ in range(C):  # the cell's equations (the declaration) and local partials, per block
 {chr(10).join(body)}
-            for k_ in range(K):  # output units see x(t), the current activations and the bias; logistic
-                acc_ = 0.0
-                for m_ in range(I):
-                    acc_ += W_o[k_, m_] * XS[t_, b_, m_]
-                for m_ in range(NA):
-                    acc_ += W_o[k_, I + m_] * ACTS[t_, b_, m_]
-                acc_ += W_o[k_, Z - 1]
-                NETK[t_, b_, k_] = acc_
-                YS[t_, b_, k_] = _sigmoid(acc_)
+                # output units see x(t), the current activations and the bias; logistic
+{chr(10).join(out)}
+                for k_ in range(K):
+                    net_k = NK_[k_]
+                    y_k = _sigmoid(net_k)
+                    YS[t_, b_, k_] = y_k
+                    FK[t_, b_, k_] = {scalar_code(der.output_derivative)}
 '''
+
+
+def _adjoint_block(der: Derivation, steps: list[Assignment], indent: str) -> list[str]:
+    """One block's backward step: the linear adjoint ``steps`` with the local partials the forward kernel stored
+    (read from PD), whose block sums accumulate in the loop over the cells; the errors at the inputs are written to
+    D_NET, D_SNEW and GP."""
+    cell = der.cell
+    _, where, _, _ = _partial_layout(der)
+    loads = {p: (lvl, (lambda idx: lambda j: f"PD[t_, b_, {idx.format(j=j)}]")(idx))
+             for p, (lvl, idx) in where.items()}
+    loads[adjoint(sp.Symbol("y_c"))] = ("cell", lambda j: f"D_A[c_ * S + {j}]")
+    for i, y in enumerate(cell.gate_outputs):
+        loads[adjoint(y)] = ("block", (lambda i: lambda j: f"D_A[CS + {i} * C + c_]")(i))
+    for s in cell.states:
+        loads[adjoint(s)] = ("cell", lambda j: f"D_S[c_, {j}]")
+    writes: list[Write] = [(adjoint(cell.net_c), "cell", ["D_NET[c_ * S + j_] = d_net_c"])]
+    writes += [(adjoint(u), "block", [f"D_NET[{_gate_row(cell, u)}] = d_{u.name}"]) for u in cell.gate_nets]
+    writes += [(adjoint(cell.prev(s)), "cell", [f"D_SNEW[c_, j_] = d_{s.name}_prev"]) for s in cell.states]
+    writes += [(adjoint(p), "cell", [f"GP[{k}, c_, j_] += d_{p.name}"]) for k, p in enumerate(cell.params)]
+    return BlockCode(list(steps), loads).emit(writes, indent)
 
 
 def _backward_kernel(der: Derivation) -> str:
     cell = der.cell
     G = len(cell.gates)
-    loads = _loads(cell, "NETS[t_, b_, {i}]", "(STATES[t_ - 1, b_, c_, {j}] if t_ > 0 else 0.0)",
-                   "PM[{p}, c_, {j}]")
-    loads[adjoint(sp.Symbol("y_c"))] = lambda j: f"D_A[c_ * S + {j}]"
-    for i, y in enumerate(cell.gate_outputs):
-        loads[adjoint(y)] = (lambda i: lambda j: f"D_A[CS + {i} * C + c_]")(i)
-    for s in cell.states:
-        loads[adjoint(s)] = lambda j: f"D_S[c_, {j}]"
-    outputs = {adjoint(u) for u in cell.inputs}
-    branches = []
-    for steps in (der.backward_truncated, der.backward):
-        block = ScalarBlock(_forward_assignments(cell) + cse_assignments(steps), loads)
-        branches.append(block.emit(outputs, " " * 24))
-    ops = op_count(e for _, e in cse_assignments(der.backward))
-    writes = [f"{' ' * 20}D_NET[c_ * S + j_] = d_net_c"]
-    gate_writes = [f"{' ' * 24}D_NET[{_gate_row(cell, u)}] = d_{u.name}" for u in cell.gate_nets]
-    if gate_writes:
-        writes += [f"{' ' * 20}if j_ == 0:", *gate_writes]
-    for s in cell.states:
-        writes.append(f"{' ' * 20}D_SNEW[c_, j_] = d_{s.name}_prev")
-    for k, p in enumerate(cell.params):
-        writes.append(f"{' ' * 20}GP[{k}, c_, j_] += d_{p.name}")
+    i16 = " " * 16
+    if der.backward_linear_truncated == der.backward_linear:  # no previous state read outside its CEC equation
+        step = [f"{i16}# truncated or not, the same adjoint step here (truncation only cuts the error into y(t-1))",
+                *_adjoint_block(der, der.backward_linear, i16)]
+    else:
+        step = [f"{i16}if truncated:", *_adjoint_block(der, der.backward_linear_truncated, i16 + "    "),
+                f"{i16}else:", *_adjoint_block(der, der.backward_linear, i16 + "    ")]
+    ops = op_count(e for _, e in der.backward_linear)
+    # error sums over many rows, taken column by column so that independent sums interleave (_matvec_lines)
+    from_outputs = _matvec_lines("NA", "K", "W_o[{m}, I + {r}]", "DNK_[{m}]", "D_A[{r}]", "D_A[{r}] = {a}", " " * 12)
+    recurrent = _matvec_lines("NA", "NA", "W_h[{m}, I + {r}]", "D_NET[{m}]", "0.0", "D_A[{r}] = {a}", " " * 16)
     return f'''
-def _backward_kernel(W_h, W_o, PM, XS, NETK, YS, ACTS, STATES, NETS, DYS, truncated, C, S,
-                     GW_h, GW_o, GP, D_A, D_S, D_SNEW, D_NET):
-    """Backpropagation through time over whole sequences (adjoint step: {ops} ops per cell), summed into GW_h,
-    GW_o, GP. DYS (T, B, K) is dL/dy_k; the forward values come from _forward_kernel. With ``truncated`` the
-    paper's truncated gradient (Section 4, Appendix A.1). D_A, D_S, D_SNEW, D_NET are scratch.
+def _backward_kernel(W_h, W_o, XS, ACTS, FK, PD, DYS, truncated, C, S, GW_h, GW_o, GP):
+    """Backpropagation through time over whole sequences, summed into GW_h, GW_o, GP. DYS (T, B, K) is dL/dy_k;
+    the activations, the output units' f'(net_k) (FK) and the cell's local partials (PD) come from
+    _forward_kernel. With ``truncated`` the paper's truncated gradient (Section 4, Appendix A.1).
+
+    Per step and block: the adjoint step, linear in the errors ({ops} ops), with the stored local partials; a sum
+    over the block's cells accumulates in the loop over the cells.
     """
     T, B, I = XS.shape
     K = W_o.shape[0]
     CS = C * S
     NA = CS + {G} * C
     Z = I + NA + 1
+    D_A, D_NET = np.empty(NA), np.empty(NA)  # errors at the activations y and at the net inputs
+    D_S, D_SNEW = np.empty((C, S)), np.empty((C, S))  # errors at the states s(t) and s(t-1)
+    SRC_, DNK_ = np.empty(Z), np.empty(K)  # the sources y^m of a step; the output units' errors
     for b_ in range(B):
         D_A[:] = 0.0
         D_S[:, :] = 0.0
         for t_ in range(T - 1, -1, -1):
-            for k_ in range(K):  # output units: error at net_k through f'(net_k) written with y_k
-                y_k = YS[t_, b_, k_]
-                net_k = NETK[t_, b_, k_]
-                dnk_ = DYS[t_, b_, k_] * ({scalar_code(der.output_derivative)})
-                for m_ in range(I):
-                    GW_o[k_, m_] += dnk_ * XS[t_, b_, m_]
-                for m_ in range(NA):
-                    GW_o[k_, I + m_] += dnk_ * ACTS[t_, b_, m_]
-                    D_A[m_] += dnk_ * W_o[k_, I + m_]
+            for m_ in range(I):  # the output units' sources: x(t), y(t)
+                SRC_[m_] = XS[t_, b_, m_]
+            for m_ in range(NA):
+                SRC_[I + m_] = ACTS[t_, b_, m_]
+            for k_ in range(K):  # output units: the error at net_k (eq. 19 with dL/dy_k), then dL/dw_km
+                dnk_ = DYS[t_, b_, k_] * FK[t_, b_, k_]
+                DNK_[k_] = dnk_
+                for m_ in range(Z - 1):
+                    GW_o[k_, m_] += dnk_ * SRC_[m_]
                 GW_o[k_, Z - 1] += dnk_
-            for c_ in range(C):
-                for j_ in range(S):  # the derived adjoint step of the cell
-                    if truncated:
-{chr(10).join(branches[0])}
-                    else:
-{chr(10).join(branches[1])}
-{chr(10).join(writes)}
-            for r_ in range(NA):  # dL/dw_lm += error at net_l times source y^m (x(t), y(t-1), bias)
+            # the error at the activations y(t): what came back through the recurrent weights, plus the output units'
+{chr(10).join(from_outputs)}
+            for c_ in range(C):  # the derived adjoint step of the cell
+{chr(10).join(step)}
+            n_src_ = I
+            if t_ > 0:  # the net inputs' sources: x(t), y(t-1) (none at the first step), the bias
+                n_src_ = Z - 1
+                for m_ in range(NA):
+                    SRC_[I + m_] = ACTS[t_ - 1, b_, m_]
+            for r_ in range(NA):  # dL/dw_lm += error at net_l times source y^m
                 g_ = D_NET[r_]
-                for m_ in range(I):
-                    GW_h[r_, m_] += g_ * XS[t_, b_, m_]
-                if t_ > 0:
-                    for m_ in range(NA):
-                        GW_h[r_, I + m_] += g_ * ACTS[t_ - 1, b_, m_]
+                for m_ in range(n_src_):
+                    GW_h[r_, m_] += g_ * SRC_[m_]
                 GW_h[r_, Z - 1] += g_
             if truncated:  # truncation: no error flows into y(t-1) through the net inputs
                 D_A[:] = 0.0
-            else:
-                for m_ in range(NA):
-                    acc_ = 0.0
-                    for r_ in range(NA):
-                        acc_ += D_NET[r_] * W_h[r_, I + m_]
-                    D_A[m_] = acc_
+            else:  # the error into y(t-1) through the recurrent weights
+{chr(10).join(recurrent)}
             D_S[:, :] = D_SNEW
 '''
+
+
+def _indent(lines: list[str], n: int) -> str:
+    return "\n".join(" " * n + line for line in lines)
+
+
+def _trace_update(k: int, cec: bool, param: bool = False) -> str:
+    """The new value of trace ``k`` (eqs. 25, 27: ds(t)/dw = J ds(t-1)/dw + the step's own partial times the source);
+    J = ds(t)/ds(t-1) is exactly 1 for the CEC (eq. 30), so there it is no multiplication."""
+    old, own = (f"TRP_[{k}, c_, j_]", f"DSP_[{k}, c_, j_]") if param else (f"TR_[{k}, c_, j_, m_]", "d_ * Z_[m_]")
+    return f"{old if cec else 'J * ' + old} + {own}"
+
+
+def _learner_traces(trace_nets: list[sp.Symbol], trace_params: list[sp.Symbol], cec: bool) -> list[str]:
+    """Lines updating every trace (kernel-relative indentation 0), for a step without output error."""
+    if not trace_nets and not trace_params:
+        return []
+    lines = ["for c_ in range(C):", "    for j_ in range(S):"] + ([] if cec else ["        J = J_[c_, j_]"])
+    for k in range(len(trace_nets)):
+        lines += [f"        d_ = DS_[{k}, c_, j_]", "        for m_ in range(Z):",
+                  f"            TR_[{k}, c_, j_, m_] = {_trace_update(k, cec)}"]
+    lines += [f"        TRP_[{k}, c_, j_] = {_trace_update(k, cec, param=True)}" for k in range(len(trace_params))]
+    return lines
+
+
+def _learner_updates(der: Derivation, trace_nets: list[sp.Symbol], trace_params: list[sp.Symbol],
+                     cec: bool) -> list[str]:
+    """Lines of a step with output error (kernel-relative indentation 0): the error at the cell outputs and states,
+    then one pass per weight row: its traces updated, its gradient estimate G formed and added, scaled by sc_ and
+    masked, to the row of the target (the weights, or the sequence's sum)."""
+    cell, state = der.cell, der.state
+    exit_inputs = list(der.exit_inputs)
+    j_line = [] if cec else ["J = J_[c_, j_]"]
+    lines = ["for c_ in range(C):",
+             "    for j_ in range(S):  # error arriving at the cell output from the output units",
+             "        acc_ = 0.0",
+             "        for k_ in range(K):",
+             "            acc_ += EK_[k_] * W_o[b_, k_, I + c_ * S + j_]",
+             "        EYC_[c_, j_] = acc_"]
+    if state is not None:
+        lines.append("        ES_[c_, j_] = acc_ * DYS_[c_, j_]  # eq. (23): error at the state")
+    lines += ["for k_ in range(K):  # eq. (22), output units", "    e_ = EK_[k_]", "    for m_ in range(Z):",
+              "        TO_[k_, m_] += sc_ * ((e_ * U_[m_]) * MO_[k_, m_])"]
+
+    # cell-input weights, one row per cell: eqs. (24), (26), (28) through the trace, (21) through the exit path
+    net_c, terms = cell.net_c, []
+    lines += ["for c_ in range(C):  # cell-input weights: one row per cell", "    for j_ in range(S):",
+              "        r_ = c_ * S + j_"]
+    if net_c in trace_nets:
+        lines += [" " * 8 + x for x in j_line] + [f"        d_ = DS_[{trace_nets.index(net_c)}, c_, j_]",
+                                                   "        es_ = ES_[c_, j_]"]
+        terms.append("es_ * tr_")
+    if net_c in exit_inputs:
+        lines.append(f"        ex_ = EYC_[c_, j_] * DYX_[{exit_inputs.index(net_c)}, c_, j_]")
+        terms.append("ex_ * Z_[m_]")
+    lines.append("        for m_ in range(Z):")
+    if net_c in trace_nets:
+        k = trace_nets.index(net_c)
+        lines += [f"            tr_ = {_trace_update(k, cec)}", f"            TR_[{k}, c_, j_, m_] = tr_"]
+    lines.append(f"            TH_[r_, m_] += sc_ * (({' + '.join(terms) or '0.0'}) * MH_[r_, m_])")
+
+    for u in cell.gate_nets:  # gate weights, one row per block: the block's cells' contributions summed
+        lines += [f"for c_ in range(C):  # {u.name} weights: one row per block", f"    r_ = {_gate_row(cell, u)}"]
+        g = "0.0"
+        if u in exit_inputs:
+            lines += ["    ex_ = 0.0", "    for j_ in range(S):",
+                      f"        ex_ += EYC_[c_, j_] * DYX_[{exit_inputs.index(u)}, c_, j_]"]
+            g = "ex_ * Z_[m_]"
+        if u in trace_nets:  # the cells' terms summed in GR_, cell by cell, as their traces are updated
+            k = trace_nets.index(u)
+            lines += ["    for m_ in range(Z):", "        GR_[m_] = 0.0", "    for j_ in range(S):"]
+            lines += [" " * 8 + x for x in j_line] + [f"        d_ = DS_[{k}, c_, j_]", "        es_ = ES_[c_, j_]",
+                                                       "        for m_ in range(Z):",
+                                                       f"            tr_ = {_trace_update(k, cec)}",
+                                                       f"            TR_[{k}, c_, j_, m_] = tr_",
+                                                       "            GR_[m_] += es_ * tr_"]
+            g = "GR_[m_] + ex_ * Z_[m_]" if u in exit_inputs else "GR_[m_]"
+        lines += ["    for m_ in range(Z):", f"        TH_[r_, m_] += sc_ * (({g}) * MH_[r_, m_])"]
+
+    if cell.params:  # per-cell parameters (peepholes): their traces, then their change
+        lines += ["for c_ in range(C):  # per-cell parameters: their traces, then their change",
+                  "    for j_ in range(S):"]
+        lines += [" " * 8 + x for x in j_line] if trace_params else []
+        for kp, p in enumerate(cell.params):
+            terms = []
+            if p in trace_params:
+                k = trace_params.index(p)
+                lines.append(f"        TRP_[{k}, c_, j_] = {_trace_update(k, cec, param=True)}")
+                terms.append(f"ES_[c_, j_] * TRP_[{k}, c_, j_]")
+            if p in exit_inputs:
+                terms.append(f"EYC_[c_, j_] * DYX_[{exit_inputs.index(p)}, c_, j_]")
+            lines.append(f"        TP_[{kp}, c_, j_] += sc_ * ({' + '.join(terms) or '0.0'})")
+    return lines
 
 
 def _learner_kernel(der: Derivation) -> str:
@@ -310,98 +550,39 @@ def _learner_kernel(der: Derivation) -> str:
     G = len(cell.gates)
     params = list(cell.params)
     partials, trace_names, exit_names = _partials(der)
-    block = ScalarBlock(_forward_assignments(cell) + partials,
-                        _loads(cell, "NET_[{i}]", "SP_[c_, {j}]", "PM[b_, {p}, c_, {j}]"))
-    roots = {sp.Symbol("y_c"), *cell.gate_outputs, *cell.states, *trace_names, *exit_names}
-    i20 = " " * 20
-    body = block.emit(roots, i20)
-    if state is not None:
-        body.append(f"{i20}SN_[c_, j_] = {state.name}")
-    body += _store_activations(cell, "A_[{i}]", i20)
+    block = BlockCode(_forward_assignments(cell) + partials,
+                      _loads(cell, "NET_[{i}]", "SP_[c_, {j}]", "PM[b_, {p}, c_, {j}]"))
     trace_nets = [u for u in der.trace_inputs if u in cell.nets]
     trace_params = [u for u in der.trace_inputs if u in params]
     exit_inputs = list(der.exit_inputs)
+    writes = [(s, "cell", [f"SN_[c_, j_] = {s.name}"]) for s in cell.states]
+    writes += _activation_writes(cell, "A_[{i}]")
     if state is not None:
-        body.append(f"{i20}J_[c_, j_] = {trace_names[0].name}")
-        for k, u in enumerate(trace_nets):
-            body.append(f"{i20}DS_[{k}, c_, j_] = ds_d{u.name}")
-        for k, u in enumerate(trace_params):
-            body.append(f"{i20}DSP_[{k}, c_, j_] = ds_d{u.name}")
-        body.append(f"{i20}DYS_[c_, j_] = dyc_d{state.name}")
-    for k, u in enumerate(exit_inputs):
-        body.append(f"{i20}DYX_[{k}, c_, j_] = dyc_d{u.name}")
+        writes.append((trace_names[0], "cell", [f"J_[c_, j_] = {trace_names[0].name}"]))
+        writes += [(sp.Symbol(f"ds_d{u.name}"), "cell", [f"DS_[{k}, c_, j_] = ds_d{u.name}"])
+                   for k, u in enumerate(trace_nets)]
+        writes += [(sp.Symbol(f"ds_d{u.name}"), "cell", [f"DSP_[{k}, c_, j_] = ds_d{u.name}"])
+                   for k, u in enumerate(trace_params)]
+        writes.append((sp.Symbol(f"dyc_d{state.name}"), "cell", [f"DYS_[c_, j_] = dyc_d{state.name}"]))
+    writes += [(sp.Symbol(f"dyc_d{u.name}"), "cell", [f"DYX_[{k}, c_, j_] = dyc_d{u.name}"])
+               for k, u in enumerate(exit_inputs)]
+    body = block.emit(writes, " " * 16)
 
-    # forward traces, eqs. (25), (27); J = ds(t)/ds(t-1) is exactly 1 for the CEC (eq. 30): no multiplication then
-    traces = []
-    if state is not None:
-        cec = der.traces[cell.prev(state)] == 1
-        traces.append("            for c_ in range(C):")
-        traces.append("                for j_ in range(S):")
-        if not cec:
-            traces.append("                    J = J_[c_, j_]")
-        for k in range(len(trace_nets)):
-            traces.append(f"                    d_ = DS_[{k}, c_, j_]")
-            traces.append("                    for m_ in range(Z):")
-            upd = (f"TR_[{k}, c_, j_, m_] += d_ * Z_[m_]" if cec
-                   else f"TR_[{k}, c_, j_, m_] = J * TR_[{k}, c_, j_, m_] + d_ * Z_[m_]")
-            traces.append(f"                        {upd}")
-        for k in range(len(trace_params)):
-            upd = (f"TRP_[{k}, c_, j_] += DSP_[{k}, c_, j_]" if cec
-                   else f"TRP_[{k}, c_, j_] = J * TRP_[{k}, c_, j_] + DSP_[{k}, c_, j_]")
-            traces.append(f"                    {upd}")
-
-    grads = []
-    es = "ES_[c_, j_]" if state is not None else None
-    # cell-input weights, one row per cell: eqs. (24), (26), (28) through the trace, (21) through the exit path
-    net_c = cell.net_c
-    terms = []
-    if net_c in trace_nets:
-        terms.append(f"ES_[c_, j_] * TR_[{trace_nets.index(net_c)}, c_, j_, m_]")
-    if net_c in exit_inputs:
-        terms.append(f"EYC_[c_, j_] * DYX_[{exit_inputs.index(net_c)}, c_, j_] * Z_[m_]")
-    grads += ["            for c_ in range(C):", "                for j_ in range(S):",
-              "                    for m_ in range(Z):",
-              f"                        GH_[c_ * S + j_, m_] = {' + '.join(terms) if terms else '0.0'}"]
-    for u in cell.gate_nets:  # gate weights, one row per block: the block's cells' contributions summed
-        grads.append(f"            for c_ in range(C):  # {u.name}")
-        ex = "0.0"
-        if u in exit_inputs:
-            grads.append("                ex_ = 0.0")
-            grads.append("                for j_ in range(S):")
-            grads.append(f"                    ex_ += EYC_[c_, j_] * DYX_[{exit_inputs.index(u)}, c_, j_]")
-            ex = "ex_ * Z_[m_]"
-        grads.append("                for m_ in range(Z):")
-        if u in trace_nets:
-            grads.append("                    acc_ = 0.0")
-            grads.append("                    for j_ in range(S):")
-            grads.append(f"                        acc_ += ES_[c_, j_] * TR_[{trace_nets.index(u)}, c_, j_, m_]")
-            grads.append(f"                    GH_[{_gate_row(cell, u)}, m_] = acc_ + {ex}" if ex != "0.0"
-                         else f"                    GH_[{_gate_row(cell, u)}, m_] = acc_")
-        else:
-            grads.append(f"                    GH_[{_gate_row(cell, u)}, m_] = {ex}")
-    if params:
-        grads += ["            for c_ in range(C):", "                for j_ in range(S):"]
-        for k, p in enumerate(params):
-            terms = []
-            if p in trace_params:
-                terms.append(f"ES_[c_, j_] * TRP_[{trace_params.index(p)}, c_, j_]")
-            if p in exit_inputs:
-                terms.append(f"EYC_[c_, j_] * DYX_[{exit_inputs.index(p)}, c_, j_]")
-            grads.append(f"                    GPR_[{k}, c_, j_] = {' + '.join(terms) if terms else '0.0'}")
-    e_state = ("                    ES_[c_, j_] = acc_ * DYS_[c_, j_]  # eq. (23): error at the state"
-               if es else "")
+    cec = state is not None and der.traces[cell.prev(state)] == 1
+    nets = _matvec_lines("NA", "Z", "W_h[b_, {r}, {m}]", "Z_[{m}]", "0.0", "NET_[{r}] = {a}", " " * 12)
+    outs = _matvec_lines("K", "Z", "W_o[b_, {r}, {m}]", "U_[{m}]", "0.0", "NK_[{r}] = {a}", " " * 12)
+    traces, grads = _learner_traces(trace_nets, trace_params, cec), _learner_updates(der, trace_nets, trace_params, cec)
+    n_tn, n_tp, n_ex = len(trace_nets), len(trace_params), len(exit_inputs)
     return f'''
-def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O, OUT_P, C, S,
-                    Z_, U_, NET_, A_, SP_, SN_, TR_, TRP_, J_, DS_, DSP_, DYS_, DYX_, EK_, EYC_, ES_,
-                    GH_, GO_, GPR_, ACC_H, ACC_O, ACC_P):
+def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O, OUT_P, C, S):
     """The paper's online learner (Appendix A.1) over whole sequences, each batch element an independent trial.
 
     Per step (Section 5): net inputs, the cell's equations, outputs; the forward traces ds/dw (eqs. 25, 27); the
     output error (eq. 19) and this step's gradient estimate G = -dE(t)/dw (eqs. 20-28). ``mode``: 0 forward
     only, 1 add LR * G (masked by MH, MO) to the weights at every step, 2 sum G over the sequence and add it at
-    the end, 3 return the summed G in OUT_H, OUT_O, OUT_P without changing the weights. A step whose output
-    error is exactly zero adds exactly zero (G is e_k times finite factors) and is skipped. Arguments after S
-    are scratch arrays.
+    the end, 3 return the summed G in OUT_H, OUT_O, OUT_P without changing the weights. Each weight row's trace
+    update, gradient and change (or sum) are one pass over the row. A step whose output error is exactly zero
+    adds exactly zero (G is e_k times finite factors) and is skipped, its traces still updated.
     """
     T, B, I = XS.shape
     K = W_o.shape[1]
@@ -409,41 +590,47 @@ def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O
     NA = CS + {G} * C
     Z = I + NA + 1
     NP = PM.shape[1]
+    Z_, U_, GR_ = np.zeros(Z), np.zeros(Z), np.zeros(Z)  # sources of the net inputs, of the outputs; a G row
+    NET_, A_, NK_, EK_ = np.zeros(NA), np.zeros(NA), np.zeros(K), np.zeros(K)  # hidden, output units: net, y, e
+    SP_, SN_, J_ = np.zeros((C, S)), np.zeros((C, S)), np.zeros((C, S))  # states s(t-1), s(t); ds(t)/ds(t-1)
+    TR_, DS_ = np.zeros(({n_tn}, C, S, Z)), np.zeros(({n_tn}, C, S))  # traces of net-input weights, their partials
+    TRP_, DSP_ = np.zeros(({n_tp}, C, S)), np.zeros(({n_tp}, C, S))  # traces of per-cell parameters, partials
+    DYS_, DYX_ = np.zeros((C, S)), np.zeros(({n_ex}, C, S))  # exit partials
+    EYC_, ES_ = np.zeros((C, S)), np.zeros((C, S))  # errors at the cell outputs and at the states
+    ACC_H, ACC_O, ACC_P = np.zeros((NA, Z)), np.zeros((K, Z)), np.zeros((NP, C, S))  # a sequence's sum of G
+    ONE_H, ONE_O = np.ones((NA, Z)), np.ones((K, Z))  # the masks of the sums
     for b_ in range(B):
         lr_ = LR[b_]
         A_[:] = 0.0
         SP_[:, :] = 0.0
         TR_[:] = 0.0
         TRP_[:] = 0.0
-        if mode >= 2:
+        if mode == 1:  # eq. (17): each step's change alpha * (-dE/dw), masked, goes into the weights at once
+            TH_, TO_, TP_, MH_, MO_, sc_ = W_h[b_], W_o[b_], PM[b_], MH, MO, lr_
+        else:  # the sum of G over the sequence: adding 1.0 * (G * 1.0) adds G exactly
             ACC_H[:, :] = 0.0
             ACC_O[:, :] = 0.0
             ACC_P[:] = 0.0
+            TH_, TO_, TP_, MH_, MO_, sc_ = ACC_H, ACC_O, ACC_P, ONE_H, ONE_O, 1.0
         for t_ in range(T):
             for m_ in range(I):  # sources y^m: x(t), y(t-1), bias
                 Z_[m_] = XS[t_, b_, m_]
             for m_ in range(NA):
                 Z_[I + m_] = A_[m_]
             Z_[Z - 1] = 1.0
-            for r_ in range(NA):  # eqs. (6)-(9)
-                acc_ = 0.0
-                for m_ in range(Z):
-                    acc_ += W_h[b_, r_, m_] * Z_[m_]
-                NET_[r_] = acc_
-            for c_ in range(C):
-                for j_ in range(S):  # the cell's equations, then its trace and exit partials
+            # eqs. (6)-(9)
+{chr(10).join(nets)}
+            for c_ in range(C):  # the cell's equations, then its trace and exit partials; per-block values once
 {chr(10).join(body)}
             for m_ in range(I):  # output units see x(t), the current activations and the bias
                 U_[m_] = XS[t_, b_, m_]
             for m_ in range(NA):
                 U_[I + m_] = A_[m_]
             U_[Z - 1] = 1.0
+{chr(10).join(outs)}
             err_ = False
             for k_ in range(K):
-                acc_ = 0.0
-                for m_ in range(Z):
-                    acc_ += W_o[b_, k_, m_] * U_[m_]
-                net_k = acc_
+                net_k = NK_[k_]
                 y_k = _sigmoid(net_k)
                 YS[t_, b_, k_] = y_k
                 e_ = ({scalar_code(der.output_derivative)}) * (TG[t_, b_, k_] - y_k) * TM[t_, b_, k_]  # eq. (19)
@@ -453,35 +640,10 @@ def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O
             SP_[:, :] = SN_
             if mode == 0:
                 continue
-{chr(10).join(traces)}
-            if not err_:
+            if not err_:  # G is zero at this step: only the traces move on
+{_indent(traces, 16)}
                 continue
-            for c_ in range(C):
-                for j_ in range(S):  # error arriving at the cell output from the output units
-                    acc_ = 0.0
-                    for k_ in range(K):
-                        acc_ += EK_[k_] * W_o[b_, k_, I + c_ * S + j_]
-                    EYC_[c_, j_] = acc_
-{e_state}
-            for k_ in range(K):  # eq. (22), output units
-                for m_ in range(Z):
-                    GO_[k_, m_] = EK_[k_] * U_[m_]
-{chr(10).join(grads)}
-            if mode == 1:  # eq. (17): weight change alpha * (-dE/dw), every step
-                for r_ in range(NA):
-                    for m_ in range(Z):
-                        W_h[b_, r_, m_] += lr_ * (GH_[r_, m_] * MH[r_, m_])
-                for k_ in range(K):
-                    for m_ in range(Z):
-                        W_o[b_, k_, m_] += lr_ * (GO_[k_, m_] * MO[k_, m_])
-                for p_ in range(NP):
-                    for c_ in range(C):
-                        for j_ in range(S):
-                            PM[b_, p_, c_, j_] += lr_ * GPR_[p_, c_, j_]
-            else:
-                ACC_H += GH_
-                ACC_O += GO_
-                ACC_P += GPR_
+{_indent(grads, 12)}
         if mode == 2:
             for r_ in range(NA):
                 for m_ in range(Z):
@@ -497,7 +659,7 @@ def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O
             OUT_H[b_] = ACC_H
             OUT_O[b_] = ACC_O
             OUT_P[b_] = ACC_P
-''', len(trace_nets), len(trace_params), len(exit_inputs)
+'''
 
 
 # ----- the module -----
@@ -539,12 +701,54 @@ MODES = {{"forward": 0, "step": 1, "sequence": 2, "gradient": 3}}
 
 
 def _sigmoid(x):
-    """Logistic function, the same stable branches as lstm_proofs.numerics.sigmoid."""
-    if x < 0.0:
-        e = math.exp(x)
-        return e / (1.0 + e)
-    e = math.exp(-x)
-    return 1.0 / (1.0 + e)
+    """Logistic function from exp(-|x|) only (never overflows): exp(x) / (1 + exp(x)) for x < 0, else
+    1 / (1 + exp(-x)). Branch-free (the select picks the numerator), and sigma(x), sigma(-x) of one x take the
+    same exp, which the compiler computes once when both appear in a kernel."""
+    e = math.exp(-abs(x))
+    return (e if x < 0.0 else 1.0) / (1.0 + e)
+
+
+def _time_major_inputs(XS, b, t0, n, XT):
+    """XT[m, u] = XS[t0 + u, b, m] for u < n: a chunk of one sequence's inputs, time innermost. Eight inputs at a
+    time, so that each row of XS is read a cache line at once."""
+    I = XS.shape[2]
+    m = 0
+    while m + 8 <= I:
+        for u in range(n):
+            XT[m, u] = XS[t0 + u, b, m]
+            XT[m + 1, u] = XS[t0 + u, b, m + 1]
+            XT[m + 2, u] = XS[t0 + u, b, m + 2]
+            XT[m + 3, u] = XS[t0 + u, b, m + 3]
+            XT[m + 4, u] = XS[t0 + u, b, m + 4]
+            XT[m + 5, u] = XS[t0 + u, b, m + 5]
+            XT[m + 6, u] = XS[t0 + u, b, m + 6]
+            XT[m + 7, u] = XS[t0 + u, b, m + 7]
+        m += 8
+    while m < I:
+        for u in range(n):
+            XT[m, u] = XS[t0 + u, b, m]
+        m += 1
+
+
+def _input_part(W, XT, n, out, o0):
+    """out[o0 + r, u] += sum_m W[r, m] * XT[m, u] for u < n: the input part of rows of W (the sources x(t), m <
+    XT.shape[0]) for n time steps at once. Each sum runs over m in plain order, as a row's own loop would start;
+    the innermost loop is over time steps, independent sums that the compiler vectorises, and four inputs are
+    added (in order) before a sum is stored again."""
+    R, M = W.shape[0], XT.shape[0]
+    for r in range(R):
+        m = 0
+        while m + 4 <= M:
+            w0, w1, w2, w3 = W[r, m], W[r, m + 1], W[r, m + 2], W[r, m + 3]
+            for u in range(n):
+                out[o0 + r, u] = (((out[o0 + r, u] + w0 * XT[m, u]) + w1 * XT[m + 1, u]) + w2 * XT[m + 2, u]) \\
+                    + w3 * XT[m + 3, u]
+            m += 4
+        while m < M:
+            w = W[r, m]
+            for u in range(n):
+                out[o0 + r, u] += w * XT[m, u]
+            m += 1
 '''
 
 
@@ -572,7 +776,8 @@ def _kernels():
             raise UserError("the numba backend needs numba: pip install -e '.[fast]' (or use backend='numpy')") from None
         jit = numba.njit(cache=True, error_model="numpy")
         g = globals()
-        g["_sigmoid"] = jit(_sigmoid)  # the kernels resolve _sigmoid at compile time, so bind the compiled one
+        for name in ("_sigmoid", "_time_major_inputs", "_input_part"):  # resolved at compile time:
+            g[name] = jit(g[name])  # bind the compiled ones
         for name in ("_forward_kernel", "_backward_kernel", "_learner_kernel"):
             _JIT[name] = jit(g[name])
     return _JIT
@@ -608,11 +813,10 @@ def forward_sequence(W_hidden, W_output, P, xs, C, S):
     T, B, _ = xs.shape
     K, NA = W_o.shape[0], W_h.shape[0]
     PM = _stack_params(P, (), C, S)
-    ys, netk = np.empty((T, B, K)), np.empty((T, B, K))
-    acts, nets = np.empty((T, B, NA)), np.empty((T, B, NA))
-    states = np.zeros((T, B, C, S))
-    k["_forward_kernel"](W_h, W_o, PM, xs, ys, netk, acts, states, nets, C, S)
-    return ys, acts, states, [nets, netk, PM, states]
+    ys, fk, acts = np.empty((T, B, K)), np.empty((T, B, K)), np.empty((T, B, NA))
+    states, pd = np.zeros((T, B, C, S)), np.empty((T, B, N_CELL_PARTIALS * C * S + N_BLOCK_PARTIALS * C))
+    k["_forward_kernel"](W_h, W_o, PM, xs, ys, fk, acts, states, pd, C, S)
+    return ys, acts, states, [pd, fk, PM]
 
 
 def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, C, S):
@@ -625,12 +829,10 @@ def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, 
         dW_hidden, dW_output, dP (tuple in PARAMS order), summed over the batch (not masked).
     """
     k = _kernels()
-    nets, netk, PM, states = cache
+    pd, fk, PM = cache
     W_h, W_o = _f64(W_hidden), _f64(W_output)
-    NA = W_h.shape[0]
     gW_h, gW_o, gP = np.zeros(W_h.shape), np.zeros(W_o.shape), np.zeros(PM.shape)
-    k["_backward_kernel"](W_h, W_o, PM, _f64(xs), netk, ys, acts, states, nets, _f64(d_ys), bool(truncated), C, S,
-                          gW_h, gW_o, gP, np.zeros(NA), np.zeros((C, S)), np.zeros((C, S)), np.zeros(NA))
+    k["_backward_kernel"](W_h, W_o, _f64(xs), acts, fk, pd, _f64(d_ys), bool(truncated), C, S, gW_h, gW_o, gP)
     return gW_h, gW_o, tuple(gP[i].copy() for i in range(gP.shape[0]))
 
 
@@ -665,14 +867,8 @@ def learner_sequence(W_hidden, W_output, P, learning_rate, xs, targets, mask, ma
     ys = np.empty((T, B, K))
     nb = B if mode == 3 else 1
     out_h, out_o, out_p = np.zeros((nb, NA, Z)), np.zeros((nb, K, Z)), np.zeros((nb, NP, C, S))
-    scratch = (np.zeros(Z), np.zeros(Z), np.zeros(NA), np.zeros(NA), np.zeros((C, S)), np.zeros((C, S)),
-               np.zeros((N_TRACE_NETS, C, S, Z)), np.zeros((N_TRACE_PARAMS, C, S)), np.zeros((C, S)),
-               np.zeros((N_TRACE_NETS, C, S)), np.zeros((N_TRACE_PARAMS, C, S)), np.zeros((C, S)),
-               np.zeros((N_EXIT, C, S)), np.zeros(K), np.zeros((C, S)), np.zeros((C, S)),
-               np.zeros((NA, Z)), np.zeros((K, Z)), np.zeros((NP, C, S)),
-               np.zeros((NA, Z)), np.zeros((K, Z)), np.zeros((NP, C, S)))
     k["_learner_kernel"](W_h, W_o, PM, lr, xs, tg, tm, _f64(mask_hidden), _f64(mask_output), mode, ys,
-                         out_h, out_o, out_p, C, S, *scratch)
+                         out_h, out_o, out_p, C, S)
     if W_h is not W_hidden:
         W_hidden[...] = W_h
     if W_o is not W_output:
@@ -694,9 +890,11 @@ def generate_numba_module(der: Derivation) -> str:
     Returns:
         Python source text; it imports without numba.
     """
-    cell = der.cell
-    learner, n_tn, n_tp, n_ex = _learner_kernel(der)
-    sizes = f"\nN_TRACE_NETS = {n_tn}  # traces (C, S, Z) of net inputs\nN_TRACE_PARAMS = {n_tp}  # traces (C, S) of per-cell parameters\nN_EXIT = {n_ex}  # exit partials\n"
-    parts = [_header(der), "\n# ----- kernels (plain Python; compiled by numba on first use) -----\n",
-             _forward_kernel(der), "\n", _backward_kernel(der), "\n", learner, sizes, _WRAPPERS]
+    _, _, n_cell_partials, n_block_partials = _partial_layout(der)
+    sizes = "\n\n" + "".join(f"{name} = {value}  # {what}\n" for name, value, what in (
+        ("N_CELL_PARTIALS", n_cell_partials, "local partials the forward kernel stores per cell and step"),
+        ("N_BLOCK_PARTIALS", n_block_partials, "local partials the forward kernel stores per block and step"),
+        ("TIME_CHUNK", TIME_CHUNK, "steps whose input parts the forward kernel computes together")))
+    parts = [_header(der), sizes, "\n# ----- kernels (plain Python; compiled by numba on first use) -----\n",
+             _forward_kernel(der), "\n", _backward_kernel(der), "\n", _learner_kernel(der), _WRAPPERS]
     return "".join(parts).rstrip("\n") + "\n"

@@ -12,6 +12,7 @@ The module holds two layers of functions:
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import sympy as sp
@@ -63,7 +64,8 @@ def _like(cell: CellDeclaration, level: str) -> str:
 def _function(name: str, args: str, doc: str, body: list[str], returns: list[str], ops: int) -> str:
     doc = textwrap.indent(textwrap.dedent(doc).strip(), "    ")
     lines = [f"def {name}({args}):", '    """' + doc.lstrip(), "", f"    Total ops: {ops}", '    """', *body]
-    lines.append(f"    return {', '.join(returns)}" + ("," if len(returns) == 1 else ""))
+    if returns:  # an empty list: the body ends in its own return
+        lines.append(f"    return {', '.join(returns)}" + ("," if len(returns) == 1 else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -84,35 +86,101 @@ def _forward_kernel(der: Derivation) -> str:
                      op_count(eq.expr for eq in cell.equations))
 
 
-def _backward_kernel(der: Derivation, truncated: bool) -> str:
+def _partial_levels(der: Derivation) -> dict[sp.Symbol, str]:
+    """Array level (``cell``/``block``) of every named local partial, from the symbols its expression reads."""
+    return {name: _level(der.cell, expr) for name, expr in der.partials.items()}
+
+
+def _partial_sigmoids(der: Derivation) -> dict[sp.Expr, sp.Symbol]:
+    """``sigma(net_u)`` / ``sigma(-net_u)`` in the local partials, each mapped to the cell_partials argument that
+    carries its value (``sg_net_u`` / ``sgn_net_u``): the network code has them from the forward pass."""
+    return _net_sigmoids(der.cell, list(der.partials.values()))
+
+
+def _sigmoid_code(name: str) -> str:
+    """Code computing the logistic value an ``sg_net_u`` / ``sgn_net_u`` argument stands for."""
+    kind, net = name.split("_", 1)
+    return f"_k.sigmoid({'-' if kind == 'sgn' else ''}{net})"
+
+
+def _local_partials_kernel(der: Derivation) -> str:
     cell = der.cell
-    steps = der.backward_truncated if truncated else der.backward
+    names = list(der.partials)
+    sig = _partial_sigmoids(der)
+    items = [(n, e.xreplace(sig)) for n, e in der.partials.items()]
+    found = set().union(set(), *(e.atoms(sigma) for _, e in items))
+    body = []
+    for f in sorted(found, key=sp.default_sort_key):  # sigma(v) and sigma(-v) of a forward value: one call
+        v = f.args[0]
+        if v.is_Symbol and sigma(-v) in found:
+            pair = {sigma(v): sp.Symbol(f"sg_{v.name}"), sigma(-v): sp.Symbol(f"sgn_{v.name}")}
+            items = [(n, e.xreplace(pair)) for n, e in items]
+            body.append(f"    sg_{v.name}, sgn_{v.name} = _k.sigmoid_pair({v.name})")
+    for target, expr in cse_assignments(items):
+        body.extend(emit_lines([(target, expr)]))
+    sig_args = f" and the logistic values of the net inputs they read ({_args(sig.values())})" if sig else ""
+    doc = f"""
+    Local partial derivatives of cell '{cell.name}' (every non-constant d target / d arg of its equations),
+    in terms of forward values: the coefficients of the adjoint step (cell_adjoint).
+
+    Elementwise: the arrays may carry any leading axes, so one call can serve every step of a sequence.
+    Args: the forward inputs, the forward values ({_args(cell.targets)}){sig_args}.
+    Returns: {_args(names)}.
+    """
+    args = ", ".join(a for a in (_args(cell.inputs), _args(cell.targets), _args(sig.values())) if a)
+    return _function("cell_partials", args, doc, body, [n.name for n in names] or ["()"],
+                     op_count(der.partials.values()))
+
+
+def _adjoint_kernel(der: Derivation, truncated: bool) -> str:
+    cell = der.cell
+    steps = der.backward_linear_truncated if truncated else der.backward_linear
     ordered = cse_assignments(steps)
     outputs = {adjoint(u) for u in cell.inputs}
+    extra = _partial_levels(der)
+    like = {"cell": "d_y_c", "block": f"d_y_{cell.gates[0]}" if cell.gates else "d_y_c"}
+    notes = {t: f"error at {t.name[2:]}" for t, _ in steps if t.name.startswith("a_")}
     body = []
-    notes = {}
-    for t, _ in steps:
-        if t.name.startswith("a_"):
-            notes[t] = f"error at {t.name[2:]}"
     for target, expr in ordered:
         if target in outputs:
-            u = sp.Symbol(target.name[2:])
-            lvl = cell.level(u)
-            body.append(f"    {target.name} = {_shaped(cell, expr, lvl, u.name)}")
+            lvl = cell.level(sp.Symbol(target.name[2:]))
+            body.append(f"    {target.name} = {_shaped(cell, expr, lvl, like[lvl], extra)}")
         else:
             body.extend(emit_lines([(target, expr)], notes=notes))
     adjs = [adjoint(y) for y in (*cell.activations, *cell.states)]
-    kind = "truncated gradient (Appendix A.1: a previous state reaches the gradient only through its own CEC equation)" if truncated else "full gradient"
+    kind = ("truncated gradient: a previous state reaches the gradient only through its own CEC equation, "
+            "Appendix A.1") if truncated else "full gradient"
     doc = f"""
-    Adjoint step of cell '{cell.name}' ({kind}).
+    Adjoint step of cell '{cell.name}' ({kind}), linear in the errors; its coefficients are the local partials.
+
+    Args: the local partials (cell_partials, in its order), and the errors arriving at the cell's activations and
+        state from later computations: {_args(adjs)}.
+    Returns: the errors at the inputs: {_args(adjoint(u) for u in cell.inputs)} (per batch element).
+    """
+    args = ", ".join([_args(der.partials), _args(adjs)]).strip(", ")
+    return _function("cell_adjoint_truncated" if truncated else "cell_adjoint", args, doc, body,
+                     [adjoint(u).name for u in cell.inputs], op_count(e for _, e in ordered))
+
+
+def _backward_kernel(der: Derivation, truncated: bool) -> str:
+    cell = der.cell
+    adjs = [adjoint(y) for y in (*cell.activations, *cell.states)]
+    adjoint_fn = "cell_adjoint_truncated" if truncated else "cell_adjoint"
+    kind = "truncated gradient" if truncated else "full gradient"
+    doc = f"""
+    Adjoint step of cell '{cell.name}' ({kind}) at one step: {adjoint_fn} with the local partials of cell_partials.
 
     Args: the forward inputs, the forward values ({_args(cell.targets)}), and the errors arriving at the cell's
         activations and state from later computations: {_args(adjs)}.
     Returns: the errors at the inputs: {_args(adjoint(u) for u in cell.inputs)} (per batch element).
     """
-    args = ", ".join([_args(cell.inputs), _args(cell.targets), _args(adjs)])
-    return _function("cell_backward_truncated" if truncated else "cell_backward", args, doc, body,
-                     [adjoint(u).name for u in cell.inputs], op_count(e for _, e in ordered))
+    fwd = ", ".join([_args(cell.inputs), _args(cell.targets)])
+    sigmoids = "".join(f", {_sigmoid_code(v.name)}" for v in _partial_sigmoids(der).values())
+    partials = f"*cell_partials({fwd}{sigmoids}), " if der.partials else ""
+    body = [f"    return {adjoint_fn}({partials}{_args(adjs)})"]
+    steps = der.backward_truncated if truncated else der.backward
+    return _function("cell_backward_truncated" if truncated else "cell_backward", f"{fwd}, {_args(adjs)}", doc,
+                     body, [], op_count(e for _, e in steps))
 
 
 def _partials_kernel(der: Derivation, name: str, items: dict[sp.Symbol, sp.Expr], prefix: str, doc: str) -> tuple[str, list[str]]:
@@ -147,26 +215,34 @@ def _net_sigmoids(cell: CellDeclaration, exprs: list[sp.Expr]) -> dict[sp.Expr, 
     return dict(sorted(found.items(), key=lambda kv: kv[1].name))
 
 
-def _fused_cell_step(der: Derivation, indent: str = "    ") -> tuple[list[str], list[str], list[str]]:
-    """Lines of learner_step that evaluate the cell: its equations, trace partials and exit partials in one block.
+def _fused_cell_step(der: Derivation, indent: str = "    ", learner: bool = True,
+                     keep: tuple[str, ...] = ()) -> tuple[list[str], list[str], list[str]]:
+    """Lines that evaluate the cell inside a network step: its equations and, for learner_step, its trace and
+    exit partials, in one block.
 
     The same expressions as cell_forward, cell_traces and cell_exit, but with common subexpressions shared across
-    the three (each sigma is evaluated once) and the logistic function of every net input taken from two calls over
-    the whole net-input vector.
+    them (each sigma is evaluated once) and the logistic function of every net input taken from one call over the
+    whole net-input vector (``sigmoid_pair`` when sigma(-net) is needed too). A trace partial J that is exactly 1
+    (the CEC, eq. 30) is not computed: the trace update then omits the multiplication.
+
+    ``keep`` (forward_sequence): ``"sg"`` and/or ``"sgn"``, the logistic values of the net inputs to compute in
+    any case and write into the whole-sequence arrays ``sgs[t]`` / ``sgns[t]`` (gradient_sequence reads them).
 
     Returns:
-        (lines, names of the trace partials (J first), names of the exit partials).
+        (lines, names of the trace partials (J first, if computed), names of the exit partials).
     """
     cell = der.cell
     state = der.state
     items: list[tuple[sp.Symbol, sp.Expr]] = [(eq.target, eq.expr) for eq in cell.equations]
     labels = {eq.target: eq.label for eq in cell.equations}
     trace_names: list[str] = []
-    if state is not None:
+    exit_names: list[str] = []
+    if learner and state is not None:
         J = sp.Symbol("J")
-        items.append((J, der.traces[cell.prev(state)]))
-        labels[J] = f"eq. (30): d{state.name}(t)/d{state.name}(t-1)"
-        trace_names.append("J")
+        if der.traces[cell.prev(state)] != 1:
+            items.append((J, der.traces[cell.prev(state)]))
+            labels[J] = f"eq. (30): d{state.name}(t)/d{state.name}(t-1)"
+            trace_names.append("J")
         for u in der.trace_inputs:
             if u == cell.prev(state):
                 continue
@@ -174,28 +250,53 @@ def _fused_cell_step(der: Derivation, indent: str = "    ") -> tuple[list[str], 
             items.append((name, der.traces[u]))
             labels[name] = f"eqs. (25), (27): d{state.name}/d{u.name}"
             trace_names.append(name.name)
-    exit_items = {}
-    if state is not None:
-        exit_items[state] = der.exit[state]
-    exit_items.update({u: der.exit[u] for u in der.exit_inputs})
-    exit_names = []
-    for u, e in exit_items.items():
-        name = sp.Symbol(f"dyc_d{u.name}")
-        items.append((name, e))
-        labels[name] = "eq. (23): exit through the state" if u == state else "eq. (21): exit bypassing the state"
-        exit_names.append(name.name)
+    if learner:
+        exit_items = {}
+        if state is not None:
+            exit_items[state] = der.exit[state]
+        exit_items.update({u: der.exit[u] for u in der.exit_inputs})
+        for u, e in exit_items.items():
+            name = sp.Symbol(f"dyc_d{u.name}")
+            items.append((name, e))
+            labels[name] = "eq. (23): exit through the state" if u == state else "eq. (21): exit bypassing the state"
+            exit_names.append(name.name)
     sig = _net_sigmoids(cell, [e for _, e in items])
     extra = {v: cell.level(sp.Symbol(v.name.split("_", 1)[1])) for v in sig.values()}
     items = [(t, e.xreplace(sig)) for t, e in items]
+    # sigma(v) and sigma(-v) of an assigned quantity v (the state, under h(s) and its derivative): one
+    # sigmoid_pair call. Placeholder items "sg_v = v" and "sgn_v = sg_v" order the pair after v's assignment.
+    pairs: dict[sp.Expr, sp.Symbol] = {}
+    found = set().union(*(e.atoms(sigma) for _, e in items))
+    for f in sorted(found, key=sp.default_sort_key):
+        v = f.args[0]
+        if v.is_Symbol and v in cell.targets and sigma(-v) in found:
+            pairs[sigma(v)] = sp.Symbol(f"sg_{v.name}")
+            pairs[sigma(-v)] = sp.Symbol(f"sgn_{v.name}")
+    placeholders: dict[sp.Symbol, str] = {}
+    if pairs:
+        items = [(t, e.xreplace(pairs)) for t, e in items]
+        for f, name in pairs.items():
+            if name.name.startswith("sg_"):
+                v = f.args[0]
+                items += [(name, v), (sp.Symbol(f"sgn_{v.name}"), name)]
+                extra[name] = extra[sp.Symbol(f"sgn_{v.name}")] = cell.level(v)
+                placeholders[name] = f"{name.name}, sgn_{v.name} = _k.sigmoid_pair({v.name})"
+                placeholders[sp.Symbol(f"sgn_{v.name}")] = ""
     lines = []
     gates = list(cell.gates)
-    for kind, neg in (("sg", ""), ("sgn", "-")):
-        used = [v for v in sig.values() if v.name.startswith(kind + "_")]
-        if not used:
-            continue
-        what = "sigma(net)" if not neg else "sigma(-net) (sigma' = sigma(net) * sigma(-net))"
-        lines.append(f"{indent}{kind} = _k.sigmoid({neg}net)  # {what} of every cell and gate, in one call")
-        for v in used:
+    kinds = [k for k in ("sg", "sgn") if k in keep or any(v.name.startswith(k + "_") for v in sig.values())]
+    out = {"sg": "sgs[t]", "sgn": "sgns[t]"}
+    if kinds == ["sg", "sgn"]:
+        where = f", out=({out['sg'] if 'sg' in keep else None}, {out['sgn'] if 'sgn' in keep else None})" if keep else ""
+        lines.append(f"{indent}sg, sgn = _k.sigmoid_pair(net{where})  # sigma(net), sigma(-net) of every cell and "
+                     "gate (sigma' = sigma(net) * sigma(-net))")
+    elif kinds:
+        where = f", out={out[kinds[0]]}" if kinds[0] in keep else ""
+        minus = "-" if kinds[0] == "sgn" else ""
+        lines.append(f"{indent}{kinds[0]} = _k.sigmoid({minus}net{where})  # sigma({minus}net) of every cell and gate, "
+                     "in one call")
+    for kind in kinds:
+        for v in (v for v in sig.values() if v.name.startswith(kind + "_")):
             net = v.name.split("_", 1)[1]
             if net == "net_c":
                 lines.append(f"{indent}{v.name} = {kind}[:, :CS].reshape(B, C, S)")
@@ -204,7 +305,10 @@ def _fused_cell_step(der: Derivation, indent: str = "    ") -> tuple[list[str], 
                 lines.append(f"{indent}{v.name} = {kind}[:, CS + {i} * C:CS + {i + 1} * C].reshape(B, C, 1)")
     outs = {t for t, _ in items}
     for target, expr in cse_assignments(items):
-        if target in outs:
+        if target in placeholders:
+            if placeholders[target]:
+                lines.append(f"{indent}{placeholders[target]}  # sigma and sigma(-.) in one call")
+        elif target in outs:
             if target in cell.targets:
                 lvl = cell.level(target)
                 code = _shaped(cell, expr, lvl, _like(cell, lvl), extra)
@@ -239,12 +343,14 @@ import numpy as np
 from lstm_proofs import numerics as _k
 
 CELL = {cell.name!r}
+BACKEND = "numpy"
 GATES = {tuple(cell.gates)!r}
 STATE = {der.state.name if der.state is not None else None!r}
 PARAMS = {tuple(p.name for p in cell.params)!r}
 TARGETS = {tuple(t.name for t in cell.targets)!r}
 TRACE_INPUTS = {tuple(u.name for u in der.trace_inputs if u not in cell.states and not u.name.endswith("_prev"))!r}
 EXIT_INPUTS = {tuple(u.name for u in der.exit_inputs)!r}
+CHUNK_ELEMENTS = 8192  # gradient_sequence: local partials computed for about this many values per call
 '''
 
 
@@ -260,7 +366,7 @@ def _network(der: Derivation) -> str:
     split = ["    net_c = net[:, :CS].reshape(B, C, S)"]
     for i, g in enumerate(gates):
         split.append(f"    net_{g} = net[:, CS + {i} * C:CS + {i + 1} * C].reshape(B, C, 1)")
-    act_parts = ["x", "y_c.reshape(B, CS)"] + [f"y_{g}.reshape(B, C)" for g in gates] + ["np.ones((B, 1), dtype=x.dtype)"]
+    act_parts = ["x", "y_c.reshape(B, CS)"] + [f"y_{g}.reshape(B, C)" for g in gates] + ["_k.ones_column(B, x.dtype)"]
     cell_in = [u.name for u in cell.inputs]
     cell_in = [("P[%d]" % params.index(n)) if n in params else n for n in cell_in]
     state_out = state.name if state is not None else "None"
@@ -274,7 +380,9 @@ def _network(der: Derivation) -> str:
 """ + outputs_in
     fused, trace_parts, exit_names = _fused_cell_step(der)
     bind = [f"    {_tuple(params)[1:-1]} = P  # per-cell parameters"] if params else []
-    learn_common = "\n".join(split + bind + fused) + "\n" + outputs_in
+    fused_text = "\n".join(fused)
+    used_split = [line for line in split if re.search(rf"\b{line.split()[0]}\b", fused_text)]  # net inputs read
+    learn_common = "\n".join(used_split + bind + fused) + "\n" + outputs_in
     forward = f'''
 # ----- network steps (Section 4 topology; Section 5 timing: inputs, then hidden units, then outputs) -----
 
@@ -297,7 +405,7 @@ def forward_step(W_hidden, W_output, P, x, a_prev, {sp_}, C, S):
     CS = C * S
     I = x.shape[1]
     R = W_hidden.shape[1] - I - 1  # recurrent sources in W_hidden: all N_a activations, or a leading part of them
-    z = np.concatenate((x, a_prev[:, :R], np.ones((B, 1), dtype=x.dtype)), axis=1)  # sources y^u: x(t), y(t-1), bias
+    z = np.concatenate((x, a_prev[:, :R], _k.ones_column(B, x.dtype)), axis=1)  # sources y^u: x(t), y(t-1), bias
     net = z @ W_hidden.T  # eqs. (6)-(9): net inputs of cells and gates
 {fwd_common}    net_k = u @ W_output.T
     y_k = _k.sigmoid(net_k)  # output units, logistic
@@ -355,11 +463,14 @@ def backward_step(W_hidden, W_output, P, cache, d_y_k, d_a, {d_s_name}, truncate
     # ----- learner -----
     trace_names = [f"T_{u.name}" for u in trace_inputs]
     trace_update = []
+    has_J = "J" in trace_parts  # J = ds(t)/ds(t-1); not computed where it is exactly 1 (the CEC, eq. 30)
     for u, tn in zip(trace_inputs, trace_names):
         if u.name in params:
-            trace_update.append(f"    {tn} = J * {tn} + ds_d{u.name}  # forward trace of parameter {u.name}")
+            keep = f"J * {tn}" if has_J else tn
+            trace_update.append(f"    {tn} = {keep} + ds_d{u.name}  # forward trace of parameter {u.name}")
         else:
-            trace_update.append(f"    {tn} = J[..., None] * {tn} + ds_d{u.name}[..., None] * z[:, None, None, :]  # eqs. (25), (27): ds/dw_(l,m) += ds/dnet_l * y^m")
+            keep = f"J[..., None] * {tn}" if has_J else tn
+            trace_update.append(f"    {tn} = {keep} + ds_d{u.name}[..., None] * z_cells  # eqs. (25), (27): ds/dw_(l,m) += ds/dnet_l * y^m" + ("" if has_J else "; J = 1"))
     grads = []
     for u in (*cell.nets,):
         terms = []
@@ -368,11 +479,12 @@ def backward_step(W_hidden, W_output, P, cache, d_y_k, d_a, {d_s_name}, truncate
             if lvl == "cell":
                 terms.append(f"(e_{state.name}[..., None] * T_{u.name}).reshape(B, CS, -1)")
             else:
-                terms.append(f"np.einsum('bcs,bcsz->bcz', e_{state.name}, T_{u.name})")
+                terms.append(f"np.vecmat(e_{state.name}, T_{u.name})")
         if u in exit_inputs:
-            red = "_k.block_sum" if lvl == "block" else ""
-            n = "CS" if lvl == "cell" else "C"
-            terms.append(f"{red}(e_y_c * dyc_d{u.name}).reshape(B, {n})[:, :, None] * z[:, None, :]")
+            if lvl == "block":  # summed over the cells of the block
+                terms.append(f"np.add.reduce(e_y_c * dyc_d{u.name}, axis=2)[:, :, None] * z_rows")
+            else:
+                terms.append(f"(e_y_c * dyc_d{u.name}).reshape(B, CS)[:, :, None] * z_rows")
         n = "CS" if lvl == "cell" else "C"
         grads.append(f"    G_{u.name} = " + (" + ".join(terms) if terms else f"np.zeros((B, {n}, z.shape[1]))")
                      + ("  # eqs. (24), (26), (28)" if u in trace_inputs else "  # eqs. (21), (22)"))
@@ -385,6 +497,10 @@ def backward_step(W_hidden, W_output, P, cache, d_y_k, d_a, {d_s_name}, truncate
         if psym in exit_inputs:
             terms.append(f"e_y_c * dyc_d{p}")
         g_params.append(f"    G_{p} = " + (" + ".join(terms) if terms else "np.zeros((B, C, S))"))
+    later = "\n".join(trace_update + grads)
+    z_views = _block([line for name, line in (
+        ("z_cells", "    z_cells = z[:, None, None, :]  # the sources y^m, broadcast over blocks and cells"),
+        ("z_rows", "    z_rows = z[:, None, :]  # the sources y^m, broadcast over rows")) if name in later])
     e_state = f"    e_{state.name} = e_y_c * dyc_d{state.name}  # eq. (23): error at the state" if state is not None else ""
     learner = f'''
 
@@ -409,16 +525,16 @@ def learner_step(W_hidden, W_output, P, x, a_prev, {sp_}, traces, target, tmask,
     B = x.shape[0]
     CS = C * S
     I = x.shape[1]
-    z = np.concatenate((x, a_prev, np.ones((B, 1), dtype=x.dtype)), axis=1)
-    net = np.matmul(W_hidden, z[:, :, None])[:, :, 0]  # eqs. (6)-(9)
-    # the cell: equations, trace partials (eqs. 25, 27, 30) and exit partials (eqs. 21, 23) in one block
-{learn_common}    net_k = np.matmul(W_output, u[:, :, None])[:, :, 0]
-    y_k = _k.sigmoid(net_k)
+    z = np.concatenate((x, a_prev, _k.ones_column(B, x.dtype)), axis=1)
+    net = np.matvec(W_hidden, z)  # eqs. (6)-(9)
+{z_views}    # the cell: equations, trace partials (eqs. 25, 27, 30) and exit partials (eqs. 21, 23) in one block
+{learn_common}    net_k = np.matvec(W_output, u)
+    y_k, sgn_k = _k.sigmoid_pair(net_k)  # output units, logistic; sigma(-net_k) for f'(net_k)
     {", ".join(trace_names) + ", = traces" if trace_names else "_ = traces"}
 {chr(10).join(trace_update)}
-    e_k = {out_deriv} * (target - y_k) * tmask  # eq. (19)
+    e_k = {out_deriv.replace("_k.sigmoid(-net_k)", "sgn_k")} * (target - y_k) * tmask  # eq. (19)
     G_output = e_k[:, :, None] * u[:, None, :]  # eq. (22), output units
-    e_y_c = np.matmul(e_k[:, None, :], W_output[:, :, I:I + CS])[:, 0, :].reshape(B, C, S)  # error at cell outputs
+    e_y_c = np.vecmat(e_k, W_output[:, :, I:I + CS]).reshape(B, C, S)  # error at cell outputs
 {e_state}
 {chr(10).join(grads)}
     G_hidden = np.concatenate({_tuple("G_" + u_.name for u_ in cell.nets)}, axis=1)
@@ -426,6 +542,184 @@ def learner_step(W_hidden, W_output, P, x, a_prev, {sp_}, traces, target, tmask,
     return y_k, a, {state_out}, {_tuple(trace_names)}, G_hidden, G_output, {_tuple("G_" + p for p in params)}
 '''
     return forward + backward + learner
+
+
+def _block(lines: list[str]) -> str:
+    """Source lines joined, each ending in a newline (nothing for no lines)."""
+    return "".join(line + "\n" for line in lines)
+
+
+def _sequences(der: Derivation) -> str:
+    """forward_sequence and gradient_sequence: whole sequences with the work that does not depend on the
+    previous step taken out of the time loop (see their docstrings)."""
+    cell = der.cell
+    gates = list(cell.gates)
+    state = der.state
+    params = [p.name for p in cell.params]
+    sp_ = f"{state.name}_prev" if state is not None else None
+    psig = _partial_sigmoids(der)  # logistic values of net inputs the local partials read: kept by the forward pass
+    kept = tuple(k for k in ("sg", "sgn") if any(v.name.startswith(k + "_") for v in psig.values()))
+    fused, _, _ = _fused_cell_step(der, indent="        ", learner=False, keep=kept)
+    fused_text = "\n".join(fused)
+    kept_init = [f"    {k}s = np.empty((T, B, N), dtype=dtype)  # {k}(net) of every step, for gradient_sequence"
+                 .replace(f"# {k}(net)", "# sigma(net)" if k == "sg" else "# sigma(-net)") for k in kept]
+    kept_cache = ", ".join(f"{k}s" if k in kept else "None" for k in ("sg", "sgn"))
+    columns = {"net_c": "[:, :, :CS].reshape(T, B, C, S)"}  # a net input's part of a (T, B, N) array
+    columns.update({f"net_{g}": f"[:, :, CS + {i} * C:CS + {i + 1} * C].reshape(T, B, C, 1)"
+                    for i, g in enumerate(gates)})
+    sig_split = [f"    {v.name} = {v.name.split('_', 1)[0]}s{columns[v.name.split('_', 1)[1]]}" for v in psig.values()]
+    split = [("net_c", "net[:, :CS].reshape(B, C, S)")]
+    split += [(f"net_{g}", f"net[:, CS + {i} * C:CS + {i + 1} * C].reshape(B, C, 1)") for i, g in enumerate(gates)]
+    loop_split = [f"        {n} = {code}" for n, code in split if re.search(rf"\b{n}\b", fused_text)]
+    seq_split = [f"    {n} = {code.replace('net[:, ', 'nets[:, :, ').replace('reshape(B', 'reshape(T, B')}"
+                 for n, code in split]
+    bind = [f"    {_tuple(params)[1:-1]} = P  # per-cell parameters, each (C, S)"] if params else []
+    acts = ["y_c.reshape(B, CS)"] + [f"y_{g}.reshape(B, C)" for g in gates]
+    if state is not None:
+        init_state = [f"    states = np.empty((T, B, C, S), dtype=dtype)",
+                      f"    {state.name} = np.zeros((B, C, S), dtype=dtype)"]
+        carry = [f"        {sp_} = {state.name}"]
+        keep = [f"        states[t] = {state.name}"]
+        states_out = "states"
+        prev_states = [f"    {sp_} = np.concatenate((np.zeros((1, B, C, S), dtype=dtype), states[:-1]))  # state before every step"]
+    else:
+        init_state, carry, keep, states_out, prev_states = [], [], [], "None", []
+    inputs = [u.name for u in cell.inputs]
+    targets = [t.name for t in cell.targets]
+    partial_names = [n.name for n in der.partials]
+    only_params = [n.name for n, e in der.partials.items() if e.free_symbols <= set(cell.params)]
+    widen = [f"            {n} = np.broadcast_to({n}, (hi - lo, B, C, S))  # of parameters alone: every step alike"
+             for n in only_params]
+    values_lines, chunk_lines = [], []
+    if partial_names:  # forward values of every step; local partials chunk by chunk inside the loop
+        stored = {"y_c": "acts[:, :, :CS].reshape(T, B, C, S)"}
+        stored.update({f"y_{g}": f"acts[:, :, CS + {i} * C:CS + {i + 1} * C].reshape(T, B, C, 1)"
+                       for i, g in enumerate(gates)})
+        if state is not None:
+            stored[state.name] = "states"
+        if all(t in stored for t in targets):  # every assigned quantity was kept by forward_sequence
+            values_lines = [f"    {t} = {stored[t]}" for t in targets]
+        else:
+            values_lines = [
+                f"    {_tuple(targets)[1:-1]} = cell_forward({', '.join(inputs)})  # forward values of every step"]
+        args = [n if n in params else f"{n}[lo:hi]" for n in inputs + targets + [v.name for v in psig.values()]]
+        chunk_lines = [
+            "        if t < lo:  # the local partials of the next chunk of steps, in one call",
+            "            hi, lo = lo, max(0, lo - chunk)",
+            f"            {_tuple(partial_names)[1:-1]} = cell_partials({', '.join(args)})",
+            *widen,
+            "        i = t - lo  # this step within the chunk"]
+    adjs = [adjoint(y).name for y in (*cell.activations, *cell.states)]
+    d_split = ["        d_y_c = d_a[:, :CS].reshape(B, C, S)"]
+    d_split += [f"        d_y_{g} = d_a[:, CS + {i} * C:CS + {i + 1} * C].reshape(B, C, 1)" for i, g in enumerate(gates)]
+    d_outs = []
+    for u in cell.inputs:
+        if state is not None and u == cell.prev(state):
+            d_outs.append(f"d_{state.name}")
+        else:
+            d_outs.append(adjoint(u).name)
+    d_net_parts = ["d_net_c.reshape(B, CS)"] + [f"d_net_{g}.reshape(B, C)" for g in gates]
+    init_ds = [f"    d_{state.name} = np.zeros((B, C, S), dtype=dtype)"] if state is not None else []
+    dp_init = [f"    dP_{p} = np.empty((T, B, C, S), dtype=dtype)" for p in params]
+    dp_keep = [f"        dP_{p}[t] = d_{p}" for p in params]
+    call = ", ".join([f"{n}[i]" for n in partial_names] + adjs)
+    out_deriv = pycode(der.output_derivative)
+    return f'''
+
+# ----- whole sequences (the same arithmetic as forward_step and backward_step, with the work that does not
+# depend on the previous step taken out of the time loop) -----
+
+def forward_sequence(W_hidden, W_output, P, xs, C, S):
+    """Forward pass over xs (T, B, I) from zero activations and states, weights shared by the batch.
+
+    Section 5 timing, as forward_step at every step; the input and bias part of every net input (eqs. 6-9) is
+    computed for all steps before the time loop and the output units for all steps after it, since neither depends
+    on the previous step.
+
+    Args:
+        W_hidden, W_output, P: as for forward_step; either weight matrix may lack the columns of trailing
+            activations that hold no weights (Network drops them). xs: (T, B, I). C, S: blocks and cells per block.
+
+    Returns:
+        ys (T, B, K), activations (T, B, N_a), states (T, B, C, S) (None without state), and the cache for
+        gradient_sequence.
+    """
+    T, B, I = xs.shape
+    CS = C * S
+    R = W_hidden.shape[1] - I - 1  # recurrent sources: all N_a activations, or a leading part of them
+    dtype = np.result_type(xs, W_hidden, W_output, *P)
+    N = W_hidden.shape[0]
+    nets = (xs.reshape(T * B, I) @ W_hidden[:, :I].T).astype(dtype, copy=False)  # eqs. (6)-(9): the x(t) part,
+    nets += W_hidden[:, -1]  # the bias,
+    nets = nets.reshape(T, B, N)  # and the recurrent part, added in the loop
+    W_rec = W_hidden[:, I:I + R].T
+    acts = np.empty((T, B, N), dtype=dtype)
+{_block(init_state + kept_init + bind)}    for t in range(T):
+        net = nets[t]
+        if t and R:
+            net += acts[t - 1, :, :R] @ W_rec  # eqs. (6)-(9): the recurrent part, y(t-1)
+{_block(loop_split + carry)}{fused_text}
+        np.concatenate({_tuple(acts)}, axis=1, out=acts[t])  # y(t): cells, then each gate
+{_block(keep)}    X, A = xs.reshape(T * B, I), acts.reshape(T * B, N)  # every step's x(t) and y(t), one row per step
+    Ro = W_output.shape[1] - I - 1  # activations the output units read: all N_a, or a leading part of them
+    net_k = (X @ W_output[:, :I].T + A[:, :Ro] @ W_output[:, I:I + Ro].T + W_output[:, -1]).reshape(T, B, W_output.shape[0])
+    ys = _k.sigmoid(net_k)  # output units, logistic
+    return ys, acts, {states_out}, (nets, {states_out}, net_k, P, {kept_cache})
+
+
+def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, C, S):
+    """Backpropagation through time over the sequences of a forward_sequence call.
+
+    backward_step's arithmetic at every step, reorganised: the output units' errors and the weight gradients (one
+    product over all steps) are computed outside the time loop; the local partials (cell_partials) a chunk of steps
+    at a time, from the values the forward pass kept (activations, states, logistic values of the net inputs);
+    the loop runs the linear adjoint step (cell_adjoint) and the error flowing back through the recurrent weights.
+
+    Args:
+        W_hidden, W_output: as given to forward_sequence; xs, ys, acts, cache: its inputs and results.
+        d_ys: (T, B, K) dL/dy_k. truncated: the paper's truncated gradient (Section 4, Appendix A.1): no error
+            leaves the net inputs for the previous step's activations.
+
+    Returns:
+        dW_hidden (in the columns of the given W_hidden), dW_output, dP (tuple in PARAMS order), summed over the
+        batch and the steps (not masked).
+    """
+    nets, states, net_k, P, sgs, sgns = cache
+    T, B, I = xs.shape
+    CS = C * S
+    R = W_hidden.shape[1] - I - 1
+    dtype = nets.dtype
+    y_k = ys
+    d_net_k = d_ys * {out_deriv}  # output units: f'(net_k) through its value
+    N = acts.shape[2]
+    X, A, E = xs.reshape(T * B, I), acts.reshape(T * B, N), d_net_k.reshape(T * B, W_output.shape[0])  # one row per step
+    Ro = W_output.shape[1] - I - 1  # activations the output units read: all N_a, or a leading part of them
+    dW_output = np.concatenate((E.T @ X, E.T @ A[:, :Ro], E.sum(axis=0)[:, None]), axis=1)  # sources x(t), y(t), bias
+    if Ro == N:
+        d_acts = (E @ W_output[:, I:I + N]).reshape(T, B, N)  # error at y(t) from the output units
+    else:
+        d_acts = np.zeros((T, B, N), dtype=dtype)
+        d_acts[:, :, :Ro] = (E @ W_output[:, I:I + Ro]).reshape(T, B, Ro)
+{_block(seq_split + sig_split + bind + prev_states + values_lines)}    adjoint = cell_adjoint_truncated if truncated else cell_adjoint
+    chunk = max(1, CHUNK_ELEMENTS // (B * N))  # steps per cell_partials call: its arrays stay in the CPU cache
+    lo = T
+    back = R and not truncated  # full gradient: error flows into y(t-1) through the recurrent weights
+    W_back = W_hidden[:, I:I + R]
+    d_rec = d_acts[:, :, :R]
+    d_nets = np.empty((T, B, N), dtype=dtype)
+{_block(init_ds + dp_init)}    for t in range(T - 1, -1, -1):
+{_block(chunk_lines)}        if back and t < T - 1:
+            d_rec[t] += d_net @ W_back
+        d_a = d_acts[t]
+{_block(d_split)}        {", ".join(d_outs)}, = adjoint({call})
+        d_net = d_nets[t]
+        np.concatenate({_tuple(d_net_parts)}, axis=1, out=d_net)
+{_block(dp_keep)}    D = d_nets.reshape(T * B, N)  # error at the net inputs of every step (eqs. 6-9), one row per step
+    D_rec = d_nets[1:].reshape((T - 1) * B, N).T @ acts[:-1, :, :R].reshape((T - 1) * B, R)  # y(t-1); none at t=0
+    dW_hidden = np.concatenate((D.T @ X, D_rec, D.sum(axis=0)[:, None]), axis=1)  # sources x(t), y(t-1), bias
+    dP = {_tuple(f"dP_{p}.sum(axis=(0, 1))" for p in params)}
+    return dW_hidden, dW_output, dP
+'''
 
 
 def generate_module(der: Derivation) -> str:
@@ -439,7 +733,9 @@ def generate_module(der: Derivation) -> str:
     """
     cell = der.cell
     parts = [_header(cell, der), "\n# ----- cell kernels -----\n\n", _forward_kernel(der), "\n\n",
-             _backward_kernel(der, truncated=False), "\n\n", _backward_kernel(der, truncated=True)]
+             _local_partials_kernel(der), "\n\n", _adjoint_kernel(der, truncated=False), "\n\n",
+             _adjoint_kernel(der, truncated=True), "\n\n", _backward_kernel(der, truncated=False), "\n\n",
+             _backward_kernel(der, truncated=True)]
     state = der.state
     if state is not None:
         items = {cell.prev(state): der.traces[cell.prev(state)]}
@@ -459,6 +755,6 @@ def generate_module(der: Derivation) -> str:
     Exit partials with the state held fixed: dy_c/ds (eq. 23) and the same-step paths from net inputs and
     parameters to the cell output that bypass the state (the output gate, eq. 21).
     """)
-    parts += ["\n\n", code, "\n", _network(der)]
+    parts += ["\n\n", code, "\n", _network(der), _sequences(der)]
     text = "".join(parts)
     return text.rstrip("\n") + "\n"

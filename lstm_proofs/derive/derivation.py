@@ -11,6 +11,10 @@ From the equations of one time step (``target = expr(args)``) SymPy derives:
   equation (the CEC); every other use of it (peepholes) is a truncation point. The truncation of the net inputs'
   dependence on the previous step's activations is applied where the network composes the step (no error leaves
   through the recurrent weights);
+* the **adjoint step in terms of local partials** (``backward_linear``, ``backward_linear_truncated``): the same
+  reverse accumulation with every non-constant local partial replaced by a named symbol ``pd_<target>__<arg>``.
+  The adjoint step is linear in the errors; its coefficients, the local partials, depend on forward values only.
+  Generated code evaluates them for a whole sequence at once and runs only the linear part step by step;
 * the **trace partials** (forward mode, truncated): ``ds(t)/ds(t-1)`` and ``ds(t)/dnet`` for every net input and
   parameter that reaches the state; they drive the forward-accumulated traces of Appendix A.1 (eqs. 25, 27);
 * the **exit partials**: ``dy_c/ds`` with the state held as a variable (eq. 23) and the same-step paths from net
@@ -51,6 +55,10 @@ class Derivation:
         exit: ``symbol -> d y_c / d symbol`` with the state held fixed: the state itself and every net input and
             parameter with a same-step path to ``y_c`` that bypasses the state.
         output_derivative: ``d y_k / d net_k`` of the logistic output units, in terms of ``y_k``.
+        partials: ``symbol -> expression`` for every non-constant local partial, named ``pd_<target>__<arg>``
+            (see :func:`partial_symbol`), in the order of ``local``.
+        backward_linear, backward_linear_truncated: the adjoint steps with those partials as symbols (constant
+            partials such as the CEC's ``ds/ds_prev = 1`` stay numbers; truncation points are zero).
     """
 
     cell: CellDeclaration
@@ -61,6 +69,9 @@ class Derivation:
     traces: dict[sp.Symbol, sp.Expr] = field(default_factory=dict)
     exit: dict[sp.Symbol, sp.Expr] = field(default_factory=dict)
     output_derivative: sp.Expr = sp.S.Zero
+    partials: dict[sp.Symbol, sp.Expr] = field(default_factory=dict)
+    backward_linear: list[Assignment] = field(default_factory=list)
+    backward_linear_truncated: list[Assignment] = field(default_factory=list)
 
     @property
     def state(self) -> sp.Symbol | None:
@@ -78,6 +89,11 @@ class Derivation:
 
 
 Y_K, NET_K = sp.symbols("y_k net_k")
+
+
+def partial_symbol(target: sp.Symbol, arg: sp.Symbol) -> sp.Symbol:
+    """The symbol naming the local partial ``d target / d arg``: ``pd_<target>__<arg>``."""
+    return sp.Symbol(f"pd_{target.name}__{arg.name}")
 
 
 def _forward_value_map(cell: CellDeclaration) -> dict[sp.Expr, sp.Symbol]:
@@ -157,6 +173,11 @@ def derive(cell: CellDeclaration) -> Derivation:
     der.local_truncated = _local_partials(cell, truncated=True)
     der.backward = _adjoint_step(cell, der.local)
     der.backward_truncated = _adjoint_step(cell, der.local_truncated)
+    named = {key: d if d.is_Number else partial_symbol(*key) for key, d in der.local.items()}
+    der.partials = {named[key]: d for key, d in der.local.items() if not d.is_Number}
+    der.backward_linear = _adjoint_step(cell, named)
+    der.backward_linear_truncated = _adjoint_step(
+        cell, {key: sp.S.Zero if der.local_truncated[key] == 0 else v for key, v in named.items()})
 
     state = der.state
     y_c = sp.Symbol("y_c")

@@ -23,6 +23,12 @@ from lstm_proofs.network.topology import Params, Topology
 BACKENDS = ("numpy", "numba")
 
 
+def _reduced_columns(kernels: ModuleType) -> bool:
+    """True for kernels that take ``W_hidden`` without the columns of trailing activations that hold no weight
+    (the NumPy kernels; see ``Network._reduced``)."""
+    return getattr(kernels, "BACKEND", "numpy") == "numpy"
+
+
 def load_kernels(cell: str, backend: str = "numpy") -> ModuleType:
     """The generated module of ``cell``: ``lstm_proofs.derivations.<cell>`` (NumPy, the reference) or, with
     ``backend="numba"``, ``lstm_proofs.derivations.numba_<cell>`` (compiled whole-sequence kernels from the same
@@ -50,7 +56,7 @@ class ForwardPass:
     """Outputs of a forward pass and what the backward pass needs."""
 
     outputs: np.ndarray  # (T, B, K)
-    caches: list[Any]
+    cache: Any  # what the kernels' gradient_sequence needs
     activations: np.ndarray  # (T, B, N_a)
     states: np.ndarray | None  # (T, B, C, S)
 
@@ -66,7 +72,7 @@ class Network:
     def __init__(self, topology: Topology, kernels: ModuleType | None = None) -> None:
         self.topology = topology
         self.kernels = kernels if kernels is not None else load_kernels(topology.cell)
-        self._mask_h: np.ndarray | None = None  # W_hidden mask, computed on first use
+        self._masks: dict[str, np.ndarray] = {}  # weight masks, computed on first use
 
     # ----- checking inputs -----
     def _check(self, params: Params, xs: np.ndarray, targets: np.ndarray | None = None,
@@ -84,33 +90,28 @@ class Network:
         if mask is not None and mask.shape not in (xs.shape[:2], (*xs.shape[:2], top.n_out)):
             raise UserError(f"mask must be {xs.shape[:2]} or {(*xs.shape[:2], top.n_out)}, got {mask.shape}")
 
-    def _zero_state(self, batch: int, dtype: Any) -> tuple[np.ndarray, np.ndarray | None]:
-        top = self.topology
-        a0 = np.zeros((batch, top.n_activations), dtype=dtype)
-        s0 = np.zeros((batch, top.n_blocks, top.block_size), dtype=dtype) if self.kernels.STATE else None
-        return a0, s0
+    def _reduced(self, name: str, W: np.ndarray) -> np.ndarray:
+        """``W`` (``W_hidden`` or ``W_output``) without the columns of trailing activations that hold no weight.
 
-    def _hidden_weights(self, W_hidden: np.ndarray) -> np.ndarray:
-        """``W_hidden`` without the columns of trailing activations that hold no weight.
-
-        Under ``recurrent="cells"`` the gate activations feed nothing back, yet they have columns in the dense
-        layout; the generated ``forward_step`` takes a weight matrix whose recurrent part covers only the leading R
-        activations (see its docstring), so the per-step products skip columns that would only multiply zeros.
-        A column is dropped only if the topology has no weight in it and its entries are exactly zero, so outputs
-        and gradients are those of the dense layout. Returns ``W_hidden`` itself when nothing can be dropped.
+        Under ``recurrent="cells"`` the gate activations feed nothing back, and under ``output_from="cells"``
+        nothing reaches the output units from them, yet they have columns in the dense layout. The generated
+        ``forward_sequence`` / ``gradient_sequence`` take weight matrices whose activation part covers only the
+        leading activations that are used, so their products skip columns that would only multiply zeros. A column
+        is dropped only if the topology has no weight in it and its entries are exactly zero, so outputs and
+        gradients are those of the dense layout. Returns ``W`` itself when nothing can be dropped.
         """
         I, N = self.topology.n_in, self.topology.n_activations
-        if self._mask_h is None:
-            self._mask_h = self.topology.masks()["W_hidden"]
+        if name not in self._masks:
+            self._masks[name] = self.topology.masks()[name]
         cols = slice(I, I + N)
-        used = np.flatnonzero(np.any(self._mask_h[:, cols], axis=0) | np.any(W_hidden[:, cols] != 0, axis=0))
+        used = np.flatnonzero(np.any(self._masks[name][:, cols], axis=0) | np.any(W[:, cols] != 0, axis=0))
         R = int(used[-1]) + 1 if used.size else 0
         if R == N:
-            return W_hidden
-        return np.ascontiguousarray(np.concatenate((W_hidden[:, :I + R], W_hidden[:, I + N:]), axis=1))
+            return W
+        return np.ascontiguousarray(np.concatenate((W[:, :I + R], W[:, I + N:]), axis=1))
 
-    def _full_hidden(self, g: np.ndarray) -> np.ndarray:
-        """A gradient of the (possibly column-reduced) hidden weights put back into the dense layout."""
+    def _dense(self, g: np.ndarray) -> np.ndarray:
+        """A gradient of column-reduced weights (see :meth:`_reduced`) put back into the dense layout."""
         Z = self.topology.n_sources
         if g.shape[1] == Z:
             return g
@@ -119,32 +120,21 @@ class Network:
         full[:, -1] = g[:, -1]
         return full
 
+    def _kernel_weights(self, params: Params) -> tuple[np.ndarray, np.ndarray]:
+        """``W_hidden`` and ``W_output`` as the kernels take them (column-reduced for the NumPy kernels)."""
+        if not _reduced_columns(self.kernels):
+            return params.W_hidden, params.W_output
+        return self._reduced("W_hidden", params.W_hidden), self._reduced("W_output", params.W_output)
+
     # ----- forward -----
     def forward(self, params: Params, xs: np.ndarray) -> ForwardPass:
         """Run the network over ``xs`` (T, B, I) from zero activations and states."""
         self._check(params, xs)
         top, k = self.topology, self.kernels
-        T, B, _ = xs.shape
-        dtype = np.result_type(xs, params.W_hidden, params.W_output)
         P = params.cell_params(top)
-        if hasattr(k, "forward_sequence"):  # compiled backend: the whole sequence in one call
-            ys, acts, states, cache = k.forward_sequence(params.W_hidden, params.W_output, P, xs, top.n_blocks,
-                                                         top.block_size)
-            return ForwardPass(ys, cache, acts, states if k.STATE else None)
-        a, s = self._zero_state(B, dtype)
-        W_h, W_o = self._hidden_weights(params.W_hidden), params.W_output
-        C, S = top.n_blocks, top.block_size
-        ys = np.empty((T, B, top.n_out), dtype=dtype)
-        acts = np.empty((T, B, top.n_activations), dtype=dtype)
-        states = np.empty((T, B, top.n_blocks, top.block_size), dtype=dtype) if s is not None else None
-        caches = []
-        for t in range(T):
-            y, a, s, cache = k.forward_step(W_h, W_o, P, xs[t], a, s, C, S)
-            ys[t], acts[t] = y, a
-            if states is not None:
-                states[t] = s
-            caches.append(cache)
-        return ForwardPass(ys, caches, acts, states)
+        W_h, W_o = self._kernel_weights(params)
+        ys, acts, states, cache = k.forward_sequence(W_h, W_o, P, xs, top.n_blocks, top.block_size)
+        return ForwardPass(ys, cache, acts, states if k.STATE else None)
 
     def loss(self, params: Params, xs: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> float:
         """``L = 1/2 sum mask * (targets - outputs)^2`` (see module docstring)."""
@@ -171,26 +161,10 @@ class Network:
         diff = fp.outputs - targets
         loss = 0.5 * np.sum(m * diff ** 2)
         d_ys = m * diff
-        T, B, _ = xs.shape
-        dtype = fp.outputs.dtype
-        d_a, d_s = self._zero_state(B, dtype)
-        P = params.cell_params(top)
-        W_h, W_o = self._hidden_weights(params.W_hidden), params.W_output  # as forward() gave to forward_step
-        gW_h = np.zeros(W_h.shape, dtype=dtype)
-        gW_o = np.zeros(params.W_output.shape, dtype=dtype)
-        gP = [np.zeros(p.shape, dtype=dtype) for p in P]
-        if hasattr(k, "gradient_sequence"):  # compiled backend: the whole backward pass in one call
-            gW_h, gW_o, gP = k.gradient_sequence(params.W_hidden, params.W_output, xs, fp.outputs, fp.activations,
-                                                 fp.caches, d_ys, truncated, top.n_blocks, top.block_size)
-        else:
-            C, S = top.n_blocks, top.block_size
-            for t in range(T - 1, -1, -1):
-                dW_h, dW_o, dP, d_a, d_s = k.backward_step(W_h, W_o, P, fp.caches[t], d_ys[t], d_a, d_s, truncated, C, S)
-                gW_h += dW_h
-                gW_o += dW_o
-                for g, d in zip(gP, dP):
-                    g += d
-            gW_h = self._full_hidden(gW_h)
+        W_h, W_o = self._kernel_weights(params)
+        gW_h, gW_o, gP = k.gradient_sequence(W_h, W_o, xs, fp.outputs, fp.activations, fp.cache, d_ys,
+                                             truncated, top.n_blocks, top.block_size)
+        gW_h, gW_o = self._dense(gW_h), self._dense(gW_o)
         masks = top.masks()
         grads = {"W_hidden": gW_h * masks["W_hidden"], "W_output": gW_o * masks["W_output"]}
         for p, g in zip(top.declaration.params, gP):

@@ -25,13 +25,16 @@ from lstm_proofs.training.presets import PRESETS
 from lstm_proofs.training.results import is_paper_setting
 
 #: Which generated function implements which kind of derived result.
-KERNEL_OF_KIND = {"F": "cell_forward", "BT": "cell_backward_truncated", "B": "cell_backward",
+KERNEL_OF_KIND = {"F": "cell_forward", "L": "cell_partials", "BT": "cell_adjoint_truncated", "B": "cell_adjoint",
                   "T": "cell_traces", "X": "cell_exit"}
 #: The network-level functions and the paper's equations they implement.
 NETWORK_FUNCTIONS = {
     "forward_step": "Section 5 timing; eqs. (6)-(9) and the output units",
     "backward_step": "one step of backpropagation through time (full or truncated, Appendix A.1)",
     "learner_step": "the paper's online learner: eqs. (19)-(28) with forward traces (25), (27)",
+    "forward_sequence": "forward_step over whole sequences, step-independent work outside the time loop",
+    "gradient_sequence": "backpropagation through time over whole sequences: cell_partials per chunk of steps, "
+                         "cell_adjoint per step",
 }
 
 

@@ -34,18 +34,20 @@ def test_exact_reference_agrees_for_other_cells(cell):
     assert r.passed and r.max_rel_error < 1e-14, r.message
 
 
-# A small error on one path of the backward step: the input gate's error, scaled by (1 + 1e-9).
-SMALL = ("    d_net_in = a_y_in*y_in*_k.sigmoid(-net_in)\n",
-         "    d_net_in = a_y_in*y_in*_k.sigmoid(-net_in)*(1 + 1e-9)\n")
+# A small error on one path of the backward step: the input gate's local partial (cell_partials), scaled by
+# (1 + 1e-9); and the same error in the linear adjoint step instead (cell_adjoint, where the partial is used).
+SMALL = ("    pd_y_in__net_in = sgn_net_in*y_in\n", "    pd_y_in__net_in = sgn_net_in*y_in*(1 + 1e-9)\n")
+SMALL_ADJOINT = ("    d_net_in = a_y_in*pd_y_in__net_in\n", "    d_net_in = a_y_in*pd_y_in__net_in*(1 + 1e-9)\n")
 
 
+@pytest.mark.parametrize("where", [SMALL, SMALL_ADJOINT], ids=["partials", "adjoint"])
 @pytest.mark.parametrize("check", [
     lambda k: gradients.check_autograd("lstm1997", kernels=k),
     lambda k: gradients.check_numerical("lstm1997", "complex-step", kernels=k),
     lambda k: gradients.check_exact("lstm1997", kernels=k),
 ], ids=["autograd", "complex-step", "exact"])
-def test_a_1e9_error_in_generated_backward_code_fails_and_is_named(check):
-    result = check(mutant("lstm1997", *SMALL))
+def test_a_1e9_error_in_generated_backward_code_fails_and_is_named(check, where):
+    result = check(mutant("lstm1997", *where))
     assert not result.passed
     assert 1e-12 < result.max_rel_error < 1e-6
     assert result.message.startswith("cell lstm1997: W_hidden[")  # the input-gate rows are in W_hidden

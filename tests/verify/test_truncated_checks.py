@@ -32,17 +32,16 @@ def test_distance_to_full_is_information_and_nonzero_where_there_is_recurrence()
 
 def test_a_wrong_trace_update_is_caught():
     # Forget the previous trace's contribution to the input-gate trace: the learner no longer equals truncated BPTT.
-    old = "    T_net_in = J[..., None] * T_net_in + "
-    k = mutant("lstm1997", old, "    T_net_in = 0.999 * J[..., None] * T_net_in + ")
+    old = "    T_net_in = T_net_in + "  # J = 1 for the CEC: the generated update omits it
+    k = mutant("lstm1997", old, "    T_net_in = 0.999 * T_net_in + ")
     r = truncated.check_traces_vs_bptt("lstm1997", kernels=k)
     assert not r.passed and r.max_rel_error > 1e-6
     assert r.message.startswith("cell lstm1997: W_hidden[")
 
 
 def test_a_missing_truncation_is_caught_by_autograd_with_stop_gradients():
-    # Run the full backward step where the truncated one is asked for.
-    k = mutant("lstm1997", "def backward_step(W_hidden, W_output, P, cache, d_y_k, d_a, d_s, truncated, C, S):\n",
-               "def backward_step(W_hidden, W_output, P, cache, d_y_k, d_a, d_s, truncated, C, S):\n"
-               "    truncated = False\n")
+    # Run the full backward pass where the truncated one is asked for.
+    head = "def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, C, S):\n"
+    k = mutant("lstm1997", head, head + "    truncated = False\n")
     r = truncated.check_bptt_vs_autograd("lstm1997", kernels=k)
     assert not r.passed and r.max_rel_error > 1e-3
