@@ -14,7 +14,7 @@ From the equations of one time step (``target = expr(args)``) SymPy derives:
 * the **adjoint step in terms of local partials** (``backward_linear``, ``backward_linear_truncated``): the same
   reverse accumulation with every non-constant local partial replaced by a named symbol ``pd_<target>__<arg>``.
   The adjoint step is linear in the errors; its coefficients, the local partials, depend on forward values only.
-  Generated code evaluates them for a whole sequence at once and runs only the linear part step by step;
+  Generated code evaluates them for many steps at once and runs only the linear part step by step;
 * the **trace partials** (forward mode, truncated): ``ds(t)/ds(t-1)`` and ``ds(t)/dnet`` for every net input and
   parameter that reaches the state; they drive the forward-accumulated traces of Appendix A.1 (eqs. 25, 27);
 * the **exit partials**: ``dy_c/ds`` with the state held as a variable (eq. 23) and the same-step paths from net

@@ -101,14 +101,18 @@ class Network:
         gradients are those of the dense layout. Returns ``W`` itself when nothing can be dropped.
         """
         I, N = self.topology.n_in, self.topology.n_activations
-        if name not in self._masks:
-            self._masks[name] = self.topology.masks()[name]
         cols = slice(I, I + N)
-        used = np.flatnonzero(np.any(self._masks[name][:, cols], axis=0) | np.any(W[:, cols] != 0, axis=0))
+        used = np.flatnonzero(np.any(self._mask(name)[:, cols], axis=0) | np.any(W[:, cols] != 0, axis=0))
         R = int(used[-1]) + 1 if used.size else 0
         if R == N:
             return W
         return np.ascontiguousarray(np.concatenate((W[:, :I + R], W[:, I + N:]), axis=1))
+
+    def _mask(self, name: str) -> np.ndarray:
+        """The topology's mask of weight array ``name`` (computed once)."""
+        if not self._masks:
+            self._masks.update(self.topology.masks())
+        return self._masks[name]
 
     def _dense(self, g: np.ndarray) -> np.ndarray:
         """A gradient of column-reduced weights (see :meth:`_reduced`) put back into the dense layout."""
@@ -165,8 +169,7 @@ class Network:
         gW_h, gW_o, gP = k.gradient_sequence(W_h, W_o, xs, fp.outputs, fp.activations, fp.cache, d_ys,
                                              truncated, top.n_blocks, top.block_size)
         gW_h, gW_o = self._dense(gW_h), self._dense(gW_o)
-        masks = top.masks()
-        grads = {"W_hidden": gW_h * masks["W_hidden"], "W_output": gW_o * masks["W_output"]}
+        grads = {"W_hidden": gW_h * self._mask("W_hidden"), "W_output": gW_o * self._mask("W_output")}
         for p, g in zip(top.declaration.params, gP):
             grads["P_" + p.name[2:]] = g
         return loss, Params(grads)
