@@ -576,7 +576,7 @@ def _sequences(der: Derivation) -> str:
     bind = [f"    {_tuple(params)[1:-1]} = P  # per-cell parameters, each (C, S)"] if params else []
     acts = ["y_c.reshape(B, CS)"] + [f"y_{g}.reshape(B, C)" for g in gates]
     if state is not None:
-        init_state = [f"    states = np.empty((T, B, C, S), dtype=dtype)",
+        init_state = ["    states = np.empty((T, B, C, S), dtype=dtype)",
                       f"    {state.name} = np.zeros((B, C, S), dtype=dtype)"]
         carry = [f"        {sp_} = {state.name}"]
         keep = [f"        states[t] = {state.name}"]
