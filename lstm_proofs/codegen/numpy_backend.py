@@ -61,6 +61,16 @@ def _like(cell: CellDeclaration, level: str) -> str:
     return f"net_{cell.gates[0]}" if cell.gates else "net_c"
 
 
+def _parts(gates: tuple[str, ...] | list[str], array: str, lead: str = "B") -> dict[str, str]:
+    """Code for the parts of ``array``, whose last axis runs over the cells, then each gate's C units (net inputs,
+    activations, their errors, logistic values): ``"c"`` -> ``array[..., :CS].reshape(<lead>, C, S)``, then one
+    entry per gate, ``(<lead>, C, 1)``. ``lead`` names the leading axes (``"B"``, or ``"T, B"`` for whole sequences)."""
+    idx = ":, " * len(lead.split(", "))
+    out = {"c": f"{array}[{idx}:CS].reshape({lead}, C, S)"}
+    out.update({g: f"{array}[{idx}CS + {i} * C:CS + {i + 1} * C].reshape({lead}, C, 1)" for i, g in enumerate(gates)})
+    return out
+
+
 def _function(name: str, args: str, doc: str, body: list[str], returns: list[str], ops: int) -> str:
     doc = textwrap.indent(textwrap.dedent(doc).strip(), "    ")
     lines = [f"def {name}({args}):", '    """' + doc.lstrip(), "", f"    Total ops: {ops}", '    """', *body]
@@ -297,12 +307,7 @@ def _fused_cell_step(der: Derivation, indent: str = "    ", learner: bool = True
                      "in one call")
     for kind in kinds:
         for v in (v for v in sig.values() if v.name.startswith(kind + "_")):
-            net = v.name.split("_", 1)[1]
-            if net == "net_c":
-                lines.append(f"{indent}{v.name} = {kind}[:, :CS].reshape(B, C, S)")
-            else:
-                i = gates.index(net[4:])
-                lines.append(f"{indent}{v.name} = {kind}[:, CS + {i} * C:CS + {i + 1} * C].reshape(B, C, 1)")
+            lines.append(f"{indent}{v.name} = {_parts(gates, kind)[v.name.split('_net_', 1)[1]]}")
     outs = {t for t, _ in items}
     for target, expr in cse_assignments(items):
         if target in placeholders:
@@ -363,9 +368,7 @@ def _network(der: Derivation) -> str:
     exit_inputs = list(der.exit_inputs)
     params = [p.name for p in cell.params]
 
-    split = ["    net_c = net[:, :CS].reshape(B, C, S)"]
-    for i, g in enumerate(gates):
-        split.append(f"    net_{g} = net[:, CS + {i} * C:CS + {i + 1} * C].reshape(B, C, 1)")
+    split = [f"    net_{k} = {code}" for k, code in _parts(gates, "net").items()]
     act_parts = ["x", "y_c.reshape(B, CS)"] + [f"y_{g}.reshape(B, C)" for g in gates] + ["_k.ones_column(B, x.dtype)"]
     cell_in = [u.name for u in cell.inputs]
     cell_in = [("P[%d]" % params.index(n)) if n in params else n for n in cell_in]
@@ -413,9 +416,7 @@ def forward_step(W_hidden, W_output, P, x, a_prev, {sp_}, C, S):
     return y_k, a, {state_out}, cache
 '''
     # ----- backward -----
-    adj_split = ["    d_y_c = d_a[:, :CS].reshape(B, C, S)"]
-    for i, g in enumerate(gates):
-        adj_split.append(f"    d_y_{g} = d_a[:, CS + {i} * C:CS + {i + 1} * C].reshape(B, C, 1)")
+    adj_split = [f"    d_y_{k} = {code}" for k, code in _parts(gates, "d_a").items()]
     cache_names = ["z", "u"] + [u_.name for u_ in cell.inputs if u_.name not in params] + [t.name for t in cell.targets] + ["net_k", "y_k"]
     adj_in = [adjoint(y).name for y in (*cell.activations, *cell.states)]
     call_args = ", ".join(cell_in + [t.name for t in cell.targets] + adj_in)
@@ -564,15 +565,11 @@ def _sequences(der: Derivation) -> str:
     kept_init = [f"    {k}s = np.empty((T, B, N), dtype=dtype)  # {k}(net) of every step, for gradient_sequence"
                  .replace(f"# {k}(net)", "# sigma(net)" if k == "sg" else "# sigma(-net)") for k in kept]
     kept_cache = ", ".join(f"{k}s" if k in kept else "None" for k in ("sg", "sgn"))
-    columns = {"net_c": "[:, :, :CS].reshape(T, B, C, S)"}  # a net input's part of a (T, B, N) array
-    columns.update({f"net_{g}": f"[:, :, CS + {i} * C:CS + {i + 1} * C].reshape(T, B, C, 1)"
-                    for i, g in enumerate(gates)})
-    sig_split = [f"    {v.name} = {v.name.split('_', 1)[0]}s{columns[v.name.split('_', 1)[1]]}" for v in psig.values()]
-    split = [("net_c", "net[:, :CS].reshape(B, C, S)")]
-    split += [(f"net_{g}", f"net[:, CS + {i} * C:CS + {i + 1} * C].reshape(B, C, 1)") for i, g in enumerate(gates)]
-    loop_split = [f"        {n} = {code}" for n, code in split if re.search(rf"\b{n}\b", fused_text)]
-    seq_split = [f"    {n} = {code.replace('net[:, ', 'nets[:, :, ').replace('reshape(B', 'reshape(T, B')}"
-                 for n, code in split]
+    sig_split = [f"    {v.name} = {_parts(gates, v.name.split('_', 1)[0] + 's', 'T, B')[v.name.split('_net_', 1)[1]]}"
+                 for v in psig.values()]
+    loop_split = [f"        net_{k} = {code}" for k, code in _parts(gates, "net").items()
+                  if re.search(rf"\bnet_{k}\b", fused_text)]
+    seq_split = [f"    net_{k} = {code}" for k, code in _parts(gates, "nets", "T, B").items()]
     bind = [f"    {_tuple(params)[1:-1]} = P  # per-cell parameters, each (C, S)"] if params else []
     acts = ["y_c.reshape(B, CS)"] + [f"y_{g}.reshape(B, C)" for g in gates]
     if state is not None:
@@ -592,9 +589,7 @@ def _sequences(der: Derivation) -> str:
              for n in only_params]
     values_lines, chunk_lines = [], []
     if partial_names:  # forward values of every step; local partials chunk by chunk inside the loop
-        stored = {"y_c": "acts[:, :, :CS].reshape(T, B, C, S)"}
-        stored.update({f"y_{g}": f"acts[:, :, CS + {i} * C:CS + {i + 1} * C].reshape(T, B, C, 1)"
-                       for i, g in enumerate(gates)})
+        stored = {f"y_{k}": code for k, code in _parts(gates, "acts", "T, B").items()}
         if state is not None:
             stored[state.name] = "states"
         if all(t in stored for t in targets):  # every assigned quantity was kept by forward_sequence
@@ -610,8 +605,7 @@ def _sequences(der: Derivation) -> str:
             *widen,
             "        i = t - lo  # this step within the chunk"]
     adjs = [adjoint(y).name for y in (*cell.activations, *cell.states)]
-    d_split = ["        d_y_c = d_a[:, :CS].reshape(B, C, S)"]
-    d_split += [f"        d_y_{g} = d_a[:, CS + {i} * C:CS + {i + 1} * C].reshape(B, C, 1)" for i, g in enumerate(gates)]
+    d_split = [f"        d_y_{k} = {code}" for k, code in _parts(gates, "d_a").items()]
     d_outs = []
     for u in cell.inputs:
         if state is not None and u == cell.prev(state):

@@ -134,16 +134,19 @@ class Network:
     def forward(self, params: Params, xs: np.ndarray) -> ForwardPass:
         """Run the network over ``xs`` (T, B, I) from zero activations and states."""
         self._check(params, xs)
+        return self._forward(params, xs, *self._kernel_weights(params))
+
+    def _forward(self, params: Params, xs: np.ndarray, W_h: np.ndarray, W_o: np.ndarray) -> ForwardPass:
+        """:meth:`forward` with checked inputs and the weights as the kernels take them."""
         top, k = self.topology, self.kernels
-        P = params.cell_params(top)
-        W_h, W_o = self._kernel_weights(params)
-        ys, acts, states, cache = k.forward_sequence(W_h, W_o, P, xs, top.n_blocks, top.block_size)
+        ys, acts, states, cache = k.forward_sequence(W_h, W_o, params.cell_params(top), xs, top.n_blocks,
+                                                     top.block_size)
         return ForwardPass(ys, cache, acts, states if k.STATE else None)
 
     def loss(self, params: Params, xs: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> float:
         """``L = 1/2 sum mask * (targets - outputs)^2`` (see module docstring)."""
         self._check(params, xs, targets, mask)
-        ys = self.forward(params, xs).outputs
+        ys = self._forward(params, xs, *self._kernel_weights(params)).outputs
         m = mask if mask.ndim == 3 else mask[..., None]
         return 0.5 * np.sum(m * (targets - ys) ** 2)
 
@@ -160,12 +163,12 @@ class Network:
         """
         self._check(params, xs, targets, mask)
         top, k = self.topology, self.kernels
-        fp = self.forward(params, xs)
+        W_h, W_o = self._kernel_weights(params)
+        fp = self._forward(params, xs, W_h, W_o)
         m = mask if mask.ndim == 3 else mask[..., None]
         diff = fp.outputs - targets
         loss = 0.5 * np.sum(m * diff ** 2)
         d_ys = m * diff
-        W_h, W_o = self._kernel_weights(params)
         gW_h, gW_o, gP = k.gradient_sequence(W_h, W_o, xs, fp.outputs, fp.activations, fp.cache, d_ys,
                                              truncated, top.n_blocks, top.block_size)
         gW_h, gW_o = self._dense(gW_h), self._dense(gW_o)
