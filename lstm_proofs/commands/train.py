@@ -10,6 +10,7 @@ import signal
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -251,13 +252,14 @@ def _run_inline(preset, pending, seed, cap, options, update, backend, progress, 
 
 
 class _Throttle:
-    """Forward progress at most every ``interval`` seconds (sums the sequence counts in between)."""
+    """Forward progress at most every ``interval`` seconds (sums the sequence counts in between; the running
+    error, a function, is evaluated only when it is sent)."""
 
-    def __init__(self, send: Any, interval: float = 0.5) -> None:
+    def __init__(self, send: Callable[[int, float], None], interval: float = 0.5) -> None:
         self.send, self.interval = send, interval
-        self.n, self.err, self.last = 0, float("nan"), time.monotonic()
+        self.n, self.err, self.last = 0, (lambda: float("nan")), time.monotonic()
 
-    def __call__(self, n: int, err: float) -> None:
+    def __call__(self, n: int, err: Callable[[], float]) -> None:
         self.n += n
         self.err = err
         if time.monotonic() - self.last >= self.interval:
@@ -265,7 +267,7 @@ class _Throttle:
 
     def flush(self) -> None:
         if self.n:
-            self.send(self.n, self.err)
+            self.send(self.n, self.err())
         self.n, self.last = 0, time.monotonic()
 
 

@@ -225,12 +225,30 @@ class Task:
         raise UserError(f"task {self.name} has no option {name!r} (options: {valid})")
 
     def options(self, **overrides: Any) -> dict[str, Any]:
-        """The defaults merged with ``overrides``, validated (UserError with a one-line message if not valid)."""
+        """The defaults merged with ``overrides``, validated (UserError with a one-line message if not valid).
+
+        Valid option sets are remembered per task (generators and size queries validate their options on every
+        call, and the trainer calls them many times per second); the result is always a fresh dict.
+        """
+        try:
+            key = tuple((k, type(v), v) for k, v in sorted(overrides.items()))
+            known = self._valid_options.get(key)
+        except TypeError:  # an unhashable value: validate without remembering
+            key, known = None, None
+        if known is not None:
+            return dict(known)
         opts = self.defaults
-        for key, value in overrides.items():
-            opts[key] = self.option_spec(key).validate(value)
+        for name, value in overrides.items():
+            opts[name] = self.option_spec(name).validate(value)
         self._check_options(opts)
+        if key is not None:
+            self._valid_options[key] = dict(opts)
         return opts
+
+    @property
+    def _valid_options(self) -> dict[tuple[Any, ...], dict[str, Any]]:
+        """This task's remembered valid option sets (see :meth:`options`)."""
+        return self.__dict__.setdefault("_valid_options_cache", {})
 
     def parse_options(self, pairs: Sequence[str]) -> dict[str, Any]:
         """Options from ``KEY=VALUE`` strings, typed as the defaults dictate, validated and merged."""

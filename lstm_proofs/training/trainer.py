@@ -37,7 +37,9 @@ from lstm_proofs.training.presets import Preset, with_construction
 #: Sequences per chunk when a test set is evaluated (bounds memory: Exp. 2a's 10,000 x 101 x 101 would be 0.8 GB).
 EVAL_CHUNK = 500
 
-ProgressFn = Callable[[int, float, int], None]  # (new sequences, running error, active trials)
+#: (new sequences, running error, active trials). The running error is a function, evaluated only when wanted:
+#: the mean over the active trials' windows costs more than a lockstep call of a small network.
+ProgressFn = Callable[[int, Callable[[], float], int], None]
 ResultFn = Callable[[dict[str, Any]], None]
 
 
@@ -154,19 +156,25 @@ class _Trial:
         """True while the trial's cells are not yet added (sequential construction)."""
         return self.plateau is not None and self.cell_added is None
 
-    def next_sequence(self, task: Any, block: int) -> Batch:
-        """The trial's next training sequence: from its fixed training set (Exp. 1) or generated online.
+    def next_source(self, task: Any, block: int) -> tuple[Batch, int]:
+        """Where the trial's next training sequence is: ``(batch, index)``, from its fixed training set (Exp. 1)
+        or generated online (:func:`gather_sequences` copies it into the lockstep batch).
 
         Online sequences are generated ``block`` at a time (``block`` depends only on the task options, so the
         stream is the same whatever the batch) and handed out one by one.
         """
         if self.train_set is not None:
-            return self.train_set.take([int(self.rng_train.integers(self.train_set.n))])
+            return self.train_set, int(self.rng_train.integers(self.train_set.n))
         if self.pending is None or self.next_index == self.pending.n:
             self.pending = task.generate(self.rng_train, block, **self.options)
             self.next_index = 0
         self.next_index += 1
-        return self.pending.take([self.next_index - 1])
+        return self.pending, self.next_index - 1
+
+    def next_sequence(self, task: Any, block: int) -> Batch:
+        """The trial's next training sequence as a batch of one (see :meth:`next_source`)."""
+        source, i = self.next_source(task, block)
+        return source.take([i])
 
     def record(self, ok: bool, err: float) -> None:
         self.sequences += 1
@@ -356,7 +364,7 @@ def _run_lockstep(runner: _Runner, trials: list[int], on_result: ResultFn | None
     hidden = hidden_part(p) if sequential else {}
     results = []
     while active:
-        batch = stack_batches([t.next_sequence(task, block) for t in active])
+        batch = gather_sequences([t.next_source(task, block) for t in active])
         frozen = np.array([t.frozen for t in active]) if sequential else None
         outs = learner.run_sequence(state, batch.xs, batch.targets, batch.mask, frozen=frozen)
         ok = task.correct(outs, batch, **opts)
@@ -380,7 +388,7 @@ def _run_lockstep(runner: _Runner, trials: list[int], on_result: ResultFn | None
             if on_result:
                 on_result(rec)
         if on_progress:
-            on_progress(len(active), float(np.mean([t.running_error() for t in active])), len(keep))
+            on_progress(len(active), _mean_running_error(active), len(keep))
         if len(keep) < len(active):
             active = [active[b] for b in keep]
             idx = np.asarray(keep, dtype=np.int64)
@@ -389,31 +397,37 @@ def _run_lockstep(runner: _Runner, trials: list[int], on_result: ResultFn | None
     return results
 
 
-def stack_batches(batches: list[Batch]) -> Batch:
-    """One sequence per trial side by side, zero-padded at the end (mask 0): ``Batch.concatenate`` without the
-    per-array ``np.pad`` calls (this runs once per lockstep call)."""
-    first = batches[0]
-    steps = max(b.steps for b in batches)
-    n = len(batches)
+def gather_sequences(sources: list[tuple[Batch, int]]) -> Batch:
+    """One sequence per trial side by side, each ``(batch, index)`` of ``sources`` copied straight from its
+    source batch and zero-padded at the end (mask 0). Equals ``Batch.concatenate([b.take([i]) for b, i in
+    sources])`` without the intermediate one-sequence batches (this runs once per lockstep call)."""
+    first = sources[0][0]
+    lengths = np.array([b.lengths[i] for b, i in sources], dtype=np.int64)
+    steps = int(lengths.max())
+    n = len(sources)
     xs = np.zeros((steps, n, first.xs.shape[2]))
     targets = np.zeros((steps, n, first.targets.shape[2]))
     mask = np.zeros((steps, n, first.mask.shape[2]))
-    for j, b in enumerate(batches):
-        xs[:b.steps, j] = b.xs[:, 0]
-        targets[:b.steps, j] = b.targets[:, 0]
-        mask[:b.steps, j] = b.mask[:, 0]
+    for j, ((b, i), length) in enumerate(zip(sources, lengths)):
+        xs[:length, j] = b.xs[:length, i]
+        targets[:length, j] = b.targets[:length, i]
+        mask[:length, j] = b.mask[:length, i]
     info = {}
     for key, value in first.info.items():
-        if value.ndim >= 2 and len({b.info[key].shape[1] for b in batches}) > 1:
-            width = max(b.info[key].shape[1] for b in batches)
-            fill = False if value.dtype == np.bool_ else (-1 if np.issubdtype(value.dtype, np.integer) else 0.0)
-            arr = np.full((n, width, *value.shape[2:]), fill, dtype=value.dtype)
-            for j, b in enumerate(batches):
-                arr[j, :b.info[key].shape[1]] = b.info[key][0]
-            info[key] = arr
-        else:
-            info[key] = np.concatenate([b.info[key] for b in batches], axis=0)
-    return Batch(xs, targets, mask, np.concatenate([b.lengths for b in batches]), info)
+        width = max(b.info[key].shape[1] for b, _ in sources) if value.ndim >= 2 else None
+        fill = False if value.dtype == np.bool_ else (-1 if np.issubdtype(value.dtype, np.integer) else 0)
+        arr = np.full((n, *((width,) if width is not None else ()), *value.shape[2:]), fill, dtype=value.dtype)
+        for j, (b, i) in enumerate(sources):
+            v = b.info[key][i]
+            arr[(j, slice(0, v.shape[0])) if width is not None else j] = v
+        info[key] = arr
+    return Batch(xs, targets, mask, lengths, info)
+
+
+def _mean_running_error(trials: list[_Trial]) -> Callable[[], float]:
+    """The mean running error of ``trials`` as it is now, computed when called."""
+    errors = [t.running_error for t in trials]
+    return lambda: float(np.mean([e() for e in errors]))
 
 
 def generation_block(task: Any, options: dict[str, Any]) -> int:
@@ -445,7 +459,7 @@ def _run_conventional(runner: _Runner, trials: list[int], on_result: ResultFn | 
             for k, g in grad.arrays.items():
                 params.arrays[k] -= p.learning_rate * g
             if on_progress:
-                on_progress(1, tr.running_error(), 1)
+                on_progress(1, tr.running_error, 1)
             stop = runner.check(tr, lambda: params)
             if stop is not None:
                 rec = runner.finish(tr, params, stop)

@@ -78,6 +78,22 @@ def test_option_parsing_and_validation():
         task.generate(np.random.default_rng(0), 2.0)
 
 
+def test_remembered_options_are_fresh_and_still_validated():
+    task = get_task("2c")
+    first = task.options(q=50, p=50)
+    first["q"] = 7  # the caller's dict is its own: changing it changes nothing remembered
+    assert task.options(q=50, p=50)["q"] == 50
+    assert task.options(q=50.0, p=50)["q"] == 50 and type(task.options(q=50.0, p=50)["q"]) is int
+    noise = get_task("3a")
+    assert noise.options(info_noise=True)["info_noise"] is True
+    with pytest.raises(UserError):  # equal to the remembered valid value True, but of a type the option refuses
+        noise.options(info_noise=1)
+    with pytest.raises(UserError):
+        task.options(q=0, p=50)
+    with pytest.raises(UserError):  # an invalid set is not remembered as valid
+        task.options(q=0, p=50)
+
+
 def test_batch_take_and_concatenate():
     task = get_task("reber")
     b = task.generate(np.random.default_rng(3), 30)

@@ -11,8 +11,8 @@ from lstm_proofs.tasks import get_task
 from lstm_proofs.training import trainer
 from lstm_proofs.training.presets import Stopping, get_preset
 from lstm_proofs.training.results import ResultsFile, settings_of
-from lstm_proofs.training.trainer import (Plateau, added_cell_params, hidden_part, initial_params, run_trials,
-                                          stack_batches)
+from lstm_proofs.training.trainer import (Plateau, added_cell_params, gather_sequences, hidden_part, initial_params,
+                                          run_trials)
 
 LSTM_2A = get_preset("2a", "lstm")
 SMALL = {"p": 5, "criterion": "all_steps"}  # Exp. 2a with a delay of 5: learnt in about 1,500 sequences
@@ -184,16 +184,22 @@ def test_results_written_after_each_trial_and_resumed(tmp_path):
         ResultsFile(path, preset, {**settings, "seed": 1})
 
 
-def test_stack_batches_pads_with_mask_zero():
-    task = get_task("4")
+@pytest.mark.parametrize("task_name, options", [("4", {"T": 20}), ("6a", {}), ("2c", {"q": 10, "p": 10}),
+                                                ("1", {}), ("3c", {"T": 10})])
+def test_gather_sequences_equals_concatenated_takes(task_name, options):
+    # One sequence from each of several source batches (different lengths and info widths), some sources twice.
+    task = get_task(task_name)
     rng = np.random.default_rng(0)
-    parts = [task.generate(rng, 1, T=20) for _ in range(4)]
-    stacked = stack_batches(parts)
-    reference = type(parts[0]).concatenate(parts)
+    blocks = [task.generate(rng, 3, **options) for _ in range(3)]
+    sources = [(blocks[0], 2), (blocks[1], 0), (blocks[2], 1), (blocks[0], 0), (blocks[2], 1)]
+    gathered = gather_sequences(sources)
+    reference = type(blocks[0]).concatenate([b.take([i]) for b, i in sources])
     for name in ("xs", "targets", "mask", "lengths"):
-        np.testing.assert_array_equal(getattr(stacked, name), getattr(reference, name))
+        np.testing.assert_array_equal(getattr(gathered, name), getattr(reference, name))
+    assert gathered.info.keys() == reference.info.keys()
     for key in reference.info:
-        np.testing.assert_array_equal(stacked.info[key], reference.info[key])
+        assert gathered.info[key].dtype == reference.info[key].dtype
+        np.testing.assert_array_equal(gathered.info[key], reference.info[key])
 
 
 def test_plateau_fires_after_patience_blocks_without_relative_improvement():
