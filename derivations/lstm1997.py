@@ -20,6 +20,7 @@ Per-block arrays are (B, C, 1), per-cell arrays (B, C, S); per-cell parameters a
 import numpy as np
 
 from lstm_proofs import numerics as _k
+from lstm_proofs.errors import UserError
 
 CELL = 'lstm1997'
 BACKEND = "numpy"
@@ -30,6 +31,7 @@ TARGETS = ('y_in', 'y_out', 's', 'y_c')
 TRACE_INPUTS = ('net_c', 'net_in')
 EXIT_INPUTS = ('net_out',)
 CHUNK_ELEMENTS = 8192  # gradient_sequence: local partials computed for about this many values per call
+MODES = ("forward", "step", "sequence", "gradient")  # learner_sequence: what it does with the gradient estimate
 
 # ----- cell kernels -----
 
@@ -298,6 +300,121 @@ def learner_step(W_hidden, W_output, P, x, a_prev, s_prev, traces, target, tmask
     return y_k, a, s, (T_net_c, T_net_in), G_hidden, G_output, ()
 
 
+def learner_sequence(W_hidden, W_output, P, learning_rate, xs, targets, mask, mask_hidden, mask_output, mode, C, S):
+    """The online learner over one sequence per trial (Section 5, Appendix A.1): learner_step at every step and
+    the weight changes applied in the same call.
+
+    Activations, states and traces start at zero. ``mode``: 'step' adds alpha * G (masked) to the weights after
+    every step (eq. 17); 'sequence' sums G over the sequence and adds alpha times the sum at its end; 'gradient'
+    leaves the weights alone and returns the per-trial sums of G; 'forward' only runs the network. The results
+    equal those of a loop of learner_step calls followed by these updates bit for bit: the same operations on the
+    same values, the traces updated in place, and at a step where no trial has an error signal the gradient,
+    exactly zero, is neither computed nor added.
+
+    Args:
+        W_hidden (B, C*S + G*C, Z), W_output (B, K, U), P (tuple of (B, C, S)): per-trial weights, changed in
+            place by modes 'step' and 'sequence'.
+        learning_rate: (B,) per-trial alpha. xs: (T, B, I); targets: (T, B, K); mask: (T, B) or (T, B, K), 1.0
+            where an error signal is given. mask_hidden, mask_output: 1.0 where a weight exists (shaped like one
+            trial's W_hidden, W_output). mode: one of MODES. C, S: blocks and cells per block.
+
+    Returns:
+        ys (T, B, K), and for mode 'gradient' the per-trial sums of G = -dE/dw (G_hidden, G_output, G_P tuple),
+        else None.
+    """
+    if mode not in MODES:
+        raise UserError(f"learner mode must be one of {MODES}, got {mode!r}")
+    T, B, I = xs.shape
+    CS = C * S
+    N, Z = W_hidden.shape[1], W_hidden.shape[2]
+    dtype = np.result_type(xs, W_hidden, W_output, *P)
+    m = mask if mask.ndim == 3 else mask[..., None]
+    learn = mode != "forward"
+    errs = (m != 0).any(axis=(1, 2))  # steps at which some trial has an error signal
+    lr = np.asarray(learning_rate, dtype=float).reshape(B, 1, 1)
+    lr_h, lr_o = lr * mask_hidden, lr * mask_output  # (G * alpha_mask) equals alpha * (G * mask) bit for bit
+    ys = np.empty((T, B, W_output.shape[1]), dtype=dtype)
+    # Sources in two buffers: the output units' sources u = (x(t), y(t), 1) of step t are the hidden units'
+    # sources z = (x(t+1), y(t), 1) of step t+1 once x(t+1) is written in (eqs. 6-9: y^u(t-1) feeds step t).
+    zu = np.zeros((2, B, Z), dtype=dtype)  # y(-1) = 0 before the first step
+    zu[:, :, -1] = 1.0  # the bias source
+    net = np.empty((B, N), dtype=dtype)  # net inputs of cells and gates (eqs. 6-9) of the current step
+    sg_buf = np.empty((B, N), dtype=dtype)  # sigma(net) of the current step
+    sg_net_c = sg_buf[:, :CS].reshape(B, C, S)
+    sg_net_in = sg_buf[:, CS + 0 * C:CS + 1 * C].reshape(B, C, 1)
+    sg_net_out = sg_buf[:, CS + 1 * C:CS + 2 * C].reshape(B, C, 1)
+    sgn_buf = np.empty((B, N), dtype=dtype)  # sigma(-net) of the current step
+    sgn_net_c = sgn_buf[:, :CS].reshape(B, C, S)
+    sgn_net_in = sgn_buf[:, CS + 0 * C:CS + 1 * C].reshape(B, C, 1)
+    sgn_net_out = sgn_buf[:, CS + 1 * C:CS + 2 * C].reshape(B, C, 1)
+    W_out_cells = W_output[:, :, I:I + CS]  # weights from the cell outputs (a view: it sees the updates)
+    s_prev = np.zeros((B, C, S), dtype=dtype)
+    T_net_c = np.zeros((B, C, S, Z), dtype=dtype)  # forward trace, zero at the sequence start
+    T_net_in = np.zeros((B, C, S, Z), dtype=dtype)  # forward trace, zero at the sequence start
+    acc = None  # modes 'sequence' and 'gradient': G summed over the steps
+    for t in range(T):
+        x = xs[t]
+        z = zu[(t + 1) % 2]  # sources of step t: the previous step's u, with x(t) in place of x(t-1)
+        z[:, :I] = x
+        np.matvec(W_hidden, z, out=net)  # eqs. (6)-(9)
+        z_cells = z[:, None, None, :]  # the sources y^m, broadcast over blocks and cells
+        z_rows = z[:, None, :]  # the sources y^m, broadcast over rows
+        # the cell: equations, trace partials (eqs. 25, 27, 30) and exit partials (eqs. 21, 23) in one block
+        sg, sgn = _k.sigmoid_pair(net, out=(sg_buf, sgn_buf))  # sigma(net), sigma(-net) of every cell and gate (sigma' = sigma(net) * sigma(-net))
+        t0 = 4*sg_net_c
+        y_in = sg_net_in  # eq. (7) input gate
+        y_out = sg_net_out  # eq. (8) output gate
+        ds_dnet_c = sgn_net_c*t0*y_in  # eqs. (25), (27): ds/dnet_c
+        t1 = y_in*(t0 - 2)
+        s = s_prev + t1  # eq. (9) internal state: the CEC, self-connection fixed at 1.0
+        ds_dnet_in = sgn_net_in*t1  # eqs. (25), (27): ds/dnet_in
+        sg_s, sgn_s = _k.sigmoid_pair(s)  # sigma and sigma(-.) in one call
+        t2 = 2*sg_s
+        t3 = y_out*(t2 - 1)
+        y_c = t3  # eq. (9) cell output
+        dyc_ds = sgn_s*t2*y_out  # eq. (23): exit through the state
+        dyc_dnet_out = sgn_net_out*t3  # eq. (21): exit bypassing the state
+        u = zu[t % 2]  # sources of the output units: x(t), y(t), bias
+        u[:, :I] = x
+        u[:, I:I + CS] = y_c.reshape(B, CS)
+        u[:, I + CS:-1] = sg[:, CS:]  # the gates: y_g = sigma(net_g)
+        y_k, sgn_k = _k.sigmoid_pair(np.matvec(W_output, u), out=(ys[t], None))  # output units, logistic
+        s_prev = s
+        if not learn:
+            continue
+        T_net_c += ds_dnet_c[..., None] * z_cells  # eqs. (25), (27): ds/dw_(l,m) += ds/dnet_l * y^m; J = 1
+        T_net_in += ds_dnet_in[..., None] * z_cells  # eqs. (25), (27): ds/dw_(l,m) += ds/dnet_l * y^m; J = 1
+        if not errs[t]:
+            continue  # no error signal at this step for any trial: G = 0
+        target, tmask = targets[t], m[t]
+        e_k = y_k*sgn_k * (target - y_k) * tmask  # eq. (19)
+        G_output = e_k[:, :, None] * u[:, None, :]  # eq. (22), output units
+        e_y_c = np.vecmat(e_k, W_out_cells).reshape(B, C, S)  # error at cell outputs
+        e_s = e_y_c * dyc_ds  # eq. (23): error at the state
+        G_net_c = (e_s[..., None] * T_net_c).reshape(B, CS, -1)  # eqs. (24), (26), (28)
+        G_net_in = np.vecmat(e_s, T_net_in)  # eqs. (24), (26), (28)
+        G_net_out = np.add.reduce(e_y_c * dyc_dnet_out, axis=2)[:, :, None] * z_rows  # eqs. (21), (22)
+        G_hidden = np.concatenate((G_net_c, G_net_in, G_net_out), axis=1)
+        if mode == "step":  # eq. (17): weight change alpha * (-dE/dw) at every step
+            G_hidden *= lr_h
+            W_hidden += G_hidden
+            G_output *= lr_o
+            W_output += G_output
+        elif acc is None:
+            acc = [G_hidden, G_output]
+        else:
+            for total, g in zip(acc, (G_hidden, G_output)):
+                total += g
+    if mode == "sequence" and acc is not None:
+        W_hidden += lr * (acc[0] * mask_hidden)
+        W_output += lr * (acc[1] * mask_output)
+    if mode != "gradient":
+        return ys, None
+    if acc is None:
+        acc = [np.zeros_like(W_hidden), np.zeros_like(W_output)]
+    return ys, (acc[0], acc[1], tuple(acc[2:]))
+
+
 # ----- whole sequences (the same arithmetic as forward_step and backward_step, with the work that does not
 # depend on the previous step taken out of the time loop) -----
 
@@ -330,20 +447,25 @@ def forward_sequence(W_hidden, W_output, P, xs, C, S):
     s = np.zeros((B, C, S), dtype=dtype)
     sgs = np.empty((T, B, N), dtype=dtype)  # sigma(net) of every step, for gradient_sequence
     sgns = np.empty((T, B, N), dtype=dtype)  # sigma(-net) of every step, for gradient_sequence
+    sg_net_c_seq = sgs[:, :, :CS].reshape(T, B, C, S)
+    sg_net_in_seq = sgs[:, :, CS + 0 * C:CS + 1 * C].reshape(T, B, C, 1)
+    sg_net_out_seq = sgs[:, :, CS + 1 * C:CS + 2 * C].reshape(T, B, C, 1)
+    acts_c = acts[:, :, :CS].reshape(T, B, C, S)  # the cell outputs of every step
     for t in range(T):
         net = nets[t]
         if t and R:
             net += acts[t - 1, :, :R] @ W_rec  # eqs. (6)-(9): the recurrent part, y(t-1)
         s_prev = s
         sg, sgn = _k.sigmoid_pair(net, out=(sgs[t], sgns[t]))  # sigma(net), sigma(-net) of every cell and gate (sigma' = sigma(net) * sigma(-net))
-        sg_net_c = sg[:, :CS].reshape(B, C, S)
-        sg_net_in = sg[:, CS + 0 * C:CS + 1 * C].reshape(B, C, 1)
-        sg_net_out = sg[:, CS + 1 * C:CS + 2 * C].reshape(B, C, 1)
+        sg_net_c = sg_net_c_seq[t]
+        sg_net_in = sg_net_in_seq[t]
+        sg_net_out = sg_net_out_seq[t]
         y_in = sg_net_in  # eq. (7) input gate
         y_out = sg_net_out  # eq. (8) output gate
         s = s_prev + y_in*(4*sg_net_c - 2)  # eq. (9) internal state: the CEC, self-connection fixed at 1.0
         y_c = y_out*(2*_k.sigmoid(s) - 1)  # eq. (9) cell output
-        np.concatenate((y_c.reshape(B, CS), y_in.reshape(B, C), y_out.reshape(B, C)), axis=1, out=acts[t])  # y(t): cells, then each gate
+        acts_c[t] = y_c  # y(t): cells,
+        acts[t, :, CS:] = sgs[t][:, CS:]  # then each gate, y_g = sigma(net_g)
         states[t] = s
     X, A = xs.reshape(T * B, I), acts.reshape(T * B, N)  # every step's x(t) and y(t), one row per step
     Ro = W_output.shape[1] - I - 1  # activations the output units read: all N_a, or a leading part of them
@@ -404,6 +526,12 @@ def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, 
     W_back = W_hidden[:, I:I + R]
     d_rec = d_acts[:, :, :R]
     d_nets = np.empty((T, B, N), dtype=dtype)
+    d_y_c_seq = d_acts[:, :, :CS].reshape(T, B, C, S)
+    d_y_in_seq = d_acts[:, :, CS + 0 * C:CS + 1 * C].reshape(T, B, C, 1)
+    d_y_out_seq = d_acts[:, :, CS + 1 * C:CS + 2 * C].reshape(T, B, C, 1)
+    d_net_c_seq = d_nets[:, :, :CS].reshape(T, B, C, S)
+    d_net_in_seq = d_nets[:, :, CS + 0 * C:CS + 1 * C].reshape(T, B, C, 1)
+    d_net_out_seq = d_nets[:, :, CS + 1 * C:CS + 2 * C].reshape(T, B, C, 1)
     d_s = np.zeros((B, C, S), dtype=dtype)
     for t in range(T - 1, -1, -1):
         if t < lo:  # the local partials of the next chunk of steps, in one call
@@ -411,14 +539,14 @@ def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, 
             pd_y_in__net_in, pd_y_out__net_out, pd_s__net_c, pd_s__y_in, pd_y_c__s, pd_y_c__y_out = cell_partials(net_c[lo:hi], net_in[lo:hi], net_out[lo:hi], s_prev[lo:hi], y_in[lo:hi], y_out[lo:hi], s[lo:hi], y_c[lo:hi], sg_net_c[lo:hi], sgn_net_c[lo:hi], sgn_net_in[lo:hi], sgn_net_out[lo:hi])
         i = t - lo  # this step within the chunk
         if back and t < T - 1:
-            d_rec[t] += d_net @ W_back
-        d_a = d_acts[t]
-        d_y_c = d_a[:, :CS].reshape(B, C, S)
-        d_y_in = d_a[:, CS + 0 * C:CS + 1 * C].reshape(B, C, 1)
-        d_y_out = d_a[:, CS + 1 * C:CS + 2 * C].reshape(B, C, 1)
+            d_rec[t] += d_nets[t + 1] @ W_back  # error at y(t) through the recurrent weights of step t+1
+        d_y_c = d_y_c_seq[t]
+        d_y_in = d_y_in_seq[t]
+        d_y_out = d_y_out_seq[t]
         d_net_c, d_net_in, d_net_out, d_s, = adjoint(pd_y_in__net_in[i], pd_y_out__net_out[i], pd_s__net_c[i], pd_s__y_in[i], pd_y_c__s[i], pd_y_c__y_out[i], d_y_c, d_y_in, d_y_out, d_s)
-        d_net = d_nets[t]
-        np.concatenate((d_net_c.reshape(B, CS), d_net_in.reshape(B, C), d_net_out.reshape(B, C)), axis=1, out=d_net)
+        d_net_c_seq[t] = d_net_c
+        d_net_in_seq[t] = d_net_in
+        d_net_out_seq[t] = d_net_out
     D = d_nets.reshape(T * B, N)  # error at the net inputs of every step (eqs. 6-9), one row per step
     D_rec = d_nets[1:].reshape((T - 1) * B, N).T @ acts[:-1, :, :R].reshape((T - 1) * B, R)  # y(t-1); none at t=0
     dW_hidden = np.concatenate((D.T @ X, D_rec, D.sum(axis=0)[:, None]), axis=1)  # sources x(t), y(t-1), bias

@@ -21,6 +21,7 @@ Per-block arrays are (B, C, 1), per-cell arrays (B, C, S); per-cell parameters a
 import numpy as np
 
 from lstm_proofs import numerics as _k
+from lstm_proofs.errors import UserError
 
 CELL = 'peephole'
 BACKEND = "numpy"
@@ -31,6 +32,7 @@ TARGETS = ('y_in', 'y_forget', 's', 'y_out', 'y_c')
 TRACE_INPUTS = ('net_c', 'net_in', 'net_forget', 'p_in', 'p_forget')
 EXIT_INPUTS = ('net_out', 'p_out')
 CHUNK_ELEMENTS = 8192  # gradient_sequence: local partials computed for about this many values per call
+MODES = ("forward", "step", "sequence", "gradient")  # learner_sequence: what it does with the gradient estimate
 
 # ----- cell kernels -----
 
@@ -350,6 +352,154 @@ def learner_step(W_hidden, W_output, P, x, a_prev, s_prev, traces, target, tmask
     return y_k, a, s, (T_net_c, T_net_in, T_net_forget, T_p_in, T_p_forget), G_hidden, G_output, (G_p_in, G_p_forget, G_p_out)
 
 
+def learner_sequence(W_hidden, W_output, P, learning_rate, xs, targets, mask, mask_hidden, mask_output, mode, C, S):
+    """The online learner over one sequence per trial (Section 5, Appendix A.1): learner_step at every step and
+    the weight changes applied in the same call.
+
+    Activations, states and traces start at zero. ``mode``: 'step' adds alpha * G (masked) to the weights after
+    every step (eq. 17); 'sequence' sums G over the sequence and adds alpha times the sum at its end; 'gradient'
+    leaves the weights alone and returns the per-trial sums of G; 'forward' only runs the network. The results
+    equal those of a loop of learner_step calls followed by these updates bit for bit: the same operations on the
+    same values, the traces updated in place, and at a step where no trial has an error signal the gradient,
+    exactly zero, is neither computed nor added.
+
+    Args:
+        W_hidden (B, C*S + G*C, Z), W_output (B, K, U), P (tuple of (B, C, S)): per-trial weights, changed in
+            place by modes 'step' and 'sequence'.
+        learning_rate: (B,) per-trial alpha. xs: (T, B, I); targets: (T, B, K); mask: (T, B) or (T, B, K), 1.0
+            where an error signal is given. mask_hidden, mask_output: 1.0 where a weight exists (shaped like one
+            trial's W_hidden, W_output). mode: one of MODES. C, S: blocks and cells per block.
+
+    Returns:
+        ys (T, B, K), and for mode 'gradient' the per-trial sums of G = -dE/dw (G_hidden, G_output, G_P tuple),
+        else None.
+    """
+    if mode not in MODES:
+        raise UserError(f"learner mode must be one of {MODES}, got {mode!r}")
+    T, B, I = xs.shape
+    CS = C * S
+    N, Z = W_hidden.shape[1], W_hidden.shape[2]
+    dtype = np.result_type(xs, W_hidden, W_output, *P)
+    m = mask if mask.ndim == 3 else mask[..., None]
+    learn = mode != "forward"
+    errs = (m != 0).any(axis=(1, 2))  # steps at which some trial has an error signal
+    lr = np.asarray(learning_rate, dtype=float).reshape(B, 1, 1)
+    lr_h, lr_o = lr * mask_hidden, lr * mask_output  # (G * alpha_mask) equals alpha * (G * mask) bit for bit
+    ys = np.empty((T, B, W_output.shape[1]), dtype=dtype)
+    # Sources in two buffers: the output units' sources u = (x(t), y(t), 1) of step t are the hidden units'
+    # sources z = (x(t+1), y(t), 1) of step t+1 once x(t+1) is written in (eqs. 6-9: y^u(t-1) feeds step t).
+    zu = np.zeros((2, B, Z), dtype=dtype)  # y(-1) = 0 before the first step
+    zu[:, :, -1] = 1.0  # the bias source
+    net = np.empty((B, N), dtype=dtype)  # net inputs of cells and gates (eqs. 6-9) of the current step
+    net_in = net[:, CS + 0 * C:CS + 1 * C].reshape(B, C, 1)
+    net_forget = net[:, CS + 1 * C:CS + 2 * C].reshape(B, C, 1)
+    net_out = net[:, CS + 2 * C:CS + 3 * C].reshape(B, C, 1)
+    sg_buf = np.empty((B, N), dtype=dtype)  # sigma(net) of the current step
+    sg_net_c = sg_buf[:, :CS].reshape(B, C, S)
+    sgn_buf = np.empty((B, N), dtype=dtype)  # sigma(-net) of the current step
+    sgn_net_c = sgn_buf[:, :CS].reshape(B, C, S)
+    W_out_cells = W_output[:, :, I:I + CS]  # weights from the cell outputs (a view: it sees the updates)
+    s_prev = np.zeros((B, C, S), dtype=dtype)
+    T_net_c = np.zeros((B, C, S, Z), dtype=dtype)  # forward trace, zero at the sequence start
+    T_net_in = np.zeros((B, C, S, Z), dtype=dtype)  # forward trace, zero at the sequence start
+    T_net_forget = np.zeros((B, C, S, Z), dtype=dtype)  # forward trace, zero at the sequence start
+    T_p_in = np.zeros((B, C, S), dtype=dtype)  # forward trace, zero at the sequence start
+    T_p_forget = np.zeros((B, C, S), dtype=dtype)  # forward trace, zero at the sequence start
+    p_in, p_forget, p_out = P  # per-cell parameters, each (B, C, S), changed in place
+    acc = None  # modes 'sequence' and 'gradient': G summed over the steps
+    for t in range(T):
+        x = xs[t]
+        z = zu[(t + 1) % 2]  # sources of step t: the previous step's u, with x(t) in place of x(t-1)
+        z[:, :I] = x
+        np.matvec(W_hidden, z, out=net)  # eqs. (6)-(9)
+        z_cells = z[:, None, None, :]  # the sources y^m, broadcast over blocks and cells
+        z_rows = z[:, None, :]  # the sources y^m, broadcast over rows
+        # the cell: equations, trace partials (eqs. 25, 27, 30) and exit partials (eqs. 21, 23) in one block
+        sg, sgn = _k.sigmoid_pair(net, out=(sg_buf, sgn_buf))  # sigma(net), sigma(-net) of every cell and gate (sigma' = sigma(net) * sigma(-net))
+        t0 = net_in + p_in*s_prev
+        t1 = net_forget + p_forget*s_prev
+        t3 = 4*sg_net_c
+        t9 = _k.sigmoid(-t1)
+        y_in = _k.sigmoid(t0)  # Gers 2002: input gate sees s(t-1)
+        y_forget = _k.sigmoid(t1)  # Gers 2002: forget gate sees s(t-1)
+        J = y_forget  # eq. (30): ds(t)/ds(t-1)
+        ds_dnet_c = sgn_net_c*t3*y_in  # eqs. (25), (27): ds/dnet_c
+        ds_dp_forget = s_prev**2*t9*y_forget  # eqs. (25), (27): ds/dp_forget
+        t2 = s_prev*y_forget
+        t4 = y_in*(t3 - 2)
+        t8 = t4*_k.sigmoid(-t0)
+        s = t2 + t4  # Gers 2000: state with forgetting
+        ds_dnet_in = t8  # eqs. (25), (27): ds/dnet_in
+        ds_dnet_forget = t2*t9  # eqs. (25), (27): ds/dnet_forget
+        ds_dp_in = s_prev*t8  # eqs. (25), (27): ds/dp_in
+        sg_s, sgn_s = _k.sigmoid_pair(s)  # sigma and sigma(-.) in one call
+        t5 = net_out + p_out*s
+        t6 = 2*sg_s
+        y_out = _k.sigmoid(t5)  # Gers 2002: output gate sees s(t)
+        t7 = y_out*(t6 - 1)
+        t10 = t7*_k.sigmoid(-t5)
+        y_c = t7  # eq. (9) cell output
+        dyc_ds = p_out*t10 + sgn_s*t6*y_out  # eq. (23): exit through the state
+        dyc_dnet_out = t10  # eq. (21): exit bypassing the state
+        dyc_dp_out = s*t10  # eq. (21): exit bypassing the state
+        u = zu[t % 2]  # sources of the output units: x(t), y(t), bias
+        u[:, :I] = x
+        np.concatenate((y_c.reshape(B, CS), y_in.reshape(B, C), y_forget.reshape(B, C), y_out.reshape(B, C)), axis=1, out=u[:, I:-1])
+        y_k, sgn_k = _k.sigmoid_pair(np.matvec(W_output, u), out=(ys[t], None))  # output units, logistic
+        s_prev = s
+        if not learn:
+            continue
+        T_net_c *= J[..., None]  # eq. (30): J = ds(t)/ds(t-1)
+        T_net_c += ds_dnet_c[..., None] * z_cells  # eqs. (25), (27): ds/dw_(l,m) += ds/dnet_l * y^m
+        T_net_in *= J[..., None]  # eq. (30): J = ds(t)/ds(t-1)
+        T_net_in += ds_dnet_in[..., None] * z_cells  # eqs. (25), (27): ds/dw_(l,m) += ds/dnet_l * y^m
+        T_net_forget *= J[..., None]  # eq. (30): J = ds(t)/ds(t-1)
+        T_net_forget += ds_dnet_forget[..., None] * z_cells  # eqs. (25), (27): ds/dw_(l,m) += ds/dnet_l * y^m
+        T_p_in *= J  # eq. (30): J = ds(t)/ds(t-1)
+        T_p_in += ds_dp_in  # forward trace of parameter p_in
+        T_p_forget *= J  # eq. (30): J = ds(t)/ds(t-1)
+        T_p_forget += ds_dp_forget  # forward trace of parameter p_forget
+        if not errs[t]:
+            continue  # no error signal at this step for any trial: G = 0
+        target, tmask = targets[t], m[t]
+        e_k = y_k*sgn_k * (target - y_k) * tmask  # eq. (19)
+        G_output = e_k[:, :, None] * u[:, None, :]  # eq. (22), output units
+        e_y_c = np.vecmat(e_k, W_out_cells).reshape(B, C, S)  # error at cell outputs
+        e_s = e_y_c * dyc_ds  # eq. (23): error at the state
+        G_net_c = (e_s[..., None] * T_net_c).reshape(B, CS, -1)  # eqs. (24), (26), (28)
+        G_net_in = np.vecmat(e_s, T_net_in)  # eqs. (24), (26), (28)
+        G_net_forget = np.vecmat(e_s, T_net_forget)  # eqs. (24), (26), (28)
+        G_net_out = np.add.reduce(e_y_c * dyc_dnet_out, axis=2)[:, :, None] * z_rows  # eqs. (21), (22)
+        G_hidden = np.concatenate((G_net_c, G_net_in, G_net_forget, G_net_out), axis=1)
+        G_p_in = e_s * T_p_in
+        G_p_forget = e_s * T_p_forget
+        G_p_out = e_y_c * dyc_dp_out
+        if mode == "step":  # eq. (17): weight change alpha * (-dE/dw) at every step
+            G_hidden *= lr_h
+            W_hidden += G_hidden
+            G_output *= lr_o
+            W_output += G_output
+            p_in += lr * G_p_in
+            p_forget += lr * G_p_forget
+            p_out += lr * G_p_out
+        elif acc is None:
+            acc = [G_hidden, G_output, G_p_in, G_p_forget, G_p_out]
+        else:
+            for total, g in zip(acc, (G_hidden, G_output, G_p_in, G_p_forget, G_p_out)):
+                total += g
+    if mode == "sequence" and acc is not None:
+        W_hidden += lr * (acc[0] * mask_hidden)
+        W_output += lr * (acc[1] * mask_output)
+        p_in += lr * acc[2]
+        p_forget += lr * acc[3]
+        p_out += lr * acc[4]
+    if mode != "gradient":
+        return ys, None
+    if acc is None:
+        acc = [np.zeros_like(W_hidden), np.zeros_like(W_output), np.zeros_like(p_in), np.zeros_like(p_forget), np.zeros_like(p_out)]
+    return ys, (acc[0], acc[1], tuple(acc[2:]))
+
+
 # ----- whole sequences (the same arithmetic as forward_step and backward_step, with the work that does not
 # depend on the previous step taken out of the time loop) -----
 
@@ -383,6 +533,7 @@ def forward_sequence(W_hidden, W_output, P, xs, C, S):
     sgs = np.empty((T, B, N), dtype=dtype)  # sigma(net) of every step, for gradient_sequence
     sgns = np.empty((T, B, N), dtype=dtype)  # sigma(-net) of every step, for gradient_sequence
     p_in, p_forget, p_out = P  # per-cell parameters, each (C, S)
+    sg_net_c_seq = sgs[:, :, :CS].reshape(T, B, C, S)
     for t in range(T):
         net = nets[t]
         if t and R:
@@ -392,7 +543,7 @@ def forward_sequence(W_hidden, W_output, P, xs, C, S):
         net_out = net[:, CS + 2 * C:CS + 3 * C].reshape(B, C, 1)
         s_prev = s
         sg, sgn = _k.sigmoid_pair(net, out=(sgs[t], sgns[t]))  # sigma(net), sigma(-net) of every cell and gate (sigma' = sigma(net) * sigma(-net))
-        sg_net_c = sg[:, :CS].reshape(B, C, S)
+        sg_net_c = sg_net_c_seq[t]
         y_in = _k.sigmoid(net_in + p_in*s_prev)  # Gers 2002: input gate sees s(t-1)
         y_forget = _k.sigmoid(net_forget + p_forget*s_prev)  # Gers 2002: forget gate sees s(t-1)
         s = s_prev*y_forget + y_in*(4*sg_net_c - 2)  # Gers 2000: state with forgetting
@@ -460,6 +611,14 @@ def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, 
     W_back = W_hidden[:, I:I + R]
     d_rec = d_acts[:, :, :R]
     d_nets = np.empty((T, B, N), dtype=dtype)
+    d_y_c_seq = d_acts[:, :, :CS].reshape(T, B, C, S)
+    d_y_in_seq = d_acts[:, :, CS + 0 * C:CS + 1 * C].reshape(T, B, C, 1)
+    d_y_forget_seq = d_acts[:, :, CS + 1 * C:CS + 2 * C].reshape(T, B, C, 1)
+    d_y_out_seq = d_acts[:, :, CS + 2 * C:CS + 3 * C].reshape(T, B, C, 1)
+    d_net_c_seq = d_nets[:, :, :CS].reshape(T, B, C, S)
+    d_net_in_seq = d_nets[:, :, CS + 0 * C:CS + 1 * C].reshape(T, B, C, 1)
+    d_net_forget_seq = d_nets[:, :, CS + 1 * C:CS + 2 * C].reshape(T, B, C, 1)
+    d_net_out_seq = d_nets[:, :, CS + 2 * C:CS + 3 * C].reshape(T, B, C, 1)
     d_s = np.zeros((B, C, S), dtype=dtype)
     dP_p_in = np.empty((T, B, C, S), dtype=dtype)
     dP_p_forget = np.empty((T, B, C, S), dtype=dtype)
@@ -470,15 +629,16 @@ def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, 
             pd_y_in__net_in, pd_y_in__p_in, pd_y_in__s_prev, pd_y_forget__net_forget, pd_y_forget__p_forget, pd_y_forget__s_prev, pd_s__net_c, pd_s__s_prev, pd_s__y_forget, pd_s__y_in, pd_y_out__net_out, pd_y_out__p_out, pd_y_out__s, pd_y_c__s, pd_y_c__y_out = cell_partials(net_c[lo:hi], net_in[lo:hi], net_forget[lo:hi], net_out[lo:hi], s_prev[lo:hi], p_in, p_forget, p_out, y_in[lo:hi], y_forget[lo:hi], s[lo:hi], y_out[lo:hi], y_c[lo:hi], sg_net_c[lo:hi], sgn_net_c[lo:hi])
         i = t - lo  # this step within the chunk
         if back and t < T - 1:
-            d_rec[t] += d_net @ W_back
-        d_a = d_acts[t]
-        d_y_c = d_a[:, :CS].reshape(B, C, S)
-        d_y_in = d_a[:, CS + 0 * C:CS + 1 * C].reshape(B, C, 1)
-        d_y_forget = d_a[:, CS + 1 * C:CS + 2 * C].reshape(B, C, 1)
-        d_y_out = d_a[:, CS + 2 * C:CS + 3 * C].reshape(B, C, 1)
+            d_rec[t] += d_nets[t + 1] @ W_back  # error at y(t) through the recurrent weights of step t+1
+        d_y_c = d_y_c_seq[t]
+        d_y_in = d_y_in_seq[t]
+        d_y_forget = d_y_forget_seq[t]
+        d_y_out = d_y_out_seq[t]
         d_net_c, d_net_in, d_net_forget, d_net_out, d_s, d_p_in, d_p_forget, d_p_out, = adjoint(pd_y_in__net_in[i], pd_y_in__p_in[i], pd_y_in__s_prev[i], pd_y_forget__net_forget[i], pd_y_forget__p_forget[i], pd_y_forget__s_prev[i], pd_s__net_c[i], pd_s__s_prev[i], pd_s__y_forget[i], pd_s__y_in[i], pd_y_out__net_out[i], pd_y_out__p_out[i], pd_y_out__s[i], pd_y_c__s[i], pd_y_c__y_out[i], d_y_c, d_y_in, d_y_forget, d_y_out, d_s)
-        d_net = d_nets[t]
-        np.concatenate((d_net_c.reshape(B, CS), d_net_in.reshape(B, C), d_net_forget.reshape(B, C), d_net_out.reshape(B, C)), axis=1, out=d_net)
+        d_net_c_seq[t] = d_net_c
+        d_net_in_seq[t] = d_net_in
+        d_net_forget_seq[t] = d_net_forget
+        d_net_out_seq[t] = d_net_out
         dP_p_in[t] = d_p_in
         dP_p_forget[t] = d_p_forget
         dP_p_out[t] = d_p_out

@@ -17,6 +17,7 @@ Per-block arrays are (B, C, 1), per-cell arrays (B, C, S); per-cell parameters a
 import numpy as np
 
 from lstm_proofs import numerics as _k
+from lstm_proofs.errors import UserError
 
 CELL = 'rnn_linear'
 BACKEND = "numpy"
@@ -27,6 +28,7 @@ TARGETS = ('y_c',)
 TRACE_INPUTS = ()
 EXIT_INPUTS = ('net_c',)
 CHUNK_ELEMENTS = 8192  # gradient_sequence: local partials computed for about this many values per call
+MODES = ("forward", "step", "sequence", "gradient")  # learner_sequence: what it does with the gradient estimate
 
 # ----- cell kernels -----
 
@@ -229,6 +231,91 @@ def learner_step(W_hidden, W_output, P, x, a_prev, s_prev, traces, target, tmask
     return y_k, a, None, (), G_hidden, G_output, ()
 
 
+def learner_sequence(W_hidden, W_output, P, learning_rate, xs, targets, mask, mask_hidden, mask_output, mode, C, S):
+    """The online learner over one sequence per trial (Section 5, Appendix A.1): learner_step at every step and
+    the weight changes applied in the same call.
+
+    Activations, states and traces start at zero. ``mode``: 'step' adds alpha * G (masked) to the weights after
+    every step (eq. 17); 'sequence' sums G over the sequence and adds alpha times the sum at its end; 'gradient'
+    leaves the weights alone and returns the per-trial sums of G; 'forward' only runs the network. The results
+    equal those of a loop of learner_step calls followed by these updates bit for bit: the same operations on the
+    same values, the traces updated in place, and at a step where no trial has an error signal the gradient,
+    exactly zero, is neither computed nor added.
+
+    Args:
+        W_hidden (B, C*S + G*C, Z), W_output (B, K, U), P (tuple of (B, C, S)): per-trial weights, changed in
+            place by modes 'step' and 'sequence'.
+        learning_rate: (B,) per-trial alpha. xs: (T, B, I); targets: (T, B, K); mask: (T, B) or (T, B, K), 1.0
+            where an error signal is given. mask_hidden, mask_output: 1.0 where a weight exists (shaped like one
+            trial's W_hidden, W_output). mode: one of MODES. C, S: blocks and cells per block.
+
+    Returns:
+        ys (T, B, K), and for mode 'gradient' the per-trial sums of G = -dE/dw (G_hidden, G_output, G_P tuple),
+        else None.
+    """
+    if mode not in MODES:
+        raise UserError(f"learner mode must be one of {MODES}, got {mode!r}")
+    T, B, I = xs.shape
+    CS = C * S
+    N, Z = W_hidden.shape[1], W_hidden.shape[2]
+    dtype = np.result_type(xs, W_hidden, W_output, *P)
+    m = mask if mask.ndim == 3 else mask[..., None]
+    learn = mode != "forward"
+    errs = (m != 0).any(axis=(1, 2))  # steps at which some trial has an error signal
+    lr = np.asarray(learning_rate, dtype=float).reshape(B, 1, 1)
+    lr_h, lr_o = lr * mask_hidden, lr * mask_output  # (G * alpha_mask) equals alpha * (G * mask) bit for bit
+    ys = np.empty((T, B, W_output.shape[1]), dtype=dtype)
+    # Sources in two buffers: the output units' sources u = (x(t), y(t), 1) of step t are the hidden units'
+    # sources z = (x(t+1), y(t), 1) of step t+1 once x(t+1) is written in (eqs. 6-9: y^u(t-1) feeds step t).
+    zu = np.zeros((2, B, Z), dtype=dtype)  # y(-1) = 0 before the first step
+    zu[:, :, -1] = 1.0  # the bias source
+    net = np.empty((B, N), dtype=dtype)  # net inputs of cells and gates (eqs. 6-9) of the current step
+    net_c = net[:, :CS].reshape(B, C, S)
+    W_out_cells = W_output[:, :, I:I + CS]  # weights from the cell outputs (a view: it sees the updates)
+    acc = None  # modes 'sequence' and 'gradient': G summed over the steps
+    for t in range(T):
+        x = xs[t]
+        z = zu[(t + 1) % 2]  # sources of step t: the previous step's u, with x(t) in place of x(t-1)
+        z[:, :I] = x
+        np.matvec(W_hidden, z, out=net)  # eqs. (6)-(9)
+        z_rows = z[:, None, :]  # the sources y^m, broadcast over rows
+        # the cell: equations, trace partials (eqs. 25, 27, 30) and exit partials (eqs. 21, 23) in one block
+        y_c = net_c  # Section 3.2: linear unit
+        dyc_dnet_c = np.full(net_c.shape, 1, dtype=net_c.dtype)  # eq. (21): exit bypassing the state
+        u = zu[t % 2]  # sources of the output units: x(t), y(t), bias
+        u[:, :I] = x
+        u[:, I:I + CS] = y_c.reshape(B, CS)
+        y_k, sgn_k = _k.sigmoid_pair(np.matvec(W_output, u), out=(ys[t], None))  # output units, logistic
+        if not learn:
+            continue
+        if not errs[t]:
+            continue  # no error signal at this step for any trial: G = 0
+        target, tmask = targets[t], m[t]
+        e_k = y_k*sgn_k * (target - y_k) * tmask  # eq. (19)
+        G_output = e_k[:, :, None] * u[:, None, :]  # eq. (22), output units
+        e_y_c = np.vecmat(e_k, W_out_cells).reshape(B, C, S)  # error at cell outputs
+        G_net_c = (e_y_c * dyc_dnet_c).reshape(B, CS)[:, :, None] * z_rows  # eqs. (21), (22)
+        G_hidden = np.concatenate((G_net_c,), axis=1)
+        if mode == "step":  # eq. (17): weight change alpha * (-dE/dw) at every step
+            G_hidden *= lr_h
+            W_hidden += G_hidden
+            G_output *= lr_o
+            W_output += G_output
+        elif acc is None:
+            acc = [G_hidden, G_output]
+        else:
+            for total, g in zip(acc, (G_hidden, G_output)):
+                total += g
+    if mode == "sequence" and acc is not None:
+        W_hidden += lr * (acc[0] * mask_hidden)
+        W_output += lr * (acc[1] * mask_output)
+    if mode != "gradient":
+        return ys, None
+    if acc is None:
+        acc = [np.zeros_like(W_hidden), np.zeros_like(W_output)]
+    return ys, (acc[0], acc[1], tuple(acc[2:]))
+
+
 # ----- whole sequences (the same arithmetic as forward_step and backward_step, with the work that does not
 # depend on the previous step taken out of the time loop) -----
 
@@ -312,14 +399,14 @@ def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, 
     W_back = W_hidden[:, I:I + R]
     d_rec = d_acts[:, :, :R]
     d_nets = np.empty((T, B, N), dtype=dtype)
+    d_y_c_seq = d_acts[:, :, :CS].reshape(T, B, C, S)
+    d_net_c_seq = d_nets[:, :, :CS].reshape(T, B, C, S)
     for t in range(T - 1, -1, -1):
         if back and t < T - 1:
-            d_rec[t] += d_net @ W_back
-        d_a = d_acts[t]
-        d_y_c = d_a[:, :CS].reshape(B, C, S)
+            d_rec[t] += d_nets[t + 1] @ W_back  # error at y(t) through the recurrent weights of step t+1
+        d_y_c = d_y_c_seq[t]
         d_net_c, = adjoint(d_y_c)
-        d_net = d_nets[t]
-        np.concatenate((d_net_c.reshape(B, CS),), axis=1, out=d_net)
+        d_net_c_seq[t] = d_net_c
     D = d_nets.reshape(T * B, N)  # error at the net inputs of every step (eqs. 6-9), one row per step
     D_rec = d_nets[1:].reshape((T - 1) * B, N).T @ acts[:-1, :, :R].reshape((T - 1) * B, R)  # y(t-1); none at t=0
     dW_hidden = np.concatenate((D.T @ X, D_rec, D.sum(axis=0)[:, None]), axis=1)  # sources x(t), y(t-1), bias

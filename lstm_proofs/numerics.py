@@ -69,7 +69,8 @@ def sigmoid_pair(x: np.ndarray, out: tuple[np.ndarray, np.ndarray] | None = None
     """
     x = np.asarray(x)
     pos, neg = (None, None) if out is None else out
-    if x.dtype.kind == "f" and x.ndim and all(o is None or o.dtype == x.dtype for o in (pos, neg)):
+    dt = x.dtype
+    if dt.kind == "f" and x.ndim and (pos is None or pos.dtype == dt) and (neg is None or neg.dtype == dt):
         e = np.negative(x, out=neg)
         np.minimum(e, 708.0, out=e)
         np.maximum(e, -708.0, out=e)  # the same clamp as sigmoid(-x) applies to its own exponential

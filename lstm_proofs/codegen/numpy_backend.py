@@ -7,7 +7,9 @@ The module holds two layers of functions:
   (forward-trace partials) and ``cell_exit`` (exit partials);
 * **network steps**, which compose the cell kernels with the linear algebra of the paper's network (Section 4,
   Appendix A.1): ``forward_step``, ``backward_step`` (one step of backpropagation through time, full or truncated)
-  and ``learner_step`` (one step of the paper's online learner with forward-accumulated traces).
+  and ``learner_step`` (one step of the paper's online learner with forward-accumulated traces); and their
+  whole-sequence forms ``forward_sequence``, ``gradient_sequence`` and ``learner_sequence`` (what the runtime
+  calls), with the work that does not depend on the previous step taken out of the time loop.
 """
 
 from __future__ import annotations
@@ -225,8 +227,16 @@ def _net_sigmoids(cell: CellDeclaration, exprs: list[sp.Expr]) -> dict[sp.Expr, 
     return dict(sorted(found.items(), key=lambda kv: kv[1].name))
 
 
+def _plain_gates(cell: CellDeclaration) -> bool:
+    """True if every gate's activation is the logistic function of its net input alone (y_g = sigma(net_g)):
+    the gate part of the activation vector is then the gate part of sigma(net)."""
+    exprs = {eq.target: eq.expr for eq in cell.equations}
+    return all(exprs.get(sp.Symbol(f"y_{g}")) == sigma(sp.Symbol(f"net_{g}")) for g in cell.gates)
+
+
 def _fused_cell_step(der: Derivation, indent: str = "    ", learner: bool = True,
-                     keep: tuple[str, ...] = ()) -> tuple[list[str], list[str], list[str]]:
+                     keep: tuple[str, ...] = (), hoist: list[str] | None = None
+                     ) -> tuple[list[str], list[str], list[str]]:
     """Lines that evaluate the cell inside a network step: its equations and, for learner_step, its trace and
     exit partials, in one block.
 
@@ -237,6 +247,11 @@ def _fused_cell_step(der: Derivation, indent: str = "    ", learner: bool = True
 
     ``keep`` (forward_sequence): ``"sg"`` and/or ``"sgn"``, the logistic values of the net inputs to compute in
     any case and write into the whole-sequence arrays ``sgs[t]`` / ``sgns[t]`` (gradient_sequence reads them).
+
+    ``hoist`` (the sequence functions): a list that receives lines to run once before the time loop. The logistic
+    values are then written into arrays that live for the whole sequence (``sgs[t]`` for a kind in ``keep``,
+    otherwise a buffer ``sg_buf`` / ``sgn_buf`` of shape (B, N)), and the views of their parts (one per cell
+    quantity) are made once: inside the loop a kept kind's view is one index ``[t]``, a buffer's none.
 
     Returns:
         (lines, names of the trace partials (J first, if computed), names of the exit partials).
@@ -295,19 +310,28 @@ def _fused_cell_step(der: Derivation, indent: str = "    ", learner: bool = True
     lines = []
     gates = list(cell.gates)
     kinds = [k for k in ("sg", "sgn") if k in keep or any(v.name.startswith(k + "_") for v in sig.values())]
-    out = {"sg": "sgs[t]", "sgn": "sgns[t]"}
+    out = {k: (f"{k}s[t]" if k in keep else f"{k}_buf" if hoist is not None else None) for k in kinds}
     if kinds == ["sg", "sgn"]:
-        where = f", out=({out['sg'] if 'sg' in keep else None}, {out['sgn'] if 'sgn' in keep else None})" if keep else ""
+        where = f", out=({out['sg']}, {out['sgn']})" if any(out.values()) else ""
         lines.append(f"{indent}sg, sgn = _k.sigmoid_pair(net{where})  # sigma(net), sigma(-net) of every cell and "
                      "gate (sigma' = sigma(net) * sigma(-net))")
     elif kinds:
-        where = f", out={out[kinds[0]]}" if kinds[0] in keep else ""
+        where = f", out={out[kinds[0]]}" if out[kinds[0]] else ""
         minus = "-" if kinds[0] == "sgn" else ""
         lines.append(f"{indent}{kinds[0]} = _k.sigmoid({minus}net{where})  # sigma({minus}net) of every cell and gate, "
                      "in one call")
     for kind in kinds:
+        if hoist is not None and kind not in keep:
+            hoist.append(f"    {kind}_buf = np.empty((B, N), dtype=dtype)  # " + ("sigma(net)" if kind == "sg" else "sigma(-net)") + " of the current step")
         for v in (v for v in sig.values() if v.name.startswith(kind + "_")):
-            lines.append(f"{indent}{v.name} = {_parts(gates, kind)[v.name.split('_net_', 1)[1]]}")
+            part = v.name.split("_net_", 1)[1]
+            if hoist is None:
+                lines.append(f"{indent}{v.name} = {_parts(gates, kind)[part]}")
+            elif kind in keep:
+                hoist.append(f"    {v.name}_seq = {_parts(gates, kind + 's', 'T, B')[part]}")
+                lines.append(f"{indent}{v.name} = {v.name}_seq[t]")
+            else:
+                hoist.append(f"    {v.name} = {_parts(gates, kind + '_buf')[part]}")
     outs = {t for t, _ in items}
     for target, expr in cse_assignments(items):
         if target in placeholders:
@@ -323,6 +347,57 @@ def _fused_cell_step(der: Derivation, indent: str = "    ", learner: bool = True
         else:
             lines.extend(emit_lines([(target, expr)], indent=indent))
     return lines, trace_names, exit_names
+
+
+def _trace_updates(der: Derivation, has_J: bool) -> list[tuple[str, str, str, str]]:
+    """The forward-trace updates of the learner (eqs. 25, 27, 30), one per trace: (trace name, factor J of the
+    old trace or "" where J is exactly 1 (the CEC), the added term, comment). learner_step prints them as
+    ``T = J * T + term``, learner_sequence as the same arithmetic in place."""
+    params = [p.name for p in der.cell.params]
+    out = []
+    for u in (u for u in der.trace_inputs if not u.name.endswith("_prev")):
+        tn = f"T_{u.name}"
+        if u.name in params:
+            out.append((tn, "J" if has_J else "", f"ds_d{u.name}", f"forward trace of parameter {u.name}"))
+        else:
+            out.append((tn, "J[..., None]" if has_J else "", f"ds_d{u.name}[..., None] * z_cells",
+                        "eqs. (25), (27): ds/dw_(l,m) += ds/dnet_l * y^m" + ("" if has_J else "; J = 1")))
+    return out
+
+
+def _gradient_terms(der: Derivation) -> tuple[list[str], list[str]]:
+    """Lines of the learner's gradient estimate of one step (eqs. 21-28): ``G_<net>`` for every net input, then
+    ``G_<param>`` for every per-cell parameter (learner_step and learner_sequence)."""
+    cell, state = der.cell, der.state
+    trace_inputs = [u for u in der.trace_inputs if not u.name.endswith("_prev")]
+    exit_inputs = list(der.exit_inputs)
+    grads = []
+    for u in cell.nets:
+        terms = []
+        lvl = cell.level(u)
+        if u in trace_inputs:
+            if lvl == "cell":
+                terms.append(f"(e_{state.name}[..., None] * T_{u.name}).reshape(B, CS, -1)")
+            else:
+                terms.append(f"np.vecmat(e_{state.name}, T_{u.name})")
+        if u in exit_inputs:
+            if lvl == "block":  # summed over the cells of the block
+                terms.append(f"np.add.reduce(e_y_c * dyc_d{u.name}, axis=2)[:, :, None] * z_rows")
+            else:
+                terms.append(f"(e_y_c * dyc_d{u.name}).reshape(B, CS)[:, :, None] * z_rows")
+        n = "CS" if lvl == "cell" else "C"
+        grads.append(f"    G_{u.name} = " + (" + ".join(terms) if terms else f"np.zeros((B, {n}, z.shape[1]))")
+                     + ("  # eqs. (24), (26), (28)" if u in trace_inputs else "  # eqs. (21), (22)"))
+    g_params = []
+    for p in (p.name for p in cell.params):
+        terms = []
+        psym = sp.Symbol(p)
+        if psym in trace_inputs:
+            terms.append(f"e_{state.name} * T_{p}")
+        if psym in exit_inputs:
+            terms.append(f"e_y_c * dyc_d{p}")
+        g_params.append(f"    G_{p} = " + (" + ".join(terms) if terms else "np.zeros((B, C, S))"))
+    return grads, g_params
 
 
 def _header(cell: CellDeclaration, der: Derivation) -> str:
@@ -346,6 +421,7 @@ Per-block arrays are (B, C, 1), per-cell arrays (B, C, S); per-cell parameters a
 import numpy as np
 
 from lstm_proofs import numerics as _k
+from lstm_proofs.errors import UserError
 
 CELL = {cell.name!r}
 BACKEND = "numpy"
@@ -356,6 +432,7 @@ TARGETS = {tuple(t.name for t in cell.targets)!r}
 TRACE_INPUTS = {tuple(u.name for u in der.trace_inputs if u not in cell.states and not u.name.endswith("_prev"))!r}
 EXIT_INPUTS = {tuple(u.name for u in der.exit_inputs)!r}
 CHUNK_ELEMENTS = 8192  # gradient_sequence: local partials computed for about this many values per call
+MODES = ("forward", "step", "sequence", "gradient")  # learner_sequence: what it does with the gradient estimate
 '''
 
 
@@ -463,41 +540,9 @@ def backward_step(W_hidden, W_output, P, cache, d_y_k, d_a, {d_s_name}, truncate
 
     # ----- learner -----
     trace_names = [f"T_{u.name}" for u in trace_inputs]
-    trace_update = []
-    has_J = "J" in trace_parts  # J = ds(t)/ds(t-1); not computed where it is exactly 1 (the CEC, eq. 30)
-    for u, tn in zip(trace_inputs, trace_names):
-        if u.name in params:
-            keep = f"J * {tn}" if has_J else tn
-            trace_update.append(f"    {tn} = {keep} + ds_d{u.name}  # forward trace of parameter {u.name}")
-        else:
-            keep = f"J[..., None] * {tn}" if has_J else tn
-            trace_update.append(f"    {tn} = {keep} + ds_d{u.name}[..., None] * z_cells  # eqs. (25), (27): ds/dw_(l,m) += ds/dnet_l * y^m" + ("" if has_J else "; J = 1"))
-    grads = []
-    for u in (*cell.nets,):
-        terms = []
-        lvl = cell.level(u)
-        if u in trace_inputs:
-            if lvl == "cell":
-                terms.append(f"(e_{state.name}[..., None] * T_{u.name}).reshape(B, CS, -1)")
-            else:
-                terms.append(f"np.vecmat(e_{state.name}, T_{u.name})")
-        if u in exit_inputs:
-            if lvl == "block":  # summed over the cells of the block
-                terms.append(f"np.add.reduce(e_y_c * dyc_d{u.name}, axis=2)[:, :, None] * z_rows")
-            else:
-                terms.append(f"(e_y_c * dyc_d{u.name}).reshape(B, CS)[:, :, None] * z_rows")
-        n = "CS" if lvl == "cell" else "C"
-        grads.append(f"    G_{u.name} = " + (" + ".join(terms) if terms else f"np.zeros((B, {n}, z.shape[1]))")
-                     + ("  # eqs. (24), (26), (28)" if u in trace_inputs else "  # eqs. (21), (22)"))
-    g_params = []
-    for p in params:
-        terms = []
-        psym = sp.Symbol(p)
-        if psym in trace_inputs:
-            terms.append(f"e_{state.name} * T_{p}")
-        if psym in exit_inputs:
-            terms.append(f"e_y_c * dyc_d{p}")
-        g_params.append(f"    G_{p} = " + (" + ".join(terms) if terms else "np.zeros((B, C, S))"))
+    trace_update = [f"    {tn} = " + (f"{j} * {tn} + {add}" if j else f"{tn} + {add}") + f"  # {note}"
+                    for tn, j, add, note in _trace_updates(der, "J" in trace_parts)]
+    grads, g_params = _gradient_terms(der)
     later = "\n".join(trace_update + grads)
     z_views = _block([line for name, line in (
         ("z_cells", "    z_cells = z[:, None, None, :]  # the sources y^m, broadcast over blocks and cells"),
@@ -542,7 +587,130 @@ def learner_step(W_hidden, W_output, P, x, a_prev, {sp_}, traces, target, tmask,
 {chr(10).join(g_params)}
     return y_k, a, {state_out}, {_tuple(trace_names)}, G_hidden, G_output, {_tuple("G_" + p for p in params)}
 '''
-    return forward + backward + learner
+    sequence = _learner_sequence(der, z_views, e_state, grads, g_params)
+    return forward + backward + learner + sequence
+
+
+def _learner_sequence(der: Derivation, z_views: str, e_state: str, grads: list[str], g_params: list[str]) -> str:
+    """learner_sequence: learner_step's arithmetic inside a loop over the time steps, with the weight changes of
+    OnlineLearner applied in place. What only costs NumPy calls is moved out of the loop or dropped: the net
+    inputs, logistic values and sources live in arrays made once (their part views too), the traces are updated
+    in place, the sources of a step are the previous step's output sources with the new input written in, and the
+    gradient is skipped at steps without any error signal (its value there is exactly zero)."""
+    cell, state = der.cell, der.state
+    gates = cell.gates
+    params = [p.name for p in cell.params]
+    hoist: list[str] = []
+    fused, trace_parts, _ = _fused_cell_step(der, indent="        ", hoist=hoist)
+    fused_text = "\n".join(fused)
+    net_views = [f"    net_{k} = {code}" for k, code in _parts(gates, "net").items()
+                 if re.search(rf"\bnet_{k}\b", fused_text)]
+    updates = _trace_updates(der, "J" in trace_parts)
+    inner = lambda lines: textwrap.indent(lines if isinstance(lines, str) else _block(lines), "    ")  # noqa: E731
+    init = [f"    {state.name}_prev = np.zeros((B, C, S), dtype=dtype)"] if state is not None else []
+    for tn, _, add, _ in updates:
+        shape = "(B, C, S, Z)" if add.endswith("z_cells") else "(B, C, S)"
+        init.append(f"    {tn} = np.zeros({shape}, dtype=dtype)  # forward trace, zero at the sequence start")
+    if params:
+        init.append(f"    {_tuple(params)[1:-1]} = P  # per-cell parameters, each (B, C, S), changed in place")
+    carry = [f"    {state.name}_prev = {state.name}"] if state is not None else []
+    traces = []
+    for tn, j, add, note in updates:
+        if j:
+            traces.append(f"    {tn} *= {j}  # eq. (30): J = ds(t)/ds(t-1)")
+        traces.append(f"    {tn} += {add}  # {note}")
+    if _plain_gates(cell):  # y_g = sigma(net_g) for every gate: the gate part of y(t) is that of sigma(net)
+        sources = ["        u[:, I:I + CS] = y_c.reshape(B, CS)"]
+        sources += ["        u[:, I + CS:-1] = sg[:, CS:]  # the gates: y_g = sigma(net_g)"] if gates else []
+    else:
+        acts = ", ".join(["y_c.reshape(B, CS)"] + [f"y_{g}.reshape(B, C)" for g in gates])
+        sources = [f"        np.concatenate(({acts}), axis=1, out=u[:, I:-1])"]
+    out_deriv = pycode(der.output_derivative).replace("_k.sigmoid(-net_k)", "sgn_k")
+    G = ["G_hidden", "G_output"] + [f"G_{p}" for p in params]
+    step_params = [f"            {p} += lr * G_{p}" for p in params]
+    end_params = [f"        {p} += lr * acc[{2 + i}]" for i, p in enumerate(params)]
+    zero_params = ", ".join(f"np.zeros_like({p})" for p in params)
+    return f'''
+
+def learner_sequence(W_hidden, W_output, P, learning_rate, xs, targets, mask, mask_hidden, mask_output, mode, C, S):
+    """The online learner over one sequence per trial (Section 5, Appendix A.1): learner_step at every step and
+    the weight changes applied in the same call.
+
+    Activations, states and traces start at zero. ``mode``: 'step' adds alpha * G (masked) to the weights after
+    every step (eq. 17); 'sequence' sums G over the sequence and adds alpha times the sum at its end; 'gradient'
+    leaves the weights alone and returns the per-trial sums of G; 'forward' only runs the network. The results
+    equal those of a loop of learner_step calls followed by these updates bit for bit: the same operations on the
+    same values, the traces updated in place, and at a step where no trial has an error signal the gradient,
+    exactly zero, is neither computed nor added.
+
+    Args:
+        W_hidden (B, C*S + G*C, Z), W_output (B, K, U), P (tuple of (B, C, S)): per-trial weights, changed in
+            place by modes 'step' and 'sequence'.
+        learning_rate: (B,) per-trial alpha. xs: (T, B, I); targets: (T, B, K); mask: (T, B) or (T, B, K), 1.0
+            where an error signal is given. mask_hidden, mask_output: 1.0 where a weight exists (shaped like one
+            trial's W_hidden, W_output). mode: one of MODES. C, S: blocks and cells per block.
+
+    Returns:
+        ys (T, B, K), and for mode 'gradient' the per-trial sums of G = -dE/dw (G_hidden, G_output, G_P tuple),
+        else None.
+    """
+    if mode not in MODES:
+        raise UserError(f"learner mode must be one of {{MODES}}, got {{mode!r}}")
+    T, B, I = xs.shape
+    CS = C * S
+    N, Z = W_hidden.shape[1], W_hidden.shape[2]
+    dtype = np.result_type(xs, W_hidden, W_output, *P)
+    m = mask if mask.ndim == 3 else mask[..., None]
+    learn = mode != "forward"
+    errs = (m != 0).any(axis=(1, 2))  # steps at which some trial has an error signal
+    lr = np.asarray(learning_rate, dtype=float).reshape(B, 1, 1)
+    lr_h, lr_o = lr * mask_hidden, lr * mask_output  # (G * alpha_mask) equals alpha * (G * mask) bit for bit
+    ys = np.empty((T, B, W_output.shape[1]), dtype=dtype)
+    # Sources in two buffers: the output units' sources u = (x(t), y(t), 1) of step t are the hidden units'
+    # sources z = (x(t+1), y(t), 1) of step t+1 once x(t+1) is written in (eqs. 6-9: y^u(t-1) feeds step t).
+    zu = np.zeros((2, B, Z), dtype=dtype)  # y(-1) = 0 before the first step
+    zu[:, :, -1] = 1.0  # the bias source
+    net = np.empty((B, N), dtype=dtype)  # net inputs of cells and gates (eqs. 6-9) of the current step
+{_block(net_views + hoist)}    W_out_cells = W_output[:, :, I:I + CS]  # weights from the cell outputs (a view: it sees the updates)
+{_block(init)}    acc = None  # modes 'sequence' and 'gradient': G summed over the steps
+    for t in range(T):
+        x = xs[t]
+        z = zu[(t + 1) % 2]  # sources of step t: the previous step's u, with x(t) in place of x(t-1)
+        z[:, :I] = x
+        np.matvec(W_hidden, z, out=net)  # eqs. (6)-(9)
+{inner(z_views)}        # the cell: equations, trace partials (eqs. 25, 27, 30) and exit partials (eqs. 21, 23) in one block
+{fused_text}
+        u = zu[t % 2]  # sources of the output units: x(t), y(t), bias
+        u[:, :I] = x
+{_block(sources)}        y_k, sgn_k = _k.sigmoid_pair(np.matvec(W_output, u), out=(ys[t], None))  # output units, logistic
+{inner(carry)}        if not learn:
+            continue
+{inner(traces)}        if not errs[t]:
+            continue  # no error signal at this step for any trial: G = 0
+        target, tmask = targets[t], m[t]
+        e_k = {out_deriv} * (target - y_k) * tmask  # eq. (19)
+        G_output = e_k[:, :, None] * u[:, None, :]  # eq. (22), output units
+        e_y_c = np.vecmat(e_k, W_out_cells).reshape(B, C, S)  # error at cell outputs
+{inner([e_state] if e_state else [])}{inner(grads)}        G_hidden = np.concatenate({_tuple("G_" + u_.name for u_ in cell.nets)}, axis=1)
+{inner(g_params)}        if mode == "step":  # eq. (17): weight change alpha * (-dE/dw) at every step
+            G_hidden *= lr_h
+            W_hidden += G_hidden
+            G_output *= lr_o
+            W_output += G_output
+{_block(step_params)}        elif acc is None:
+            acc = [{", ".join(G)}]
+        else:
+            for total, g in zip(acc, ({", ".join(G)})):
+                total += g
+    if mode == "sequence" and acc is not None:
+        W_hidden += lr * (acc[0] * mask_hidden)
+        W_output += lr * (acc[1] * mask_output)
+{_block(end_params)}    if mode != "gradient":
+        return ys, None
+    if acc is None:
+        acc = [np.zeros_like(W_hidden), np.zeros_like(W_output){", " + zero_params if params else ""}]
+    return ys, (acc[0], acc[1], tuple(acc[2:]))
+'''
 
 
 def _block(lines: list[str]) -> str:
@@ -560,7 +728,8 @@ def _sequences(der: Derivation) -> str:
     sp_ = f"{state.name}_prev" if state is not None else None
     psig = _partial_sigmoids(der)  # logistic values of net inputs the local partials read: kept by the forward pass
     kept = tuple(k for k in ("sg", "sgn") if any(v.name.startswith(k + "_") for v in psig.values()))
-    fused, _, _ = _fused_cell_step(der, indent="        ", learner=False, keep=kept)
+    fwd_hoist: list[str] = []
+    fused, _, _ = _fused_cell_step(der, indent="        ", learner=False, keep=kept, hoist=fwd_hoist)
     fused_text = "\n".join(fused)
     kept_init = [f"    {k}s = np.empty((T, B, N), dtype=dtype)  # {k}(net) of every step, for gradient_sequence"
                  .replace(f"# {k}(net)", "# sigma(net)" if k == "sg" else "# sigma(-net)") for k in kept]
@@ -572,6 +741,13 @@ def _sequences(der: Derivation) -> str:
     seq_split = [f"    net_{k} = {code}" for k, code in _parts(gates, "nets", "T, B").items()]
     bind = [f"    {_tuple(params)[1:-1]} = P  # per-cell parameters, each (C, S)"] if params else []
     acts = ["y_c.reshape(B, CS)"] + [f"y_{g}.reshape(B, C)" for g in gates]
+    sg_now = "sgs[t]" if "sg" in kept else "sg_buf"  # where this step's sigma(net) is
+    if _plain_gates(cell) and gates:  # y_g = sigma(net_g): the gate part of y(t) is that of sigma(net)
+        fwd_hoist.append("    acts_c = acts[:, :, :CS].reshape(T, B, C, S)  # the cell outputs of every step")
+        write_acts = ["        acts_c[t] = y_c  # y(t): cells,",
+                      f"        acts[t, :, CS:] = {sg_now}[:, CS:]  # then each gate, y_g = sigma(net_g)"]
+    else:
+        write_acts = [f"        np.concatenate({_tuple(acts)}, axis=1, out=acts[t])  # y(t): cells, then each gate"]
     if state is not None:
         init_state = ["    states = np.empty((T, B, C, S), dtype=dtype)",
                       f"    {state.name} = np.zeros((B, C, S), dtype=dtype)"]
@@ -605,14 +781,16 @@ def _sequences(der: Derivation) -> str:
             *widen,
             "        i = t - lo  # this step within the chunk"]
     adjs = [adjoint(y).name for y in (*cell.activations, *cell.states)]
-    d_split = [f"        d_y_{k} = {code}" for k, code in _parts(gates, "d_a").items()]
+    d_hoist = [f"    d_y_{k}_seq = {code}" for k, code in _parts(gates, "d_acts", "T, B").items()]
+    d_split = [f"        d_y_{k} = d_y_{k}_seq[t]" for k in _parts(gates, "d_acts")]
+    d_hoist += [f"    d_net_{k}_seq = {code}" for k, code in _parts(gates, "d_nets", "T, B").items()]
+    d_store = [f"        d_net_{k}_seq[t] = d_net_{k}" for k in _parts(gates, "d_nets")]
     d_outs = []
     for u in cell.inputs:
         if state is not None and u == cell.prev(state):
             d_outs.append(f"d_{state.name}")
         else:
             d_outs.append(adjoint(u).name)
-    d_net_parts = ["d_net_c.reshape(B, CS)"] + [f"d_net_{g}.reshape(B, C)" for g in gates]
     init_ds = [f"    d_{state.name} = np.zeros((B, C, S), dtype=dtype)"] if state is not None else []
     dp_init = [f"    dP_{p} = np.empty((T, B, C, S), dtype=dtype)" for p in params]
     dp_keep = [f"        dP_{p}[t] = d_{p}" for p in params]
@@ -648,13 +826,12 @@ def forward_sequence(W_hidden, W_output, P, xs, C, S):
     nets = nets.reshape(T, B, N)  # and the recurrent part, added in the loop
     W_rec = W_hidden[:, I:I + R].T
     acts = np.empty((T, B, N), dtype=dtype)
-{_block(init_state + kept_init + bind)}    for t in range(T):
+{_block(init_state + kept_init + bind + fwd_hoist)}    for t in range(T):
         net = nets[t]
         if t and R:
             net += acts[t - 1, :, :R] @ W_rec  # eqs. (6)-(9): the recurrent part, y(t-1)
 {_block(loop_split + carry)}{fused_text}
-        np.concatenate({_tuple(acts)}, axis=1, out=acts[t])  # y(t): cells, then each gate
-{_block(keep)}    X, A = xs.reshape(T * B, I), acts.reshape(T * B, N)  # every step's x(t) and y(t), one row per step
+{_block(write_acts + keep)}    X, A = xs.reshape(T * B, I), acts.reshape(T * B, N)  # every step's x(t) and y(t), one row per step
     Ro = W_output.shape[1] - I - 1  # activations the output units read: all N_a, or a leading part of them
     net_k = (X @ W_output[:, :I].T + A[:, :Ro] @ W_output[:, I:I + Ro].T + W_output[:, -1]).reshape(T, B, W_output.shape[0])
     ys = _k.sigmoid(net_k)  # output units, logistic
@@ -701,14 +878,11 @@ def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, 
     W_back = W_hidden[:, I:I + R]
     d_rec = d_acts[:, :, :R]
     d_nets = np.empty((T, B, N), dtype=dtype)
-{_block(init_ds + dp_init)}    for t in range(T - 1, -1, -1):
+{_block(d_hoist + init_ds + dp_init)}    for t in range(T - 1, -1, -1):
 {_block(chunk_lines)}        if back and t < T - 1:
-            d_rec[t] += d_net @ W_back
-        d_a = d_acts[t]
+            d_rec[t] += d_nets[t + 1] @ W_back  # error at y(t) through the recurrent weights of step t+1
 {_block(d_split)}        {", ".join(d_outs)}, = adjoint({call})
-        d_net = d_nets[t]
-        np.concatenate({_tuple(d_net_parts)}, axis=1, out=d_net)
-{_block(dp_keep)}    D = d_nets.reshape(T * B, N)  # error at the net inputs of every step (eqs. 6-9), one row per step
+{_block(d_store + dp_keep)}    D = d_nets.reshape(T * B, N)  # error at the net inputs of every step (eqs. 6-9), one row per step
     D_rec = d_nets[1:].reshape((T - 1) * B, N).T @ acts[:-1, :, :R].reshape((T - 1) * B, R)  # y(t-1); none at t=0
     dW_hidden = np.concatenate((D.T @ X, D_rec, D.sum(axis=0)[:, None]), axis=1)  # sources x(t), y(t-1), bias
     dP = {_tuple(f"dP_{p}.sum(axis=(0, 1))" for p in params)}

@@ -1,11 +1,13 @@
 """Online learning as in the paper (Section 5, Appendix A.1), with many independent trials in lockstep.
 
-Per time step (Section 5): set the inputs, compute the hidden units (gates, cells), compute the outputs; then the
-generated ``learner_step`` updates the forward traces ``ds/dw`` (eqs. 25, 27) and returns this step's gradient
-estimate (eqs. 19-28). Weight changes are applied at every time step (default, ``update="step"``) or summed over
-the sequence and applied at its end (``update="sequence"``; the paper's text allows both readings, spec section 5).
-Activations, states and traces are reset at every sequence start. Memory does not grow with sequence length: only
-the current activations, states and traces are kept.
+Per time step (Section 5): set the inputs, compute the hidden units (gates, cells), compute the outputs; then
+update the forward traces ``ds/dw`` (eqs. 25, 27) and form this step's gradient estimate (eqs. 19-28). The generated
+``learner_sequence`` of the cell's kernels (NumPy or numba) does this for a whole sequence in one call; the NumPy
+version is a loop of ``learner_step``'s arithmetic, equal to calling ``learner_step`` step by step bit for bit.
+Weight changes are applied at every time step (default, ``update="step"``) or summed over the sequence and applied
+at its end (``update="sequence"``; the paper's text allows both readings, spec section 5). Activations, states and
+traces are reset at every sequence start. Memory does not grow with sequence length: only the current
+activations, states and traces are kept.
 
 Trials are independent networks stacked on a leading axis (``B`` = trials): each has its own weights and learning
 rate, and all advance together through the same batched generated kernels.
@@ -85,18 +87,6 @@ class OnlineLearner:
         self._frozen_h = frozen["W_hidden"].astype(float)
         self._frozen_o = frozen["W_output"].astype(float)
 
-    def _zeros(self, B: int) -> tuple[np.ndarray, np.ndarray | None, tuple[np.ndarray, ...]]:
-        top, k = self.topology, self.kernels
-        a = np.zeros((B, top.n_activations))
-        s = np.zeros((B, top.n_blocks, top.block_size)) if k.STATE else None
-        traces = []
-        for name in k.TRACE_INPUTS:
-            if name.startswith("net_"):
-                traces.append(np.zeros((B, top.n_blocks, top.block_size, top.n_sources)))
-            else:
-                traces.append(np.zeros((B, top.n_blocks, top.block_size)))
-        return a, s, tuple(traces)
-
     def run_sequence(self, state: TrialState, xs: np.ndarray, targets: np.ndarray, mask: np.ndarray,
                      learn: bool = True, frozen: np.ndarray | None = None) -> np.ndarray:
         """Process one sequence per trial, learning online (in place on ``state.params``).
@@ -113,78 +103,33 @@ class OnlineLearner:
         Returns:
             Outputs (T, B, K).
         """
-        top, k = self.topology, self.kernels
+        top = self.topology
         T, B, _ = xs.shape
         P = state.params
+        lr = np.asarray(state.learning_rate, dtype=float).reshape(B)
         frozen = None if frozen is None else np.asarray(frozen, dtype=bool).reshape(B)
-        if frozen is not None and not frozen.any():
-            frozen = None
-        if hasattr(k, "learner_sequence"):  # compiled backend: the whole sequence in one call
-            lr = np.asarray(state.learning_rate, dtype=float).reshape(B)
-            if not learn or frozen is None:
-                return self._compiled(P, lr, xs, targets, mask, learn, False)
-            if frozen.all():
-                return self._compiled(P, lr, xs, targets, mask, learn, True)
-            # Mixed batch: the compiled learner takes one weight mask for all trials, so frozen and unfrozen
-            # trials run in two calls (trials are independent, so the split does not change any result).
-            ys = np.empty((T, B, top.n_out))
-            m = np.asarray(mask)
-            for group, is_frozen in ((np.flatnonzero(~frozen), False), (np.flatnonzero(frozen), True)):
-                sub = Params({name: np.ascontiguousarray(v[group]) for name, v in P.arrays.items()})
-                ys[:, group] = self._compiled(sub, lr[group], np.ascontiguousarray(xs[:, group]),
-                                              np.ascontiguousarray(targets[:, group]),
-                                              np.ascontiguousarray(m[:, group]), learn, is_frozen)
-                for name, v in sub.arrays.items():
-                    P.arrays[name][group] = v
-            return ys
-        W_h, W_o = P.W_hidden, P.W_output
-        cell_p = P.cell_params(top)
-        lr = np.asarray(state.learning_rate, dtype=float).reshape(B, 1, 1)
-        if frozen is None:
-            mask_h, mask_o, lr_p = self._mask_h, self._mask_o, lr
-        else:  # per-trial masks (B, N_a, Z): the frozen trials' masks keep the input-to-output weights only
-            f = frozen[:, None, None]
-            mask_h = np.where(f, self._frozen_h, self._mask_h)
-            mask_o = np.where(f, self._frozen_o, self._mask_o)
-            lr_p = lr * (~f)
-        a, s, traces = self._zeros(B)
-        m = mask if mask.ndim == 3 else mask[..., None]
-        ys = np.empty((T, B, top.n_out))
-        acc = None
-        C, S = top.n_blocks, top.block_size
-        step = learn and self.update == "step"
-        if step:  # alpha times the mask, once per sequence: (G * alpha_mask) equals alpha * (G * mask) bit for bit
-            lr_h, lr_o = lr * mask_h, lr * mask_o
-        for t in range(T):
-            y, a, s, traces, G_h, G_o, G_p = k.learner_step(W_h, W_o, cell_p, xs[t], a, s, traces, targets[t], m[t],
-                                                             C, S)
-            ys[t] = y
-            if not learn:
-                continue
-            if step:  # eq. (17): weight change alpha * (-dE/dw), every step (G_h, G_o are this step's own arrays)
-                G_h *= lr_h
-                W_h += G_h
-                G_o *= lr_o
-                W_o += G_o
-                for p, g in zip(cell_p, G_p):
-                    p += lr_p * g
-            elif acc is None:
-                acc = [G_h, G_o, *G_p]
-            else:
-                for x, g in zip(acc, (G_h, G_o, *G_p)):
-                    x += g
-        if learn and self.update == "sequence" and acc is not None:
-            W_h += lr * (acc[0] * mask_h)
-            W_o += lr * (acc[1] * mask_o)
-            for p, g in zip(cell_p, acc[2:]):
-                p += lr_p * g
+        if not learn or frozen is None or not frozen.any():
+            return self._learn(P, lr, xs, targets, mask, learn, False)
+        if frozen.all():
+            return self._learn(P, lr, xs, targets, mask, learn, True)
+        # Mixed batch: learner_sequence takes one weight mask for all trials, so frozen and unfrozen trials run in
+        # two calls (trials are independent, so the split does not change any result).
+        ys = np.empty((T, B, top.n_out), dtype=np.result_type(xs, P.W_hidden))
+        m = np.asarray(mask)
+        for group, is_frozen in ((np.flatnonzero(~frozen), False), (np.flatnonzero(frozen), True)):
+            sub = Params({name: np.ascontiguousarray(v[group]) for name, v in P.arrays.items()})
+            ys[:, group] = self._learn(sub, lr[group], np.ascontiguousarray(xs[:, group]),
+                                       np.ascontiguousarray(targets[:, group]), np.ascontiguousarray(m[:, group]),
+                                       learn, is_frozen)
+            for name, v in sub.arrays.items():
+                P.arrays[name][group] = v
         return ys
 
-    def _compiled(self, P: Params, lr: np.ndarray, xs: np.ndarray, targets: np.ndarray, mask: np.ndarray,
-                  learn: bool, frozen: bool) -> np.ndarray:
-        """One call of the compiled ``learner_sequence`` (weights changed in place); ``frozen`` selects the
-        frozen-trial masks. The compiled learner does not mask per-cell parameters, so a frozen call puts them
-        back afterwards (their changes are zero anyway while the cells' output weights are zero)."""
+    def _learn(self, P: Params, lr: np.ndarray, xs: np.ndarray, targets: np.ndarray, mask: np.ndarray,
+               learn: bool, frozen: bool) -> np.ndarray:
+        """One call of the generated ``learner_sequence`` (weights changed in place); ``frozen`` selects the
+        frozen-trial masks. The learner does not mask per-cell parameters, so a frozen call puts them back
+        afterwards (their changes are zero anyway while the cells' output weights are zero)."""
         top = self.topology
         cell_p = P.cell_params(top)
         mode = self.update if learn else "forward"
@@ -208,31 +153,15 @@ class OnlineLearner:
         Returns:
             ``dL/dw`` (the negative of the summed learner updates), masked.
         """
-        top, k = self.topology, self.kernels
-        T, B, _ = xs.shape
-        W_h = np.broadcast_to(params.W_hidden, (B, *params.W_hidden.shape))
-        W_o = np.broadcast_to(params.W_output, (B, *params.W_output.shape))
-        cell_p = tuple(np.broadcast_to(p, (B, *p.shape)) for p in params.cell_params(top))
-        if hasattr(k, "learner_sequence"):  # compiled backend: per-sequence sums of G in one call
-            _, (G_h, G_o, G_p) = k.learner_sequence(np.ascontiguousarray(W_h), np.ascontiguousarray(W_o),
-                                                    tuple(np.ascontiguousarray(p) for p in cell_p), np.zeros(B), xs,
-                                                    targets, mask, self._mask_h, self._mask_o, "gradient",
-                                                    top.n_blocks, top.block_size)
-            grads = {"W_hidden": -G_h.sum(axis=0) * self._mask_h, "W_output": -G_o.sum(axis=0) * self._mask_o}
-            for p, g in zip(top.declaration.params, G_p):
-                grads["P_" + p.name[2:]] = -g.sum(axis=0)
-            return Params(grads)
-        a, s, traces = self._zeros(B)
-        m = mask if mask.ndim == 3 else mask[..., None]
-        dtype = np.result_type(xs, params.W_hidden)
-        G = [np.zeros(params.W_hidden.shape, dtype), np.zeros(params.W_output.shape, dtype)]
-        G += [np.zeros(p.shape, dtype) for p in params.cell_params(top)]
-        for t in range(T):
-            _, a, s, traces, G_h, G_o, G_p = k.learner_step(W_h, W_o, cell_p, xs[t], a, s, traces, targets[t], m[t],
-                                                             top.n_blocks, top.block_size)
-            for acc, g in zip(G, (G_h, G_o, *G_p)):
-                acc -= g.sum(axis=0)
-        grads = {"W_hidden": G[0] * self._mask_h, "W_output": G[1] * self._mask_o}
-        for p, g in zip(top.declaration.params, G[2:]):
-            grads["P_" + p.name[2:]] = g
+        top = self.topology
+        B = xs.shape[1]
+        W_h = np.ascontiguousarray(np.broadcast_to(params.W_hidden, (B, *params.W_hidden.shape)))
+        W_o = np.ascontiguousarray(np.broadcast_to(params.W_output, (B, *params.W_output.shape)))
+        cell_p = tuple(np.ascontiguousarray(np.broadcast_to(p, (B, *p.shape))) for p in params.cell_params(top))
+        _, (G_h, G_o, G_p) = self.kernels.learner_sequence(W_h, W_o, cell_p, np.zeros(B), xs, targets, mask,
+                                                           self._mask_h, self._mask_o, "gradient", top.n_blocks,
+                                                           top.block_size)
+        grads = {"W_hidden": -G_h.sum(axis=0) * self._mask_h, "W_output": -G_o.sum(axis=0) * self._mask_o}
+        for p, g in zip(top.declaration.params, G_p):
+            grads["P_" + p.name[2:]] = -g.sum(axis=0)
         return Params(grads)

@@ -35,6 +35,8 @@ NETWORK_FUNCTIONS = {
     "forward_sequence": "forward_step over whole sequences, step-independent work outside the time loop",
     "gradient_sequence": "backpropagation through time over whole sequences: cell_partials per chunk of steps, "
                          "cell_adjoint per step",
+    "learner_sequence": "learner_step over whole sequences with the weight changes of eq. (17) applied (per step "
+                        "or per sequence)",
 }
 
 

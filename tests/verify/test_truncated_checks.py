@@ -31,9 +31,11 @@ def test_distance_to_full_is_information_and_nonzero_where_there_is_recurrence()
 
 
 def test_a_wrong_trace_update_is_caught():
-    # Forget the previous trace's contribution to the input-gate trace: the learner no longer equals truncated BPTT.
-    old = "    T_net_in = T_net_in + "  # J = 1 for the CEC: the generated update omits it
-    k = mutant("lstm1997", old, "    T_net_in = 0.999 * T_net_in + ")
+    # Forget part of the previous trace's contribution to the input-gate trace in learner_sequence (what
+    # OnlineLearner runs): the learner no longer equals truncated BPTT. J = 1 for the CEC: the generated in-place
+    # update has no factor.
+    old = "        T_net_in += "
+    k = mutant("lstm1997", old, "        T_net_in *= 0.999\n        T_net_in += ")
     r = truncated.check_traces_vs_bptt("lstm1997", kernels=k)
     assert not r.passed and r.max_rel_error > 1e-6
     assert r.message.startswith("cell lstm1997: W_hidden[")
