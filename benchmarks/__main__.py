@@ -18,7 +18,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from benchmarks import report, suite  # noqa: E402
+from benchmarks import report, suite, training  # noqa: E402
 from lstm_proofs.errors import UserError  # noqa: E402
 from lstm_proofs.results import write_json_atomic  # noqa: E402
 
@@ -68,6 +68,9 @@ def run(repeats: int, quick: bool = False) -> dict:
     payload["growth"] = suite.growth(payload["networks"])
     print("learner memory against sequence length", flush=True)
     payload["memory"] = suite.memory((100, 1000) if quick else (100, 1000, 10000))
+    print("lstm-proofs train on the adding problem (T = 100, 10 trials)", flush=True)
+    payload["training"] = {b: training.train_costs(b) for b in ("numba", "numpy")
+                           if b == "numpy" or suite.numba_available()}
     payload["targets"] = report.targets(payload)
     payload["elapsed_s"] = round(time.perf_counter() - start, 1)
     return payload

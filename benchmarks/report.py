@@ -132,16 +132,66 @@ def projections(payload: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str
     for row in ROWS:
         r = _net(payload, row.network)
         trial_steps = row.steps * row.sequences * row.trials
+        learner = "learner_lockstep" if row.every_step else "learner_lockstep_end_error"
+        one_hot = _get(r, "task_inputs", learner, "per_trial_step", "min_us")  # the task's one-hot inputs
         costs = {"numpy_alone": _get(r, "learner_B1", "numpy", "per_step", "min_us"),
                  "numpy_lockstep": _get(r, "learner_lockstep", "numpy", "per_trial_step", "min_us"),
-                 "numba_lockstep": _get(r, "learner_lockstep", "numba", "per_trial_step", "min_us")
-                 if row.every_step else _get(r, "learner_lockstep_end_error", "numba", "per_trial_step", "min_us")}
+                 "numba_lockstep": one_hot or _get(r, learner, "numba", "per_trial_step", "min_us")}
         hours = {k: (v * 1e-6 * trial_steps / 3600 if v else None) for k, v in costs.items()}
         for k, v in hours.items():
             if v is not None:
                 totals[k] += v
         out.append({"row": row, "n_weights": r["n_weights"], "trial_steps": trial_steps, "hours": hours})
     return out, totals
+
+
+def _one_hot_lines(payload: dict[str, Any]) -> list[str]:
+    """The section on the numba kernels with the one-hot inputs of the paper's tasks."""
+    rows = [r for r in payload["networks"] if r.get("task_inputs")]
+    if not rows:
+        return []
+    L = ["## On the tasks' one-hot inputs", "",
+         "The tables above feed random real inputs. The tasks of Exps. 1, 2 and 6 feed one-hot codes (one input 1.0 "
+         "per step), where the numba kernels take their sparse input path when the inputs are many (at least 16, "
+         "fewer than a quarter of them nonzero: Exps. 2a/2b and 2c): they list each step's nonzero inputs and skip "
+         "the zero ones in the net inputs, the input-weight gradients and the learner's traces, with the same "
+         "results bit for bit (docs/pipeline.md). numba per step (gradient, B = 1) and per trial-step (32 trials in "
+         "lockstep), random inputs against one-hot inputs of the same size:", "",
+         "| network | W | inputs | path | grad (random) | grad (one-hot) | lockstep (random) | lockstep (one-hot) "
+         "| lockstep end error (random) | lockstep end error (one-hot) |", "|---|---:|---:|---|" + "---:|" * 6]
+    for r in rows:
+        t = r["task_inputs"]
+        L.append(f"| {r['network']} | {r['n_weights']} | {t['n_in']} | {t['path']} | "
+                 f"{_fmt(_get(r, 'gradient_B1', 'numba', 'min_us'), 2)} | {_fmt(_get(t, 'gradient_B1', 'min_us'), 2)} | "
+                 f"{_fmt(_get(r, 'learner_lockstep', 'numba', 'per_trial_step', 'min_us'), 3)} | "
+                 f"{_fmt(_get(t, 'learner_lockstep', 'per_trial_step', 'min_us'), 3)} | "
+                 f"{_fmt(_get(r, 'learner_lockstep_end_error', 'numba', 'per_trial_step', 'min_us'), 3)} | "
+                 f"{_fmt(_get(t, 'learner_lockstep_end_error', 'per_trial_step', 'min_us'), 3)} |")
+    return L + ["", "The projected wall times below use the one-hot figures for these networks. The sequences here have "
+                "T = 100 steps; the learner's traces of input weights are updated over the inputs seen since the "
+                "sequence began, so on the longer sequences of Exp. 2c with q = 1000, which show more distinct "
+                "symbols, its cost per step is higher than measured here (about the dense cost once half of the inputs "
+                "were seen).", ""]
+
+
+def _training_lines(payload: dict[str, Any]) -> list[str]:
+    """The trainer end to end (``benchmarks/training.py``): nothing for a results file without it."""
+    runs = payload.get("training")
+    if not runs:
+        return []
+    first = next(iter(runs.values()))
+    L = ["## Training end to end", "",
+         f"`lstm-proofs train {first['row']} --trials {first['trials']}` (the adding problem, Table 7), every trial "
+         "trained to a sequence cap far below the paper's 74,000 sequences, so the trial-steps are counted exactly "
+         "(`benchmarks/training.py`). \"command\": the whole command as a user runs it (start-up, kernel loading, "
+         "training, each trial's final test on its test set, the results file). \"marginal\": the training cost "
+         "alone, from two in-process runs that differ only in their cap.", "",
+         "| backend | sequences per trial | trial-steps | command (s) | command us/trial-step | marginal us/trial-step |",
+         "|---|---:|---:|---:|---:|---:|"]
+    for backend, r in runs.items():
+        L.append(f"| {backend} | {r['sequences']:,} | {r['trial_steps']:,} | {r['command_s']:.2f} | "
+                 f"{r['command_us_per_trial_step']:.2f} | {r['marginal_us_per_trial_step']:.2f} |")
+    return L + [""]
 
 
 def _h(x: float | None) -> str:
@@ -176,11 +226,12 @@ def render(payload: dict[str, Any]) -> str:
          "* **learner**: `OnlineLearner.run_sequence` (the paper's online learner: forward pass, forward traces "
          "ds/dw, per-step weight change), error signal at every step; per time step for one trial, and per "
          f"trial-step for {payload['lockstep_trials']} independent trials in lockstep. "
-         "\"end error\": error only at the sequence end (Exps. 2c-6), where the compiled learner skips the exact-zero "
+         "\"end error\": error only at the sequence end (Exps. 2c-6), where both learners skip the exact-zero "
          "gradient of the other steps.",
          "* **NumPy**: the generated `derivations/<cell>.py`: `forward_sequence` / `gradient_sequence` (a Python "
          "loop over time steps, with the work that does not depend on the previous step done for all steps at once "
-         "outside it) and one `learner_step` call per step; **numba**: the generated "
+         "outside it) and `learner_sequence` (a Python loop of `learner_step`'s arithmetic, buffers made once per "
+         "sequence); **numba**: the generated "
          "`derivations/numba_<cell>.py`, whole sequences in one compiled call (`load_kernels(cell, backend=\"numba\")`).",
          "", "## The paper's networks (microseconds per step; lockstep columns per trial-step)", "",
          "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
@@ -222,18 +273,22 @@ def render(payload: dict[str, Any]) -> str:
           "the same kernels; the per-trial-step costs are in the lockstep columns above. Each trial's outputs and "
           "weights equal those of the trial run alone **bit for bit**, with both backends, per-step and per-sequence "
           "updates (`tests/backends/test_lockstep.py`).", ""]
+    L += _training_lines(payload)
     L += ["## Speed targets", "", "| target | measured | verdict |", "|---|---:|---|"]
     for t in payload["targets"]:
         verdict = {True: "met", False: "**not met**", None: "not measured"}[t["met"]]
         L.append(f"| {t['target']} | {_fmt(t['figure'], 2)} {t['unit']} | {verdict} |")
     rows, totals = projections(payload)
-    L += ["", "## Projected wall time of the paper's tables", "",
+    one_hot = _one_hot_lines(payload)
+    L += [""] + one_hot
+    L += ["## Projected wall time of the paper's tables", "",
           "Per row: mean time steps per training sequence x the table's mean training sequences to success x the "
           "row's number of trials x the measured per-trial-step learner cost of the row's network (the derivation "
           "of the mean lengths is in `benchmarks/paper_rows.py`). Training presentations only: test sets and "
           "success checks are not counted, nor trials that fail and run to the sequence limit. Columns: NumPy with "
           "trials one after another; NumPy with 32 trials in lockstep; numba with 32 trials in lockstep (end-error "
-          "cost for rows whose errors come only at the sequence end). One core.", "",
+          "cost for rows whose errors come only at the sequence end" + ("; on one-hot inputs for the rows whose tasks "
+          "feed them, Exps. 1, 2 and 6, see the section above" if one_hot else "") + "). One core.", "",
           "| table | row | W | trials | steps/seq | sequences | trial-steps | NumPy alone | NumPy lockstep | numba lockstep |",
           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for p in rows:

@@ -33,6 +33,9 @@ HEADLINE = ("Exps 4, 5, Tables 7-8", "Exp 1, Table 1 (3 blocks of 2)", "Exp 2c, 
 #: The modern comparison: forget-gate cells, recurrence from cell outputs only, biases everywhere.
 MODERN = {"n_in": 32, "hidden": 128, "n_out": 32, "batch": 64}
 LOCKSTEP = 32
+#: The networks whose tasks feed one-hot inputs (one symbol per step): Exp. 1 (embedded Reber strings, 7 symbols),
+#: Exps. 2a/2b (p + 1 symbols), 2c (p + 4), 6a/6b (8). Exp. 3 feeds noise, Exps. 4/5 a value and a marker.
+ONE_HOT_TASKS = ("Exp 1,", "Exp 2a/2b,", "Exp 2c,", "Exp 6a,", "Exp 6b,")
 
 
 def timed(fn: Callable[[], Any], repeats: int) -> dict[str, float]:
@@ -163,8 +166,41 @@ def learner_costs(top: Topology, T: int, B: int, repeats: int, seed: int = 0, ev
     return out
 
 
+def task_inputs(top: Topology, T: int, B: int, seed: int) -> np.ndarray:
+    """One-hot inputs of the network's input size, (T, B, I): a random symbol at every step, the kind of input the
+    one-hot tasks feed (which symbol follows which does not matter for the cost, only that one input is 1.0)."""
+    rng = np.random.default_rng(seed)
+    xs = np.zeros((T, B, top.n_in))
+    np.put_along_axis(xs, rng.integers(0, top.n_in, size=(T, B, 1)), 1.0, axis=2)
+    return xs
+
+
+def task_input_costs(top: Topology, T: int, repeats: int, seed: int = 0) -> dict[str, Any] | None:
+    """numba costs on one-hot inputs (:func:`task_inputs`): the gradient (B = 1) and 32 trials in lockstep, errors at
+    every step and at the end only; ``n_in``: the inputs; ``path``: the kernels' input path (``sparse`` when they
+    list the nonzero inputs). None without numba."""
+    if not numba_available():
+        return None
+    k = load_kernels(top.cell, "numba")
+    xs = task_inputs(top, T, 1, seed)
+    _, tg, mask = _data(top, T, 1, seed)
+    params = init_params(top, np.random.default_rng(seed), 0.1)
+    net = Network(top, k)
+    out: dict[str, Any] = {"n_in": top.n_in, "path": k.input_path(xs),
+                           "gradient_B1": _per(timed(lambda: net.loss_and_grad(params, xs, tg, mask), repeats), T)}
+    xs = task_inputs(top, T, LOCKSTEP, seed)
+    for key, every_step in (("learner_lockstep", True), ("learner_lockstep_end_error", False)):
+        _, tg, mask = _data(top, T, LOCKSTEP, seed, every_step)
+        learner = OnlineLearner(top, kernels=k)
+        state = TrialState(stack_params(_trials(top, LOCKSTEP, seed)), np.full(LOCKSTEP, 0.1))
+        t = timed(lambda: learner.run_sequence(state, xs, tg, mask), repeats)
+        out[key] = {"per_step": _per(t, T), "per_trial_step": _per(t, T * LOCKSTEP)}
+    return out
+
+
 def paper_networks(repeats: int, T: int = 100) -> list[dict[str, Any]]:
-    """Every LSTM network of the paper's tables: gradient (B = 1), learner alone and 32 trials in lockstep."""
+    """Every LSTM network of the paper's tables: gradient (B = 1), learner alone and 32 trials in lockstep; for the
+    networks of one-hot tasks (:data:`ONE_HOT_TASKS`) the numba figures again on one-hot inputs (``task_inputs``)."""
     rows = []
     for where, top in LSTM_NETWORKS:
         slow = top.n_weights > 2000
@@ -174,7 +210,8 @@ def paper_networks(repeats: int, T: int = 100) -> list[dict[str, Any]]:
                "learner_B1": learner_costs(top, T, 1, reps),
                "learner_lockstep": learner_costs(top, T, LOCKSTEP, reps),
                "learner_lockstep_end_error": learner_costs(top, T, LOCKSTEP, reps, every_step=False,
-                                                           backends=("numba",))}
+                                                           backends=("numba",)),
+               "task_inputs": task_input_costs(top, T, reps) if where.startswith(ONE_HOT_TASKS) else None}
         rows.append(row)
         print(f"  {where:36s} W={top.n_weights:6d}  grad numpy {row['gradient_B1']['numpy']['min_us']:9.1f} us/step"
               f"  learner numpy {row['learner_B1']['numpy']['per_step']['min_us']:9.1f} us/step", flush=True)

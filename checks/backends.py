@@ -4,7 +4,9 @@ Both are generated from the same derivation (derivations/<cell>.py and derivatio
 them numerically on random networks: the loss gradient by backpropagation through time (full and truncated), the
 online learner's outputs and weight changes (per-step and per-sequence updates, independent trials in lockstep)
 and its summed gradient with the weights held fixed. Summation order differs between the two (BLAS against plain
-loops), so they agree to rounding, not bit for bit.
+loops), so they agree to rounding, not bit for bit. Each comparison runs twice: on random inputs, and on one-hot
+inputs over :data:`ONE_HOT_INPUTS` inputs (the paper's tasks' kind), where the numba kernels take their sparse
+input path (only each step's nonzero inputs).
 
 Error rule: for every compared array, ``max |numba - numpy| / max |numpy|`` (norm-wise, so that near-zero entries do
 not blow the figure up); the check's figure is the largest over all arrays, held to 1e-12. Without numba the checks
@@ -12,6 +14,8 @@ are reported as passed with ``details["skipped"] = "numba not installed"`` and n
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -22,6 +26,8 @@ from lstm_proofs.results import CheckResult
 
 TOLERANCE = 1e-12
 SEED = 0
+#: inputs of the one-hot case (the network otherwise the same): many, one of them 1.0 at a step, as in Exps. 2a, 2c
+ONE_HOT_INPUTS = 40
 
 #: Topologies compared by default (the paper's 1997 cell, its Exp. 2a form, the forget-gate cell), then in --full.
 TOPOLOGIES = {
@@ -44,6 +50,13 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
     return diff / scale if scale > 0 else diff
 
 
+def one_hot(T: int, B: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """(T, B, n) inputs, one random input 1.0 at each step of each sequence, the others 0.0."""
+    xs = np.zeros((T, B, n))
+    np.put_along_axis(xs, rng.integers(0, n, size=(T, B, 1)), 1.0, axis=2)
+    return xs
+
+
 def compare(top: Topology, seed: int = SEED, T: int = 25, B: int = 3) -> dict[str, float]:
     """Largest relative disagreement of each compared quantity (see the module docstring).
 
@@ -53,12 +66,27 @@ def compare(top: Topology, seed: int = SEED, T: int = 25, B: int = 3) -> dict[st
         T, B: sequence length and batch (sequences for gradients, trials for the learner).
 
     Returns:
-        Quantity name -> relative error.
+        Quantity name -> relative error; the one-hot case's names start with ``one-hot inputs:``.
+
+    Raises:
+        AssertionError: if the numba kernels would not take their sparse input path on the one-hot inputs.
     """
+    out = _compare(top, seed, T, B, lambda rng: rng.uniform(-1, 1, size=(T, B, top.n_in)))
+    wide = dataclasses.replace(top, n_in=ONE_HOT_INPUTS)
+    sparse = _compare(wide, seed, T, B, lambda rng: one_hot(T, B, ONE_HOT_INPUTS, rng), sparse=True)
+    out.update({f"one-hot inputs: {name}": value for name, value in sparse.items()})
+    return out
+
+
+def _compare(top: Topology, seed: int, T: int, B: int, inputs, sparse: bool = False) -> dict[str, float]:
+    """:func:`compare` on the inputs ``inputs(rng)`` (T, B, top.n_in); ``sparse``: they must take the numba
+    kernels' sparse input path."""
     rng = np.random.default_rng(seed)
     fast = load_kernels(top.cell, "numba")
     params = init_params(top, rng, interval=0.5)
-    xs = rng.uniform(-1, 1, size=(T, B, top.n_in))
+    xs = inputs(rng)
+    if sparse and fast.input_path(xs) != "sparse":
+        raise AssertionError(f"{top}: the numba kernels would not take their sparse input path")
     targets = rng.uniform(size=(T, B, top.n_out))
     mask = (rng.uniform(size=(T, B)) < 0.5).astype(float)
     mask[-1] = 1.0

@@ -34,7 +34,16 @@ is laid out:
 * the logistic function is branch-free (a select: the sign of a net input is unpredictable), and written so that
   ``sigma(x)`` and ``sigma(-x)`` of the same ``x`` share one ``exp`` once inlined;
 * the learner keeps no per-step gradient arrays: each row's gradient goes straight into the weights (every step)
-  or into the sequence's sum, selected once per trial.
+  or into the sequence's sum, selected once per trial;
+* inputs that are mostly exactly zero (the paper's one-hot codes) take a sparse path: the wrapper lists each
+  step's nonzero inputs once (``_input_nonzero``, chosen by density: :data:`SPARSE_DENSITY`,
+  :data:`SPARSE_MIN_INPUTS`), and ``_forward_kernel_sparse``, ``_backward_kernel_sparse`` and
+  ``_learner_kernel_lists`` are the same kernels with the input columns of the net inputs, of the input-weight
+  gradients and of the learner's traces and weight changes taken from the lists (the learner's from the inputs
+  seen since its traces were reset, ``_mark_seen``). A column left out would add ``w * 0.0``, exactly +-0.0, to a
+  sum that starts at +0.0 and so is never -0.0: the sparse path gives the dense path's results bit for bit (finite
+  values; the one possible difference is a weight that is -0.0 keeping its sign where the dense learner, adding
+  +0.0, makes it +0.0). Dense inputs keep the dense kernels, unchanged.
 
 The generated module imports without numba: its kernels are plain Python functions, compiled with ``numba.njit`` on
 first use (``cache=True``, so later processes load the compiled code from ``__pycache__``). Calling it without numba
@@ -276,11 +285,19 @@ def _partial_layout(der: Derivation) -> tuple[list[Assignment], dict[sp.Symbol, 
 
 #: time steps whose input parts the forward kernel computes together (its scratch grows with it, not with T)
 TIME_CHUNK = 32
+#: the kernels take only the nonzero inputs when fewer than this fraction of them is nonzero per step (on average)
+SPARSE_DENSITY = 0.25
+#: ... and there are at least this many inputs (below, listing them costs about what it saves)
+SPARSE_MIN_INPUTS = 16
+#: the learner with input lists updates the trace columns of all inputs, not only of those seen in the trial, once
+#: this fraction of them has been seen (a plain loop over contiguous columns beats a list that long)
+SEEN_ALL = 0.5
 #: rows that one pass of a matrix-vector product interleaves, largest first
 MATVEC_BLOCKS = (8, 4, 2, 1)
 
 
-def _matvec_lines(rows: str, cols: str, w: str, z: str, init: str, store: str, indent: str) -> list[str]:
+def _matvec_lines(rows: str, cols: str, w: str, z: str, init: str, store: str, indent: str,
+                  listed: tuple[str, str] | None = None) -> list[str]:
     """Code for ``store(r, init(r) + sum_m w(r, m) * z(m))`` for every row ``r < rows``, ``m < cols``.
 
     A running sum waits on its previous add, so one row at a time is bound by the latency of an add; here rows go
@@ -293,6 +310,9 @@ def _matvec_lines(rows: str, cols: str, w: str, z: str, init: str, store: str, i
         w, z, init: format strings of a weight (``{r}``, ``{m}``), a source (``{m}``) and a sum's start (``{r}``).
         store: format string of the line storing a row's sum ``{a}`` (``{r}``).
         indent: indentation of the lines.
+        listed: code of a range of ``q_`` and of the ``q_``-th of a list of nonzero inputs (ascending): the sums
+            take those inputs, then the sources from ``I`` on; the same sums when every input left out is zero (a term
+            ``w * 0.0`` added to a running sum from ``+0.0`` changes nothing, the sum never being -0.0).
     """
     lines = [f"{indent}r_ = 0"]
     for q in MATVEC_BLOCKS:
@@ -300,17 +320,24 @@ def _matvec_lines(rows: str, cols: str, w: str, z: str, init: str, store: str, i
         ind = indent + "    "
         lines.append(f"{indent}{'while' if q == MATVEC_BLOCKS[0] else 'if'} r_ + {q} <= {rows}:")
         lines += [f"{ind}a{i}_ = {init.format(r=r)}" for i, r in enumerate(rs)]
-        lines += [f"{ind}for m_ in range({cols}):", f"{ind}    z_ = {z.format(m='m_')}"]
-        lines += [f"{ind}    a{i}_ += {w.format(r=r, m='m_')} * z_" for i, r in enumerate(rs)]
+        terms = [f"{ind}    z_ = {z.format(m='m_')}"]
+        terms += [f"{ind}    a{i}_ += {w.format(r=r, m='m_')} * z_" for i, r in enumerate(rs)]
+        if listed is None:
+            lines += [f"{ind}for m_ in range({cols}):", *terms]
+        else:
+            lines += [f"{ind}for q_ in {listed[0]}:", f"{ind}    m_ = {listed[1]}", *terms,
+                      f"{ind}for m_ in range(I, {cols}):", *terms]
         lines += [f"{ind}{store.format(r=r, a=f'a{i}_')}" for i, r in enumerate(rs)]
         if q != MATVEC_BLOCKS[-1]:
             lines.append(f"{ind}r_ += {q}")
     return lines
 
 
-# ----- the three kernels -----
+# ----- the three kernels (and their variants for sparse inputs) -----
 
-def _forward_kernel(der: Derivation) -> str:
+def _forward_kernel(der: Derivation, sparse: bool = False) -> str:
+    """The forward kernel; with ``sparse`` the variant ``_forward_kernel_sparse``, whose input parts take only each
+    step's nonzero inputs (the same sums, :func:`_input_part_sparse` in the module)."""
     cell = der.cell
     G = len(cell.gates)
     partials, where, _, _ = _partial_layout(der)
@@ -324,15 +351,30 @@ def _forward_kernel(der: Derivation) -> str:
     out = _matvec_lines("K", "NA", "W_o[{r}, I + {m}]", "ACTS[t_, b_, {m}]", "NX_[NA + {r}, u_]",
                         "NK_[{r}] = {a} + W_o[{r}, Z - 1]", " " * 16)
     ops = op_count(e for _, e in partials)
+    if sparse:
+        name = "_forward_kernel_sparse"
+        note = ";\n    here over each step's nonzero inputs only (the same sums: _input_part_sparse)"
+        args, scratch = "XS, OFF, IDX", "# OFF, IDX: the nonzero inputs of every step (_input_nonzero)"
+        inputs = [f"{' ' * 12}NX_[:, :n_] = 0.0  # eqs. (6)-(9) and the output units: the sums over x(t), for the "
+                  "chunk's steps at once",
+                  f"{' ' * 12}_input_part_sparse(W_h, XS, OFF, IDX, b_, t0_, n_, NX_, 0)",
+                  f"{' ' * 12}_input_part_sparse(W_o, XS, OFF, IDX, b_, t0_, n_, NX_, NA)"]
+    else:
+        name, note, args = "_forward_kernel", "", "XS"
+        scratch = "XT_ = np.empty((I, TC))  # a chunk's inputs, time innermost"
+        inputs = [f"{' ' * 12}_time_major_inputs(XS, b_, t0_, n_, XT_)  # the chunk's inputs x(t), time innermost",
+                  f"{' ' * 12}NX_[:, :n_] = 0.0  # eqs. (6)-(9) and the output units: the sums over x(t), for the "
+                  "chunk's steps at once",
+                  f"{' ' * 12}_input_part(W_h, XT_, n_, NX_, 0)", f"{' ' * 12}_input_part(W_o, XT_, n_, NX_, NA)"]
     return f'''
-def _forward_kernel(W_h, W_o, PM, XS, YS, FK, ACTS, STATES, PD, C, S):
+def {name}(W_h, W_o, PM, {args}, YS, FK, ACTS, STATES, PD, C, S):
     """Forward pass over whole sequences, weights shared by the batch (Section 5 timing).
 
     Fills YS (T, B, K), ACTS (T, B, N_a) and STATES (T, B, C, S): the outputs, hidden activations and states of
     every step; and for the backward pass FK (T, B, K), the output units' derivatives f'(net_k), and PD (T, B, .),
     the cell's local partials ({ops} ops per block and step; computed here, where the sigmoids they are made of
     are at hand). A sequence goes in chunks of TC steps, whose input parts (x(t) through the weights) are computed
-    together.
+    together{note}.
     """
     T, B, I = XS.shape
     K = W_o.shape[0]
@@ -340,15 +382,13 @@ def _forward_kernel(W_h, W_o, PM, XS, YS, FK, ACTS, STATES, PD, C, S):
     NA = CS + {G} * C
     Z = I + NA + 1
     TC = min(max(T, 1), TIME_CHUNK)
-    XT_, NX_ = np.empty((I, TC)), np.empty((NA + K, TC))  # scratch: a chunk's inputs, time innermost; its sums
+    {scratch}
+    NX_ = np.empty((NA + K, TC))  # the sums over the chunk's inputs
     NET_, NK_ = np.empty(NA), np.empty(K)  # the net inputs of the hidden units and of the output units
     for b_ in range(B):
         for t0_ in range(0, T, TC):
             n_ = min(TC, T - t0_)
-            _time_major_inputs(XS, b_, t0_, n_, XT_)  # the chunk's inputs x(t), time innermost
-            NX_[:, :n_] = 0.0  # eqs. (6)-(9) and the output units: the sums over x(t), for the chunk's steps at once
-            _input_part(W_h, XT_, n_, NX_, 0)
-            _input_part(W_o, XT_, n_, NX_, NA)
+{chr(10).join(inputs)}
             for u_ in range(n_):
                 t_ = t0_ + u_
                 n_rec_ = NA if t_ > 0 else 0  # net inputs: each sum over x(t) continued over y(t-1), then the bias
@@ -385,7 +425,9 @@ def _adjoint_block(der: Derivation, steps: list[Assignment], indent: str) -> lis
     return BlockCode(list(steps), loads).emit(writes, indent)
 
 
-def _backward_kernel(der: Derivation) -> str:
+def _backward_kernel(der: Derivation, sparse: bool = False) -> str:
+    """The backward kernel; with ``sparse`` the variant ``_backward_kernel_sparse``, whose input-weight gradients
+    take only each step's nonzero inputs."""
     cell = der.cell
     G = len(cell.gates)
     i16 = " " * 16
@@ -399,14 +441,37 @@ def _backward_kernel(der: Derivation) -> str:
     # error sums over many rows, taken column by column so that independent sums interleave (_matvec_lines)
     from_outputs = _matvec_lines("NA", "K", "W_o[{m}, I + {r}]", "DNK_[{m}]", "D_A[{r}]", "D_A[{r}] = {a}", " " * 12)
     recurrent = _matvec_lines("NA", "NA", "W_h[{m}, I + {r}]", "D_NET[{m}]", "0.0", "D_A[{r}] = {a}", " " * 16)
+    i12 = " " * 12
+    if sparse:
+        name = "_backward_kernel_sparse"
+        note = (" Here the input-weight gradients take\n    only each step's nonzero inputs (a term with x_m = 0 "
+                "would add +-0.0 to a sum that is never -0.0: nothing).")
+        args, scratch = "XS, OFF, IDX", ""
+        sources = [f"{i12}q0_, q1_ = OFF[t_ * B + b_], OFF[t_ * B + b_ + 1]  # the step's nonzero inputs: IDX[q0_:q1_]",
+                   f"{i12}for q_ in range(q0_, q1_):  # the output units' sources: x(t) (its nonzero entries), y(t)",
+                   f"{i12}    SRC_[IDX[q_]] = XS[t_, b_, IDX[q_]]"]
+
+        def row(target: str, g: str, end: str, indent: str) -> list[str]:
+            return [f"{indent}for q_ in range(q0_, q1_):", f"{indent}    m_ = IDX[q_]",
+                    f"{indent}    {target}[{g}, m_] += {'dnk_' if target == 'GW_o' else 'g_'} * SRC_[m_]",
+                    f"{indent}for m_ in range(I, {end}):",
+                    f"{indent}    {target}[{g}, m_] += {'dnk_' if target == 'GW_o' else 'g_'} * SRC_[m_]"]
+    else:
+        name, note, scratch, args = "_backward_kernel", "", "", "XS"
+        sources = [f"{i12}for m_ in range(I):  # the output units' sources: x(t), y(t)",
+                   f"{i12}    SRC_[m_] = XS[t_, b_, m_]"]
+
+        def row(target: str, g: str, end: str, indent: str) -> list[str]:
+            return [f"{indent}for m_ in range({end}):",
+                    f"{indent}    {target}[{g}, m_] += {'dnk_' if target == 'GW_o' else 'g_'} * SRC_[m_]"]
     return f'''
-def _backward_kernel(W_h, W_o, XS, ACTS, FK, PD, DYS, truncated, C, S, GW_h, GW_o, GP):
+def {name}(W_h, W_o, {args}, ACTS, FK, PD, DYS, truncated, C, S, GW_h, GW_o, GP):
     """Backpropagation through time over whole sequences, summed into GW_h, GW_o, GP. DYS (T, B, K) is dL/dy_k;
     the activations, the output units' f'(net_k) (FK) and the cell's local partials (PD) come from
     _forward_kernel. With ``truncated`` the paper's truncated gradient (Section 4, Appendix A.1).
 
     Per step and block: the adjoint step, linear in the errors ({ops} ops), with the stored local partials; a sum
-    over the block's cells accumulates in the loop over the cells.
+    over the block's cells accumulates in the loop over the cells.{note}
     """
     T, B, I = XS.shape
     K = W_o.shape[0]
@@ -415,20 +480,18 @@ def _backward_kernel(W_h, W_o, XS, ACTS, FK, PD, DYS, truncated, C, S, GW_h, GW_
     Z = I + NA + 1
     D_A, D_NET = np.empty(NA), np.empty(NA)  # errors at the activations y and at the net inputs
     D_S, D_SNEW = np.empty((C, S)), np.empty((C, S))  # errors at the states s(t) and s(t-1)
-    SRC_, DNK_ = np.empty(Z), np.empty(K)  # the sources y^m of a step; the output units' errors
+    SRC_, DNK_ = np.empty(Z), np.empty(K)  # the sources y^m of a step; the output units' errors{scratch}
     for b_ in range(B):
         D_A[:] = 0.0
         D_S[:, :] = 0.0
         for t_ in range(T - 1, -1, -1):
-            for m_ in range(I):  # the output units' sources: x(t), y(t)
-                SRC_[m_] = XS[t_, b_, m_]
+{chr(10).join(sources)}
             for m_ in range(NA):
                 SRC_[I + m_] = ACTS[t_, b_, m_]
             for k_ in range(K):  # output units: the error at net_k (eq. 19 with dL/dy_k), then dL/dw_km
                 dnk_ = DYS[t_, b_, k_] * FK[t_, b_, k_]
                 DNK_[k_] = dnk_
-                for m_ in range(Z - 1):
-                    GW_o[k_, m_] += dnk_ * SRC_[m_]
+{chr(10).join(row("GW_o", "k_", "Z - 1", i16))}
                 GW_o[k_, Z - 1] += dnk_
             # the error at the activations y(t): what came back through the recurrent weights, plus the output units'
 {chr(10).join(from_outputs)}
@@ -441,8 +504,7 @@ def _backward_kernel(W_h, W_o, XS, ACTS, FK, PD, DYS, truncated, C, S, GW_h, GW_
                     SRC_[I + m_] = ACTS[t_ - 1, b_, m_]
             for r_ in range(NA):  # dL/dw_lm += error at net_l times source y^m
                 g_ = D_NET[r_]
-                for m_ in range(n_src_):
-                    GW_h[r_, m_] += g_ * SRC_[m_]
+{chr(10).join(row("GW_h", "r_", "n_src_", i16))}
                 GW_h[r_, Z - 1] += g_
             if truncated:  # truncation: no error flows into y(t-1) through the net inputs
                 D_A[:] = 0.0
@@ -463,24 +525,50 @@ def _trace_update(k: int, cec: bool, param: bool = False) -> str:
     return f"{old if cec else 'J * ' + old} + {own}"
 
 
-def _learner_traces(trace_nets: list[sp.Symbol], trace_params: list[sp.Symbol], cec: bool) -> list[str]:
+#: the input columns a learner loop over a weight row takes in the kernel with input lists: ``seen``, those nonzero
+#: at some step since the trial began (where a trace can be nonzero), ``now``, those nonzero at this step
+_LISTED = {"seen": ("range(ns_)", "SL_[q_]"), "now": ("range(q0_, q1_)", "IDX[q_]")}
+
+
+def _columns(body: list[str], indent: str, inputs: str | None) -> list[str]:
+    """A loop over the columns ``m_`` of a weight row with ``body`` (lines, unindented) inside: all ``Z`` columns
+    (``inputs`` None), or the inputs listed by ``inputs`` (a key of :data:`_LISTED`; in ascending order for
+    ``now``), then the activations and the bias. A skipped column would add exactly zero (a term with a zero input
+    or a zero trace, to a sum that is never -0.0), so either loop gives the same values. Once the seen inputs are
+    many (``all_``: :data:`SEEN_ALL`), the plain loop over all columns is the faster one and ``seen`` takes it."""
+    inner = [indent + "    " + x for x in body]
+    if inputs is None:
+        return [f"{indent}for m_ in range(Z):", *inner]
+    over, column = _LISTED[inputs]
+    listed = [f"{indent}for q_ in {over}:", f"{indent}    m_ = {column}", *inner,
+              f"{indent}for m_ in range(I, Z):", *inner]
+    if inputs != "seen":
+        return listed
+    return [f"{indent}if all_:", *_columns(body, indent + "    ", None), f"{indent}else:",
+            *["    " + x for x in listed]]
+
+
+def _learner_traces(trace_nets: list[sp.Symbol], trace_params: list[sp.Symbol], cec: bool,
+                    lists: bool = False) -> list[str]:
     """Lines updating every trace (kernel-relative indentation 0), for a step without output error."""
     if not trace_nets and not trace_params:
         return []
     lines = ["for c_ in range(C):", "    for j_ in range(S):"] + ([] if cec else ["        J = J_[c_, j_]"])
     for k in range(len(trace_nets)):
-        lines += [f"        d_ = DS_[{k}, c_, j_]", "        for m_ in range(Z):",
-                  f"            TR_[{k}, c_, j_, m_] = {_trace_update(k, cec)}"]
+        lines += [f"        d_ = DS_[{k}, c_, j_]"]
+        lines += _columns([f"TR_[{k}, c_, j_, m_] = {_trace_update(k, cec)}"], " " * 8, "seen" if lists else None)
     lines += [f"        TRP_[{k}, c_, j_] = {_trace_update(k, cec, param=True)}" for k in range(len(trace_params))]
     return lines
 
 
 def _learner_updates(der: Derivation, trace_nets: list[sp.Symbol], trace_params: list[sp.Symbol],
-                     cec: bool) -> list[str]:
+                     cec: bool, lists: bool = False) -> list[str]:
     """Lines of a step with output error (kernel-relative indentation 0): the error at the cell outputs and states,
     then one pass per weight row: its traces updated, its gradient estimate G formed and added, scaled by sc_ and
-    masked, to the row of the target (the weights, or the sequence's sum)."""
+    masked, to the row of the target (the weights, or the sequence's sum). With ``lists`` a row whose G has trace
+    terms takes the inputs seen since the trial began, one whose G is proportional to x(t) those nonzero now."""
     cell, state = der.cell, der.state
+    seen, now = ("seen", "now") if lists else (None, None)
     exit_inputs = list(der.exit_inputs)
     j_line = [] if cec else ["J = J_[c_, j_]"]
     lines = ["for c_ in range(C):",
@@ -491,8 +579,8 @@ def _learner_updates(der: Derivation, trace_nets: list[sp.Symbol], trace_params:
              "        EYC_[c_, j_] = acc_"]
     if state is not None:
         lines.append("        ES_[c_, j_] = acc_ * DYS_[c_, j_]  # eq. (23): error at the state")
-    lines += ["for k_ in range(K):  # eq. (22), output units", "    e_ = EK_[k_]", "    for m_ in range(Z):",
-              "        TO_[k_, m_] += sc_ * ((e_ * U_[m_]) * MO_[k_, m_])"]
+    lines += ["for k_ in range(K):  # eq. (22), output units", "    e_ = EK_[k_]"]
+    lines += _columns(["TO_[k_, m_] += sc_ * ((e_ * U_[m_]) * MO_[k_, m_])"], "    ", now)
 
     # cell-input weights, one row per cell: eqs. (24), (26), (28) through the trace, (21) through the exit path
     net_c, terms = cell.net_c, []
@@ -505,11 +593,12 @@ def _learner_updates(der: Derivation, trace_nets: list[sp.Symbol], trace_params:
     if net_c in exit_inputs:
         lines.append(f"        ex_ = EYC_[c_, j_] * DYX_[{exit_inputs.index(net_c)}, c_, j_]")
         terms.append("ex_ * Z_[m_]")
-    lines.append("        for m_ in range(Z):")
+    body = []
     if net_c in trace_nets:
         k = trace_nets.index(net_c)
-        lines += [f"            tr_ = {_trace_update(k, cec)}", f"            TR_[{k}, c_, j_, m_] = tr_"]
-    lines.append(f"            TH_[r_, m_] += sc_ * (({' + '.join(terms) or '0.0'}) * MH_[r_, m_])")
+        body += [f"tr_ = {_trace_update(k, cec)}", f"TR_[{k}, c_, j_, m_] = tr_"]
+    body.append(f"TH_[r_, m_] += sc_ * (({' + '.join(terms) or '0.0'}) * MH_[r_, m_])")
+    lines += _columns(body, " " * 8, seen if net_c in trace_nets else now)
 
     for u in cell.gate_nets:  # gate weights, one row per block: the block's cells' contributions summed
         lines += [f"for c_ in range(C):  # {u.name} weights: one row per block", f"    r_ = {_gate_row(cell, u)}"]
@@ -520,14 +609,12 @@ def _learner_updates(der: Derivation, trace_nets: list[sp.Symbol], trace_params:
             g = "ex_ * Z_[m_]"
         if u in trace_nets:  # the cells' terms summed in GR_, cell by cell, as their traces are updated
             k = trace_nets.index(u)
-            lines += ["    for m_ in range(Z):", "        GR_[m_] = 0.0", "    for j_ in range(S):"]
-            lines += [" " * 8 + x for x in j_line] + [f"        d_ = DS_[{k}, c_, j_]", "        es_ = ES_[c_, j_]",
-                                                       "        for m_ in range(Z):",
-                                                       f"            tr_ = {_trace_update(k, cec)}",
-                                                       f"            TR_[{k}, c_, j_, m_] = tr_",
-                                                       "            GR_[m_] += es_ * tr_"]
+            lines += _columns(["GR_[m_] = 0.0"], "    ", seen) + ["    for j_ in range(S):"]
+            lines += [" " * 8 + x for x in j_line] + [f"        d_ = DS_[{k}, c_, j_]", "        es_ = ES_[c_, j_]"]
+            lines += _columns([f"tr_ = {_trace_update(k, cec)}", f"TR_[{k}, c_, j_, m_] = tr_",
+                               "GR_[m_] += es_ * tr_"], " " * 8, seen)
             g = "GR_[m_] + ex_ * Z_[m_]" if u in exit_inputs else "GR_[m_]"
-        lines += ["    for m_ in range(Z):", f"        TH_[r_, m_] += sc_ * (({g}) * MH_[r_, m_])"]
+        lines += _columns([f"TH_[r_, m_] += sc_ * (({g}) * MH_[r_, m_])"], "    ", seen if u in trace_nets else now)
 
     if cell.params:  # per-cell parameters (peepholes): their traces, then their change
         lines += ["for c_ in range(C):  # per-cell parameters: their traces, then their change",
@@ -545,7 +632,9 @@ def _learner_updates(der: Derivation, trace_nets: list[sp.Symbol], trace_params:
     return lines
 
 
-def _learner_kernel(der: Derivation) -> str:
+def _learner_kernel(der: Derivation, lists: bool = False) -> str:
+    """The online learner's kernel; with ``lists`` the variant for inputs that are mostly zero,
+    ``_learner_kernel_lists``: the same arithmetic on the input columns that can be nonzero."""
     cell, state = der.cell, der.state
     G = len(cell.gates)
     params = list(cell.params)
@@ -569,12 +658,47 @@ def _learner_kernel(der: Derivation) -> str:
     body = block.emit(writes, " " * 16)
 
     cec = state is not None and der.traces[cell.prev(state)] == 1
-    nets = _matvec_lines("NA", "Z", "W_h[b_, {r}, {m}]", "Z_[{m}]", "0.0", "NET_[{r}] = {a}", " " * 12)
-    outs = _matvec_lines("K", "Z", "W_o[b_, {r}, {m}]", "U_[{m}]", "0.0", "NK_[{r}] = {a}", " " * 12)
-    traces, grads = _learner_traces(trace_nets, trace_params, cec), _learner_updates(der, trace_nets, trace_params, cec)
+    listed = _LISTED["now"] if lists else None
+    nets = _matvec_lines("NA", "Z", "W_h[b_, {r}, {m}]", "Z_[{m}]", "0.0", "NET_[{r}] = {a}", " " * 12, listed)
+    outs = _matvec_lines("K", "Z", "W_o[b_, {r}, {m}]", "U_[{m}]", "0.0", "NK_[{r}] = {a}", " " * 12, listed)
+    traces = _learner_traces(trace_nets, trace_params, cec, lists)
+    grads = _learner_updates(der, trace_nets, trace_params, cec, lists)
     n_tn, n_tp, n_ex = len(trace_nets), len(trace_params), len(exit_inputs)
+    if lists:
+        doc = '''
+
+    Inputs listed: the variant of _learner_kernel for inputs that are mostly zero, with the same results. Each
+    step's nonzero inputs are listed (OFF, IDX: _input_nonzero), and so are the inputs nonzero at some step since
+    the trial began (_mark_seen): a trace ds/dw_im sums terms proportional to x_m, so it is exactly zero elsewhere.
+    The net inputs take the nonzero inputs, the traces and the rows of G with trace terms the seen ones (all
+    inputs once SEEN_ALL of them were seen: a plain loop is then faster), the rows of G proportional to x(t) the
+    nonzero ones. Every column left out would add exactly zero (finite values; the one difference possible is the
+    sign of a weight that is -0.0, which adding +0.0 would turn into +0.0).'''
+        name, args = "_learner_kernel_lists", "XS, OFF, IDX"
+        scratch = ("\n    SEEN_, SL_ = np.zeros(I, np.bool_), np.empty(I, np.int64)  # inputs seen in the trial"
+                   "\n    NS_ALL = max(1, int(SEEN_ALL * I))  # from this many seen inputs on, loops take all columns")
+        reset = ("\n        Z_[:] = 0.0  # x(t) is kept in Z_ and U_ by its nonzero entries"
+                 "\n        U_[:] = 0.0\n        SEEN_[:] = False\n        q0_, q1_, ns_ = 0, 0, 0\n        all_ = False")
+        sources = '''            # sources y^m: x(t) (its nonzero entries; the last step's set back to zero), y(t-1), bias
+            for q_ in range(q0_, q1_):
+                Z_[IDX[q_]] = 0.0
+                U_[IDX[q_]] = 0.0
+            q0_, q1_ = OFF[t_ * B + b_], OFF[t_ * B + b_ + 1]  # the step's nonzero inputs: IDX[q0_:q1_]
+            for q_ in range(q0_, q1_):
+                Z_[IDX[q_]] = XS[t_, b_, IDX[q_]]
+            ns_ = _mark_seen(IDX, q0_, q1_, SEEN_, SL_, ns_)
+            all_ = ns_ >= NS_ALL'''
+        out_sources = '''            # output units see x(t), the current activations and the bias
+            for q_ in range(q0_, q1_):
+                U_[IDX[q_]] = XS[t_, b_, IDX[q_]]'''
+    else:
+        name, args, doc, scratch, reset = "_learner_kernel", "XS", "", "", ""
+        sources = '''            for m_ in range(I):  # sources y^m: x(t), y(t-1), bias
+                Z_[m_] = XS[t_, b_, m_]'''
+        out_sources = '''            for m_ in range(I):  # output units see x(t), the current activations and the bias
+                U_[m_] = XS[t_, b_, m_]'''
     return f'''
-def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O, OUT_P, C, S):
+def {name}(W_h, W_o, PM, LR, {args}, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O, OUT_P, C, S):
     """The paper's online learner (Appendix A.1) over whole sequences, each batch element an independent trial.
 
     Per step (Section 5): net inputs, the cell's equations, outputs; the forward traces ds/dw (eqs. 25, 27); the
@@ -582,7 +706,7 @@ def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O
     only, 1 add LR * G (masked by MH, MO) to the weights at every step, 2 sum G over the sequence and add it at
     the end, 3 return the summed G in OUT_H, OUT_O, OUT_P without changing the weights. Each weight row's trace
     update, gradient and change (or sum) are one pass over the row. A step whose output error is exactly zero
-    adds exactly zero (G is e_k times finite factors) and is skipped, its traces still updated.
+    adds exactly zero (G is e_k times finite factors) and is skipped, its traces still updated.{doc}
     """
     T, B, I = XS.shape
     K = W_o.shape[1]
@@ -598,13 +722,13 @@ def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O
     DYS_, DYX_ = np.zeros((C, S)), np.zeros(({n_ex}, C, S))  # exit partials
     EYC_, ES_ = np.zeros((C, S)), np.zeros((C, S))  # errors at the cell outputs and at the states
     ACC_H, ACC_O, ACC_P = np.zeros((NA, Z)), np.zeros((K, Z)), np.zeros((NP, C, S))  # a sequence's sum of G
-    ONE_H, ONE_O = np.ones((NA, Z)), np.ones((K, Z))  # the masks of the sums
+    ONE_H, ONE_O = np.ones((NA, Z)), np.ones((K, Z))  # the masks of the sums{scratch}
     for b_ in range(B):
         lr_ = LR[b_]
         A_[:] = 0.0
         SP_[:, :] = 0.0
         TR_[:] = 0.0
-        TRP_[:] = 0.0
+        TRP_[:] = 0.0{reset}
         if mode == 1:  # eq. (17): each step's change alpha * (-dE/dw), masked, goes into the weights at once
             TH_, TO_, TP_, MH_, MO_, sc_ = W_h[b_], W_o[b_], PM[b_], MH, MO, lr_
         else:  # the sum of G over the sequence: adding 1.0 * (G * 1.0) adds G exactly
@@ -613,8 +737,7 @@ def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O
             ACC_P[:] = 0.0
             TH_, TO_, TP_, MH_, MO_, sc_ = ACC_H, ACC_O, ACC_P, ONE_H, ONE_O, 1.0
         for t_ in range(T):
-            for m_ in range(I):  # sources y^m: x(t), y(t-1), bias
-                Z_[m_] = XS[t_, b_, m_]
+{sources}
             for m_ in range(NA):
                 Z_[I + m_] = A_[m_]
             Z_[Z - 1] = 1.0
@@ -622,8 +745,7 @@ def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O
 {chr(10).join(nets)}
             for c_ in range(C):  # the cell's equations, then its trace and exit partials; per-block values once
 {chr(10).join(body)}
-            for m_ in range(I):  # output units see x(t), the current activations and the bias
-                U_[m_] = XS[t_, b_, m_]
+{out_sources}
             for m_ in range(NA):
                 U_[I + m_] = A_[m_]
             U_[Z - 1] = 1.0
@@ -749,6 +871,63 @@ def _input_part(W, XT, n, out, o0):
             for u in range(n):
                 out[o0 + r, u] += w * XT[m, u]
             m += 1
+
+
+def _input_nonzero(XS, OFF, IDX):
+    """The nonzero inputs of every step, as compressed rows: step t of sequence b (row r = t * B + b) has the
+    inputs m = IDX[OFF[r]:OFF[r + 1]] with x_m(t) != 0 (ascending; NaN counts as nonzero). Returns their number, or
+    -1 as soon as they would not fit in IDX (the inputs are not sparse enough for the lists to pay). The inputs
+    are tested eight at a time, so that the zero stretches of a one-hot input go by quickly."""
+    T, B, I = XS.shape
+    n = IDX.shape[0]
+    c = 0
+    for t in range(T):
+        for b in range(B):
+            OFF[t * B + b] = c
+            m = 0
+            while m < I:
+                e = min(m + 8, I)
+                if m + 8 > I or (XS[t, b, m] != 0.0) | (XS[t, b, m + 1] != 0.0) | (XS[t, b, m + 2] != 0.0) | \\
+                        (XS[t, b, m + 3] != 0.0) | (XS[t, b, m + 4] != 0.0) | (XS[t, b, m + 5] != 0.0) | \\
+                        (XS[t, b, m + 6] != 0.0) | (XS[t, b, m + 7] != 0.0):
+                    for q in range(m, e):
+                        if XS[t, b, q] != 0.0:
+                            if c == n:
+                                return -1
+                            IDX[c] = q
+                            c += 1
+                m = e
+    OFF[T * B] = c
+    return c
+
+
+def _input_part_sparse(W, XS, OFF, IDX, b, t0, n, out, o0):
+    """_input_part over the nonzero inputs listed by _input_nonzero: out[o0 + r, u] += sum W[r, m] * x_m(t0 + u)
+    over the inputs m of step t0 + u of sequence b, in ascending order. A skipped term is w * 0.0 = +-0.0, and a
+    running sum that starts at +0.0 is never -0.0 (x + (-x) rounds to +0.0), so adding it would change nothing:
+    each sum is bit for bit the dense one (for finite weights; an infinite weight times 0.0 would be NaN there)."""
+    R = W.shape[0]
+    B = XS.shape[1]
+    for u in range(n):
+        t = t0 + u
+        for q in range(OFF[t * B + b], OFF[t * B + b + 1]):
+            m = IDX[q]
+            x = XS[t, b, m]
+            for r in range(R):
+                out[o0 + r, u] += W[r, m] * x
+
+
+def _mark_seen(IDX, q0, q1, SEEN, SL, ns):
+    """Adds the inputs IDX[q0:q1] not yet in the list SL[:ns] (flags SEEN) to it; returns its new length. The
+    learner's traces of input weights ds/dw_im are sums of terms proportional to x_m, so outside the inputs seen
+    since the traces were reset they are exactly zero."""
+    for q in range(q0, q1):
+        m = IDX[q]
+        if not SEEN[m]:
+            SEEN[m] = True
+            SL[ns] = m
+            ns += 1
+    return ns
 '''
 
 
@@ -776,9 +955,10 @@ def _kernels():
             raise UserError("the numba backend needs numba: pip install -e '.[fast]' (or use backend='numpy')") from None
         jit = numba.njit(cache=True, error_model="numpy")
         g = globals()
-        for name in ("_sigmoid", "_time_major_inputs", "_input_part"):  # resolved at compile time:
-            g[name] = jit(g[name])  # bind the compiled ones
-        for name in ("_forward_kernel", "_backward_kernel", "_learner_kernel"):
+        for name in ("_sigmoid", "_time_major_inputs", "_input_part", "_input_part_sparse", "_mark_seen"):
+            g[name] = jit(g[name])  # resolved at compile time: bind the compiled ones
+        for name in ("_input_nonzero", "_forward_kernel", "_forward_kernel_sparse", "_backward_kernel",
+                     "_backward_kernel_sparse", "_learner_kernel", "_learner_kernel_lists"):  # compiled on first call
             _JIT[name] = jit(g[name])
     return _JIT
 
@@ -792,6 +972,29 @@ def _f64(x):
     return np.ascontiguousarray(x)
 
 
+def _input_lists(xs, path=None):
+    """The nonzero inputs of every step of xs (T, B, I) (float64, C order) as (OFF, IDX) (see _input_nonzero) when
+    the sparse path is taken, else None. ``path`` None: sparse when at least SPARSE_MIN_INPUTS inputs and fewer
+    than SPARSE_DENSITY of them nonzero (first the first step alone, then all together); 'sparse' or 'dense'
+    forces the path. Either path gives the same results."""
+    if path not in (None, "sparse", "dense"):
+        raise UserError(f"input path must be 'sparse', 'dense' or None, got {path!r}")
+    T, B, I = xs.shape
+    if path == "dense" or (path is None and (I < SPARSE_MIN_INPUTS or xs.size == 0 or
+                                             np.count_nonzero(xs[0]) >= SPARSE_DENSITY * B * I)):
+        return None
+    OFF = np.empty(T * B + 1, np.int64)
+    IDX = np.empty(xs.size if path == "sparse" else int(SPARSE_DENSITY * xs.size), np.int64)
+    n = _kernels()["_input_nonzero"](xs, OFF, IDX)
+    return (OFF, IDX) if n >= 0 else None
+
+
+def input_path(xs, path=None):
+    """'sparse' when the kernels would take only the nonzero inputs of xs (T, B, I), else 'dense' (see
+    _input_lists; ``path`` overrides the choice)."""
+    return "dense" if _input_lists(_f64(xs), path) is None else "sparse"
+
+
 def _stack_params(P, lead, C, S):
     if not P:
         return np.zeros((*lead, 0, C, S))
@@ -800,8 +1003,9 @@ def _stack_params(P, lead, C, S):
 
 # ----- whole-sequence entry points -----
 
-def forward_sequence(W_hidden, W_output, P, xs, C, S):
-    """Forward pass over xs (T, B, I) from zero activations and states, weights shared by the batch.
+def forward_sequence(W_hidden, W_output, P, xs, C, S, path=None):
+    """Forward pass over xs (T, B, I) from zero activations and states, weights shared by the batch; ``path``:
+    see input_path.
 
     Returns:
         ys (T, B, K), activations (T, B, N_a), states (T, B, C, S) (zeros for a cell without state), and the
@@ -815,28 +1019,41 @@ def forward_sequence(W_hidden, W_output, P, xs, C, S):
     PM = _stack_params(P, (), C, S)
     ys, fk, acts = np.empty((T, B, K)), np.empty((T, B, K)), np.empty((T, B, NA))
     states, pd = np.zeros((T, B, C, S)), np.empty((T, B, N_CELL_PARTIALS * C * S + N_BLOCK_PARTIALS * C))
-    k["_forward_kernel"](W_h, W_o, PM, xs, ys, fk, acts, states, pd, C, S)
-    return ys, acts, states, [pd, fk, PM]
+    lists = _input_lists(xs, path)
+    if lists is None:
+        k["_forward_kernel"](W_h, W_o, PM, xs, ys, fk, acts, states, pd, C, S)
+    else:
+        k["_forward_kernel_sparse"](W_h, W_o, PM, xs, *lists, ys, fk, acts, states, pd, C, S)
+    return ys, acts, states, [pd, fk, PM, lists]
 
 
-def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, C, S):
+def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, C, S, path=None):
     """Backpropagation through time over the sequences of a forward_sequence call.
 
     Args:
         d_ys: (T, B, K) dL/dy_k; truncated: the paper's truncated gradient instead of the full one.
+        path: see input_path; None takes the path of the forward_sequence call (xs must be its inputs).
 
     Returns:
         dW_hidden, dW_output, dP (tuple in PARAMS order), summed over the batch (not masked).
     """
     k = _kernels()
-    pd, fk, PM = cache
+    pd, fk, PM, lists = cache
     W_h, W_o = _f64(W_hidden), _f64(W_output)
     gW_h, gW_o, gP = np.zeros(W_h.shape), np.zeros(W_o.shape), np.zeros(PM.shape)
-    k["_backward_kernel"](W_h, W_o, _f64(xs), acts, fk, pd, _f64(d_ys), bool(truncated), C, S, gW_h, gW_o, gP)
+    xs = _f64(xs)
+    if path is not None:
+        lists = _input_lists(xs, path)
+    if lists is None:
+        k["_backward_kernel"](W_h, W_o, xs, acts, fk, pd, _f64(d_ys), bool(truncated), C, S, gW_h, gW_o, gP)
+    else:
+        k["_backward_kernel_sparse"](W_h, W_o, xs, *lists, acts, fk, pd, _f64(d_ys), bool(truncated), C, S, gW_h, gW_o,
+                                     gP)
     return gW_h, gW_o, tuple(gP[i].copy() for i in range(gP.shape[0]))
 
 
-def learner_sequence(W_hidden, W_output, P, learning_rate, xs, targets, mask, mask_hidden, mask_output, mode, C, S):
+def learner_sequence(W_hidden, W_output, P, learning_rate, xs, targets, mask, mask_hidden, mask_output, mode, C, S,
+                     path=None):
     """The online learner over one sequence per trial (weights changed in place unless mode is 'forward' or
     'gradient').
 
@@ -844,6 +1061,7 @@ def learner_sequence(W_hidden, W_output, P, learning_rate, xs, targets, mask, ma
         W_hidden (B, N_a, Z), W_output (B, K, U), P (tuple of (B, C, S)): per-trial weights.
         learning_rate: (B,); xs (T, B, I); targets (T, B, K); mask (T, B, K) or broadcastable to it.
         mask_hidden, mask_output: 1.0 where a weight exists; mode: one of MODES; C, S: blocks and cells per block.
+        path: see input_path ('sparse': _learner_kernel_lists, the same results).
 
     Returns:
         ys (T, B, K), and for mode 'gradient' the summed G = -dE/dw per trial (G_hidden, G_output, G_P tuple),
@@ -867,8 +1085,13 @@ def learner_sequence(W_hidden, W_output, P, learning_rate, xs, targets, mask, ma
     ys = np.empty((T, B, K))
     nb = B if mode == 3 else 1
     out_h, out_o, out_p = np.zeros((nb, NA, Z)), np.zeros((nb, K, Z)), np.zeros((nb, NP, C, S))
-    k["_learner_kernel"](W_h, W_o, PM, lr, xs, tg, tm, _f64(mask_hidden), _f64(mask_output), mode, ys,
-                         out_h, out_o, out_p, C, S)
+    lists = _input_lists(xs, path)
+    if lists is None:
+        k["_learner_kernel"](W_h, W_o, PM, lr, xs, tg, tm, _f64(mask_hidden), _f64(mask_output), mode, ys, out_h,
+                             out_o, out_p, C, S)
+    else:
+        k["_learner_kernel_lists"](W_h, W_o, PM, lr, xs, *lists, tg, tm, _f64(mask_hidden), _f64(mask_output), mode,
+                                   ys, out_h, out_o, out_p, C, S)
     if W_h is not W_hidden:
         W_hidden[...] = W_h
     if W_o is not W_output:
@@ -894,7 +1117,12 @@ def generate_numba_module(der: Derivation) -> str:
     sizes = "\n\n" + "".join(f"{name} = {value}  # {what}\n" for name, value, what in (
         ("N_CELL_PARTIALS", n_cell_partials, "local partials the forward kernel stores per cell and step"),
         ("N_BLOCK_PARTIALS", n_block_partials, "local partials the forward kernel stores per block and step"),
-        ("TIME_CHUNK", TIME_CHUNK, "steps whose input parts the forward kernel computes together")))
+        ("TIME_CHUNK", TIME_CHUNK, "steps whose input parts the forward kernel computes together"),
+        ("SPARSE_DENSITY", SPARSE_DENSITY, "inputs are sparse below this mean fraction of nonzero ones per step"),
+        ("SPARSE_MIN_INPUTS", SPARSE_MIN_INPUTS, "and with at least this many inputs (input_path)"),
+        ("SEEN_ALL", SEEN_ALL, "_learner_kernel_lists: trace loops over all inputs once this fraction was seen")))
     parts = [_header(der), sizes, "\n# ----- kernels (plain Python; compiled by numba on first use) -----\n",
-             _forward_kernel(der), "\n", _backward_kernel(der), "\n", _learner_kernel(der), _WRAPPERS]
+             _forward_kernel(der), "\n", _forward_kernel(der, sparse=True), "\n", _backward_kernel(der), "\n",
+             _backward_kernel(der, sparse=True), "\n", _learner_kernel(der), "\n", _learner_kernel(der, lists=True),
+             _WRAPPERS]
     return "".join(parts).rstrip("\n") + "\n"
