@@ -442,7 +442,6 @@ def _network(der: Derivation) -> str:
     state = der.state
     sp_ = state.name + "_prev" if state is not None else "s_prev"
     trace_inputs = [u for u in der.trace_inputs if not u.name.endswith("_prev")]
-    exit_inputs = list(der.exit_inputs)
     params = [p.name for p in cell.params]
 
     split = [f"    net_{k} = {code}" for k, code in _parts(gates, "net").items()]
