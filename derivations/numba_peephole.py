@@ -86,9 +86,10 @@ def _input_part(W, XT, n, out, o0):
             m += 1
 
 
-def _input_nonzero(XS, OFF, IDX):
+def _input_nonzero(XS, OFF, IDX, VAL):
     """The nonzero inputs of every step, as compressed rows: step t of sequence b (row r = t * B + b) has the
-    inputs m = IDX[OFF[r]:OFF[r + 1]] with x_m(t) != 0 (ascending; NaN counts as nonzero). Returns their number, or
+    inputs m = IDX[OFF[r]:OFF[r + 1]] with x_m(t) = VAL[OFF[r]:OFF[r + 1]] != 0 (ascending; NaN counts as
+    nonzero). Returns their number, or
     -1 as soon as they would not fit in IDX (the inputs are not sparse enough for the lists to pay). The inputs
     are tested eight at a time, so that the zero stretches of a one-hot input go by quickly."""
     T, B, I = XS.shape
@@ -108,24 +109,24 @@ def _input_nonzero(XS, OFF, IDX):
                             if c == n:
                                 return -1
                             IDX[c] = q
+                            VAL[c] = XS[t, b, q]
                             c += 1
                 m = e
     OFF[T * B] = c
     return c
 
 
-def _input_part_sparse(W, XS, OFF, IDX, b, t0, n, out, o0):
+def _input_part_sparse(W, B, OFF, IDX, VAL, b, t0, n, out, o0):
     """_input_part over the nonzero inputs listed by _input_nonzero: out[o0 + r, u] += sum W[r, m] * x_m(t0 + u)
     over the inputs m of step t0 + u of sequence b, in ascending order. A skipped term is w * 0.0 = +-0.0, and a
     running sum that starts at +0.0 is never -0.0 (x + (-x) rounds to +0.0), so adding it would change nothing:
     each sum is bit for bit the dense one (for finite weights; an infinite weight times 0.0 would be NaN there)."""
     R = W.shape[0]
-    B = XS.shape[1]
     for u in range(n):
         t = t0 + u
         for q in range(OFF[t * B + b], OFF[t * B + b + 1]):
             m = IDX[q]
-            x = XS[t, b, m]
+            x = VAL[q]
             for r in range(R):
                 out[o0 + r, u] += W[r, m] * x
 
@@ -368,7 +369,7 @@ def _forward_kernel(W_h, W_o, PM, XS, YS, FK, ACTS, STATES, PD, C, S):
                     FK[t_, b_, k_] = y_k*_sigmoid(-net_k)
 
 
-def _forward_kernel_sparse(W_h, W_o, PM, XS, OFF, IDX, YS, FK, ACTS, STATES, PD, C, S):
+def _forward_kernel_sparse(W_h, W_o, PM, T, B, I, OFF, IDX, VAL, YS, FK, ACTS, STATES, PD, C, S):
     """Forward pass over whole sequences, weights shared by the batch (Section 5 timing).
 
     Fills YS (T, B, K), ACTS (T, B, N_a) and STATES (T, B, C, S): the outputs, hidden activations and states of
@@ -378,21 +379,20 @@ def _forward_kernel_sparse(W_h, W_o, PM, XS, OFF, IDX, YS, FK, ACTS, STATES, PD,
     together;
     here over each step's nonzero inputs only (the same sums: _input_part_sparse).
     """
-    T, B, I = XS.shape
     K = W_o.shape[0]
     CS = C * S
     NA = CS + 3 * C
     Z = I + NA + 1
     TC = min(max(T, 1), TIME_CHUNK)
-    # OFF, IDX: the nonzero inputs of every step (_input_nonzero)
+    # OFF, IDX, VAL: the nonzero inputs of every step (_input_nonzero)
     NX_ = np.empty((NA + K, TC))  # the sums over the chunk's inputs
     NET_, NK_ = np.empty(NA), np.empty(K)  # the net inputs of the hidden units and of the output units
     for b_ in range(B):
         for t0_ in range(0, T, TC):
             n_ = min(TC, T - t0_)
             NX_[:, :n_] = 0.0  # eqs. (6)-(9) and the output units: the sums over x(t), for the chunk's steps at once
-            _input_part_sparse(W_h, XS, OFF, IDX, b_, t0_, n_, NX_, 0)
-            _input_part_sparse(W_o, XS, OFF, IDX, b_, t0_, n_, NX_, NA)
+            _input_part_sparse(W_h, B, OFF, IDX, VAL, b_, t0_, n_, NX_, 0)
+            _input_part_sparse(W_o, B, OFF, IDX, VAL, b_, t0_, n_, NX_, NA)
             for u_ in range(n_):
                 t_ = t0_ + u_
                 n_rec_ = NA if t_ > 0 else 0  # net inputs: each sum over x(t) continued over y(t-1), then the bias
@@ -850,7 +850,7 @@ def _backward_kernel(W_h, W_o, XS, ACTS, FK, PD, DYS, truncated, C, S, GW_h, GW_
             D_S[:, :] = D_SNEW
 
 
-def _backward_kernel_sparse(W_h, W_o, XS, OFF, IDX, ACTS, FK, PD, DYS, truncated, C, S, GW_h, GW_o, GP):
+def _backward_kernel_sparse(W_h, W_o, T, B, I, OFF, IDX, VAL, ACTS, FK, PD, DYS, truncated, C, S, GW_h, GW_o, GP):
     """Backpropagation through time over whole sequences, summed into GW_h, GW_o, GP. DYS (T, B, K) is dL/dy_k;
     the activations, the output units' f'(net_k) (FK) and the cell's local partials (PD) come from
     _forward_kernel. With ``truncated`` the paper's truncated gradient (Section 4, Appendix A.1).
@@ -859,7 +859,6 @@ def _backward_kernel_sparse(W_h, W_o, XS, OFF, IDX, ACTS, FK, PD, DYS, truncated
     over the block's cells accumulates in the loop over the cells. Here the input-weight gradients take
     only each step's nonzero inputs (a term with x_m = 0 would add +-0.0 to a sum that is never -0.0: nothing).
     """
-    T, B, I = XS.shape
     K = W_o.shape[0]
     CS = C * S
     NA = CS + 3 * C
@@ -873,7 +872,7 @@ def _backward_kernel_sparse(W_h, W_o, XS, OFF, IDX, ACTS, FK, PD, DYS, truncated
         for t_ in range(T - 1, -1, -1):
             q0_, q1_ = OFF[t_ * B + b_], OFF[t_ * B + b_ + 1]  # the step's nonzero inputs: IDX[q0_:q1_]
             for q_ in range(q0_, q1_):  # the output units' sources: x(t) (its nonzero entries), y(t)
-                SRC_[IDX[q_]] = XS[t_, b_, IDX[q_]]
+                SRC_[IDX[q_]] = VAL[q_]
             for m_ in range(NA):
                 SRC_[I + m_] = ACTS[t_, b_, m_]
             for k_ in range(K):  # output units: the error at net_k (eq. 19 with dL/dy_k), then dL/dw_km
@@ -1124,7 +1123,8 @@ def _backward_kernel_sparse(W_h, W_o, XS, OFF, IDX, ACTS, FK, PD, DYS, truncated
             D_S[:, :] = D_SNEW
 
 
-def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O, OUT_P, C, S):
+def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O, OUT_P,
+                    C, S):
     """The paper's online learner (Appendix A.1) over whole sequences, each batch element an independent trial.
 
     Per step (Section 5): net inputs, the cell's equations, outputs; the forward traces ds/dw (eqs. 25, 27); the
@@ -1451,7 +1451,8 @@ def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O
             OUT_P[b_] = ACC_P
 
 
-def _learner_kernel_lists(W_h, W_o, PM, LR, XS, OFF, IDX, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O, OUT_P, C, S):
+def _learner_kernel_lists(W_h, W_o, PM, LR, T, B, I, OFF, IDX, VAL, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O, OUT_P,
+                          C, S):
     """The paper's online learner (Appendix A.1) over whole sequences, each batch element an independent trial.
 
     Per step (Section 5): net inputs, the cell's equations, outputs; the forward traces ds/dw (eqs. 25, 27); the
@@ -1462,14 +1463,13 @@ def _learner_kernel_lists(W_h, W_o, PM, LR, XS, OFF, IDX, TG, TM, MH, MO, mode, 
     adds exactly zero (G is e_k times finite factors) and is skipped, its traces still updated.
 
     Inputs listed: the variant of _learner_kernel for inputs that are mostly zero, with the same results. Each
-    step's nonzero inputs are listed (OFF, IDX: _input_nonzero), and so are the inputs nonzero at some step since
+    step's nonzero inputs are listed (OFF, IDX, VAL: _input_nonzero), and so are the inputs nonzero at some step since
     the trial began (_mark_seen): a trace ds/dw_im sums terms proportional to x_m, so it is exactly zero elsewhere.
     The net inputs take the nonzero inputs, the traces and the rows of G with trace terms the seen ones (all
     inputs once SEEN_ALL of them were seen: a plain loop is then faster), the rows of G proportional to x(t) the
     nonzero ones. Every column left out would add exactly zero (finite values; the one difference possible is the
     sign of a weight that is -0.0, which adding +0.0 would turn into +0.0).
     """
-    T, B, I = XS.shape
     K = W_o.shape[1]
     CS = C * S
     NA = CS + 3 * C
@@ -1511,7 +1511,7 @@ def _learner_kernel_lists(W_h, W_o, PM, LR, XS, OFF, IDX, TG, TM, MH, MO, mode, 
                 U_[IDX[q_]] = 0.0
             q0_, q1_ = OFF[t_ * B + b_], OFF[t_ * B + b_ + 1]  # the step's nonzero inputs: IDX[q0_:q1_]
             for q_ in range(q0_, q1_):
-                Z_[IDX[q_]] = XS[t_, b_, IDX[q_]]
+                Z_[IDX[q_]] = VAL[q_]
             ns_ = _mark_seen(IDX, q0_, q1_, SEEN_, SL_, ns_)
             all_ = ns_ >= NS_ALL
             for m_ in range(NA):
@@ -1654,7 +1654,7 @@ def _learner_kernel_lists(W_h, W_o, PM, LR, XS, OFF, IDX, TG, TM, MH, MO, mode, 
                     DYX_[1, c_, j_] = dyc_dp_out
             # output units see x(t), the current activations and the bias
             for q_ in range(q0_, q1_):
-                U_[IDX[q_]] = XS[t_, b_, IDX[q_]]
+                U_[IDX[q_]] = VAL[q_]
             for m_ in range(NA):
                 U_[I + m_] = A_[m_]
             U_[Z - 1] = 1.0
@@ -1982,27 +1982,44 @@ def _f64(x):
     return np.ascontiguousarray(x)
 
 
+def _as_inputs(xs):
+    """xs as the kernels take it: inputs held as lists (an object with ``shape`` (T, B, I) and ``input_lists()``
+    returning OFF, IDX, VAL as _input_nonzero makes them, such as lstm_proofs.inputs.OneHotInputs) as they are,
+    anything else as a float64 array in C order. Listed inputs become dense (np.asarray) only where the dense
+    path is taken."""
+    return xs if hasattr(xs, "input_lists") else _f64(xs)
+
+
 def _input_lists(xs, path=None):
-    """The nonzero inputs of every step of xs (T, B, I) (float64, C order) as (OFF, IDX) (see _input_nonzero) when
-    the sparse path is taken, else None. ``path`` None: sparse when at least SPARSE_MIN_INPUTS inputs and fewer
-    than SPARSE_DENSITY of them nonzero (first the first step alone, then all together); 'sparse' or 'dense'
-    forces the path. Either path gives the same results."""
+    """The sizes and nonzero inputs of every step of xs (from _as_inputs) as (T, B, I, OFF, IDX, VAL) (see
+    _input_nonzero) when the sparse path is taken, else None. ``path`` None: sparse when at least
+    SPARSE_MIN_INPUTS inputs and fewer than SPARSE_DENSITY of them nonzero (first the first step alone, then all
+    together); 'sparse' or 'dense' forces the path. Either path gives the same results. Listed inputs give their
+    lists without a pass over the dense array, under the same rule."""
     if path not in (None, "sparse", "dense"):
         raise UserError(f"input path must be 'sparse', 'dense' or None, got {path!r}")
     T, B, I = xs.shape
-    if path == "dense" or (path is None and (I < SPARSE_MIN_INPUTS or xs.size == 0 or
-                                             np.count_nonzero(xs[0]) >= SPARSE_DENSITY * B * I)):
+    size = T * B * I
+    listed = hasattr(xs, "input_lists")
+    if path == "dense" or (path is None and (I < SPARSE_MIN_INPUTS or size == 0)):
+        return None
+    if listed:
+        OFF, IDX, VAL = xs.input_lists()
+        dense = path is None and (OFF[B] - OFF[0] >= SPARSE_DENSITY * B * I or IDX.size > int(SPARSE_DENSITY * size))
+        return None if dense else (T, B, I, OFF, IDX, VAL)
+    if path is None and np.count_nonzero(xs[0]) >= SPARSE_DENSITY * B * I:
         return None
     OFF = np.empty(T * B + 1, np.int64)
-    IDX = np.empty(xs.size if path == "sparse" else int(SPARSE_DENSITY * xs.size), np.int64)
-    n = _kernels()["_input_nonzero"](xs, OFF, IDX)
-    return (OFF, IDX) if n >= 0 else None
+    n = size if path == "sparse" else int(SPARSE_DENSITY * size)
+    IDX, VAL = np.empty(n, np.int64), np.empty(n)
+    n = _kernels()["_input_nonzero"](xs, OFF, IDX, VAL)
+    return (T, B, I, OFF, IDX, VAL) if n >= 0 else None
 
 
 def input_path(xs, path=None):
     """'sparse' when the kernels would take only the nonzero inputs of xs (T, B, I), else 'dense' (see
     _input_lists; ``path`` overrides the choice)."""
-    return "dense" if _input_lists(_f64(xs), path) is None else "sparse"
+    return "dense" if _input_lists(_as_inputs(xs), path) is None else "sparse"
 
 
 def _stack_params(P, lead, C, S):
@@ -2022,7 +2039,7 @@ def forward_sequence(W_hidden, W_output, P, xs, C, S, path=None):
         cache that gradient_sequence needs.
     """
     k = _kernels()
-    xs = _f64(xs)
+    xs = _as_inputs(xs)
     W_h, W_o = _f64(W_hidden), _f64(W_output)
     T, B, _ = xs.shape
     K, NA = W_o.shape[0], W_h.shape[0]
@@ -2031,9 +2048,9 @@ def forward_sequence(W_hidden, W_output, P, xs, C, S, path=None):
     states, pd = np.zeros((T, B, C, S)), np.empty((T, B, N_CELL_PARTIALS * C * S + N_BLOCK_PARTIALS * C))
     lists = _input_lists(xs, path)
     if lists is None:
-        k["_forward_kernel"](W_h, W_o, PM, xs, ys, fk, acts, states, pd, C, S)
+        k["_forward_kernel"](W_h, W_o, PM, _f64(xs), ys, fk, acts, states, pd, C, S)
     else:
-        k["_forward_kernel_sparse"](W_h, W_o, PM, xs, *lists, ys, fk, acts, states, pd, C, S)
+        k["_forward_kernel_sparse"](W_h, W_o, PM, *lists, ys, fk, acts, states, pd, C, S)
     return ys, acts, states, [pd, fk, PM, lists]
 
 
@@ -2051,13 +2068,13 @@ def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, 
     pd, fk, PM, lists = cache
     W_h, W_o = _f64(W_hidden), _f64(W_output)
     gW_h, gW_o, gP = np.zeros(W_h.shape), np.zeros(W_o.shape), np.zeros(PM.shape)
-    xs = _f64(xs)
+    xs = _as_inputs(xs)
     if path is not None:
         lists = _input_lists(xs, path)
     if lists is None:
-        k["_backward_kernel"](W_h, W_o, xs, acts, fk, pd, _f64(d_ys), bool(truncated), C, S, gW_h, gW_o, gP)
+        k["_backward_kernel"](W_h, W_o, _f64(xs), acts, fk, pd, _f64(d_ys), bool(truncated), C, S, gW_h, gW_o, gP)
     else:
-        k["_backward_kernel_sparse"](W_h, W_o, xs, *lists, acts, fk, pd, _f64(d_ys), bool(truncated), C, S, gW_h, gW_o,
+        k["_backward_kernel_sparse"](W_h, W_o, *lists, acts, fk, pd, _f64(d_ys), bool(truncated), C, S, gW_h, gW_o,
                                      gP)
     return gW_h, gW_o, tuple(gP[i].copy() for i in range(gP.shape[0]))
 
@@ -2081,7 +2098,7 @@ def learner_sequence(W_hidden, W_output, P, learning_rate, xs, targets, mask, ma
     if mode not in MODES:
         raise UserError(f"learner mode must be one of {tuple(MODES)}, got {mode!r}")
     mode = MODES[mode]
-    xs = _f64(xs)
+    xs = _as_inputs(xs)
     T, B, _ = xs.shape
     K, NA, Z = W_output.shape[1], W_hidden.shape[1], W_hidden.shape[2]
     W_h = W_hidden if (W_hidden.dtype == np.float64 and W_hidden.flags.c_contiguous) else _f64(W_hidden)
@@ -2097,10 +2114,10 @@ def learner_sequence(W_hidden, W_output, P, learning_rate, xs, targets, mask, ma
     out_h, out_o, out_p = np.zeros((nb, NA, Z)), np.zeros((nb, K, Z)), np.zeros((nb, NP, C, S))
     lists = _input_lists(xs, path)
     if lists is None:
-        k["_learner_kernel"](W_h, W_o, PM, lr, xs, tg, tm, _f64(mask_hidden), _f64(mask_output), mode, ys, out_h,
+        k["_learner_kernel"](W_h, W_o, PM, lr, _f64(xs), tg, tm, _f64(mask_hidden), _f64(mask_output), mode, ys, out_h,
                              out_o, out_p, C, S)
     else:
-        k["_learner_kernel_lists"](W_h, W_o, PM, lr, xs, *lists, tg, tm, _f64(mask_hidden), _f64(mask_output), mode,
+        k["_learner_kernel_lists"](W_h, W_o, PM, lr, *lists, tg, tm, _f64(mask_hidden), _f64(mask_output), mode,
                                    ys, out_h, out_o, out_p, C, S)
     if W_h is not W_hidden:
         W_hidden[...] = W_h

@@ -37,7 +37,8 @@ is laid out:
   or into the sequence's sum, selected once per trial;
 * inputs that are mostly exactly zero (the paper's one-hot codes) take a sparse path: the wrapper lists each
   step's nonzero inputs once (``_input_nonzero``, chosen by density: :data:`SPARSE_DENSITY`,
-  :data:`SPARSE_MIN_INPUTS`), and ``_forward_kernel_sparse``, ``_backward_kernel_sparse`` and
+  :data:`SPARSE_MIN_INPUTS`; inputs held as lists, such as ``lstm_proofs.inputs.OneHotInputs``, give their lists
+  directly and never become dense on this path), and ``_forward_kernel_sparse``, ``_backward_kernel_sparse`` and
   ``_learner_kernel_lists`` are the same kernels with the input columns of the net inputs, of the input-weight
   gradients and of the learner's traces and weight changes taken from the lists (the learner's from the inputs
   seen since its traces were reset, ``_mark_seen``). A column left out would add ``w * 0.0``, exactly +-0.0, to a
@@ -354,11 +355,11 @@ def _forward_kernel(der: Derivation, sparse: bool = False) -> str:
     if sparse:
         name = "_forward_kernel_sparse"
         note = ";\n    here over each step's nonzero inputs only (the same sums: _input_part_sparse)"
-        args, scratch = "XS, OFF, IDX", "# OFF, IDX: the nonzero inputs of every step (_input_nonzero)"
+        args, scratch = "T, B, I, OFF, IDX, VAL", "# OFF, IDX, VAL: the nonzero inputs of every step (_input_nonzero)"
         inputs = [f"{' ' * 12}NX_[:, :n_] = 0.0  # eqs. (6)-(9) and the output units: the sums over x(t), for the "
                   "chunk's steps at once",
-                  f"{' ' * 12}_input_part_sparse(W_h, XS, OFF, IDX, b_, t0_, n_, NX_, 0)",
-                  f"{' ' * 12}_input_part_sparse(W_o, XS, OFF, IDX, b_, t0_, n_, NX_, NA)"]
+                  f"{' ' * 12}_input_part_sparse(W_h, B, OFF, IDX, VAL, b_, t0_, n_, NX_, 0)",
+                  f"{' ' * 12}_input_part_sparse(W_o, B, OFF, IDX, VAL, b_, t0_, n_, NX_, NA)"]
     else:
         name, note, args = "_forward_kernel", "", "XS"
         scratch = "XT_ = np.empty((I, TC))  # a chunk's inputs, time innermost"
@@ -366,6 +367,7 @@ def _forward_kernel(der: Derivation, sparse: bool = False) -> str:
                   f"{' ' * 12}NX_[:, :n_] = 0.0  # eqs. (6)-(9) and the output units: the sums over x(t), for the "
                   "chunk's steps at once",
                   f"{' ' * 12}_input_part(W_h, XT_, n_, NX_, 0)", f"{' ' * 12}_input_part(W_o, XT_, n_, NX_, NA)"]
+    shape = _shape_line(sparse)
     return f'''
 def {name}(W_h, W_o, PM, {args}, YS, FK, ACTS, STATES, PD, C, S):
     """Forward pass over whole sequences, weights shared by the batch (Section 5 timing).
@@ -375,8 +377,7 @@ def {name}(W_h, W_o, PM, {args}, YS, FK, ACTS, STATES, PD, C, S):
     the cell's local partials ({ops} ops per block and step; computed here, where the sigmoids they are made of
     are at hand). A sequence goes in chunks of TC steps, whose input parts (x(t) through the weights) are computed
     together{note}.
-    """
-    T, B, I = XS.shape
+    """{shape}
     K = W_o.shape[0]
     CS = C * S
     NA = CS + {G} * C
@@ -446,10 +447,10 @@ def _backward_kernel(der: Derivation, sparse: bool = False) -> str:
         name = "_backward_kernel_sparse"
         note = (" Here the input-weight gradients take\n    only each step's nonzero inputs (a term with x_m = 0 "
                 "would add +-0.0 to a sum that is never -0.0: nothing).")
-        args, scratch = "XS, OFF, IDX", ""
+        args, scratch = "T, B, I, OFF, IDX, VAL", ""
         sources = [f"{i12}q0_, q1_ = OFF[t_ * B + b_], OFF[t_ * B + b_ + 1]  # the step's nonzero inputs: IDX[q0_:q1_]",
                    f"{i12}for q_ in range(q0_, q1_):  # the output units' sources: x(t) (its nonzero entries), y(t)",
-                   f"{i12}    SRC_[IDX[q_]] = XS[t_, b_, IDX[q_]]"]
+                   f"{i12}    SRC_[IDX[q_]] = VAL[q_]"]
 
         def row(target: str, g: str, end: str, indent: str) -> list[str]:
             return [f"{indent}for q_ in range(q0_, q1_):", f"{indent}    m_ = IDX[q_]",
@@ -464,6 +465,7 @@ def _backward_kernel(der: Derivation, sparse: bool = False) -> str:
         def row(target: str, g: str, end: str, indent: str) -> list[str]:
             return [f"{indent}for m_ in range({end}):",
                     f"{indent}    {target}[{g}, m_] += {'dnk_' if target == 'GW_o' else 'g_'} * SRC_[m_]"]
+    shape = _shape_line(sparse)
     return f'''
 def {name}(W_h, W_o, {args}, ACTS, FK, PD, DYS, truncated, C, S, GW_h, GW_o, GP):
     """Backpropagation through time over whole sequences, summed into GW_h, GW_o, GP. DYS (T, B, K) is dL/dy_k;
@@ -472,8 +474,7 @@ def {name}(W_h, W_o, {args}, ACTS, FK, PD, DYS, truncated, C, S, GW_h, GW_o, GP)
 
     Per step and block: the adjoint step, linear in the errors ({ops} ops), with the stored local partials; a sum
     over the block's cells accumulates in the loop over the cells.{note}
-    """
-    T, B, I = XS.shape
+    """{shape}
     K = W_o.shape[0]
     CS = C * S
     NA = CS + {G} * C
@@ -525,6 +526,12 @@ def _trace_update(k: int, cec: bool, param: bool = False) -> str:
     return f"{old if cec else 'J * ' + old} + {own}"
 
 
+def _shape_line(listed: bool) -> str:
+    """A kernel's first line: the sizes T, B, I from the inputs XS, unless it takes its inputs as lists (the
+    variants for mostly-zero inputs take the sizes as arguments and the nonzero inputs as OFF, IDX, VAL)."""
+    return "" if listed else "\n    T, B, I = XS.shape"
+
+
 #: the input columns a learner loop over a weight row takes in the kernel with input lists: ``seen``, those nonzero
 #: at some step since the trial began (where a trace can be nonzero), ``now``, those nonzero at this step
 _LISTED = {"seen": ("range(ns_)", "SL_[q_]"), "now": ("range(q0_, q1_)", "IDX[q_]")}
@@ -550,13 +557,16 @@ def _columns(body: list[str], indent: str, inputs: str | None) -> list[str]:
 
 def _learner_traces(trace_nets: list[sp.Symbol], trace_params: list[sp.Symbol], cec: bool,
                     lists: bool = False) -> list[str]:
-    """Lines updating every trace (kernel-relative indentation 0), for a step without output error."""
+    """Lines updating every trace (kernel-relative indentation 0), for a step without output error. With ``lists``
+    the inputs seen since the trial began; for the CEC (J = 1, eq. 30) only those nonzero now: a trace whose input
+    is zero at this step gains exactly zero and keeps its value, so a step costs O(nonzero inputs), not O(seen)."""
     if not trace_nets and not trace_params:
         return []
     lines = ["for c_ in range(C):", "    for j_ in range(S):"] + ([] if cec else ["        J = J_[c_, j_]"])
+    inputs = ("now" if cec else "seen") if lists else None
     for k in range(len(trace_nets)):
         lines += [f"        d_ = DS_[{k}, c_, j_]"]
-        lines += _columns([f"TR_[{k}, c_, j_, m_] = {_trace_update(k, cec)}"], " " * 8, "seen" if lists else None)
+        lines += _columns([f"TR_[{k}, c_, j_, m_] = {_trace_update(k, cec)}"], " " * 8, inputs)
     lines += [f"        TRP_[{k}, c_, j_] = {_trace_update(k, cec, param=True)}" for k in range(len(trace_params))]
     return lines
 
@@ -668,13 +678,13 @@ def _learner_kernel(der: Derivation, lists: bool = False) -> str:
         doc = '''
 
     Inputs listed: the variant of _learner_kernel for inputs that are mostly zero, with the same results. Each
-    step's nonzero inputs are listed (OFF, IDX: _input_nonzero), and so are the inputs nonzero at some step since
+    step's nonzero inputs are listed (OFF, IDX, VAL: _input_nonzero), and so are the inputs nonzero at some step since
     the trial began (_mark_seen): a trace ds/dw_im sums terms proportional to x_m, so it is exactly zero elsewhere.
     The net inputs take the nonzero inputs, the traces and the rows of G with trace terms the seen ones (all
     inputs once SEEN_ALL of them were seen: a plain loop is then faster), the rows of G proportional to x(t) the
     nonzero ones. Every column left out would add exactly zero (finite values; the one difference possible is the
     sign of a weight that is -0.0, which adding +0.0 would turn into +0.0).'''
-        name, args = "_learner_kernel_lists", "XS, OFF, IDX"
+        name, args = "_learner_kernel_lists", "T, B, I, OFF, IDX, VAL"
         scratch = ("\n    SEEN_, SL_ = np.zeros(I, np.bool_), np.empty(I, np.int64)  # inputs seen in the trial"
                    "\n    NS_ALL = max(1, int(SEEN_ALL * I))  # from this many seen inputs on, loops take all columns")
         reset = ("\n        Z_[:] = 0.0  # x(t) is kept in Z_ and U_ by its nonzero entries"
@@ -685,12 +695,12 @@ def _learner_kernel(der: Derivation, lists: bool = False) -> str:
                 U_[IDX[q_]] = 0.0
             q0_, q1_ = OFF[t_ * B + b_], OFF[t_ * B + b_ + 1]  # the step's nonzero inputs: IDX[q0_:q1_]
             for q_ in range(q0_, q1_):
-                Z_[IDX[q_]] = XS[t_, b_, IDX[q_]]
+                Z_[IDX[q_]] = VAL[q_]
             ns_ = _mark_seen(IDX, q0_, q1_, SEEN_, SL_, ns_)
             all_ = ns_ >= NS_ALL'''
         out_sources = '''            # output units see x(t), the current activations and the bias
             for q_ in range(q0_, q1_):
-                U_[IDX[q_]] = XS[t_, b_, IDX[q_]]'''
+                U_[IDX[q_]] = VAL[q_]'''
     else:
         name, args, doc, scratch, reset = "_learner_kernel", "XS", "", "", ""
         sources = '''            for m_ in range(I):  # sources y^m: x(t), y(t-1), bias
@@ -698,7 +708,8 @@ def _learner_kernel(der: Derivation, lists: bool = False) -> str:
         out_sources = '''            for m_ in range(I):  # output units see x(t), the current activations and the bias
                 U_[m_] = XS[t_, b_, m_]'''
     return f'''
-def {name}(W_h, W_o, PM, LR, {args}, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O, OUT_P, C, S):
+def {name}(W_h, W_o, PM, LR, {args}, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O, OUT_P,
+{' ' * (len(name) + 5)}C, S):
     """The paper's online learner (Appendix A.1) over whole sequences, each batch element an independent trial.
 
     Per step (Section 5): net inputs, the cell's equations, outputs; the forward traces ds/dw (eqs. 25, 27); the
@@ -707,8 +718,7 @@ def {name}(W_h, W_o, PM, LR, {args}, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O, OUT
     the end, 3 return the summed G in OUT_H, OUT_O, OUT_P without changing the weights. Each weight row's trace
     update, gradient and change (or sum) are one pass over the row. A step whose output error is exactly zero
     adds exactly zero (G is e_k times finite factors) and is skipped, its traces still updated.{doc}
-    """
-    T, B, I = XS.shape
+    """{_shape_line(lists)}
     K = W_o.shape[1]
     CS = C * S
     NA = CS + {G} * C
@@ -873,9 +883,10 @@ def _input_part(W, XT, n, out, o0):
             m += 1
 
 
-def _input_nonzero(XS, OFF, IDX):
+def _input_nonzero(XS, OFF, IDX, VAL):
     """The nonzero inputs of every step, as compressed rows: step t of sequence b (row r = t * B + b) has the
-    inputs m = IDX[OFF[r]:OFF[r + 1]] with x_m(t) != 0 (ascending; NaN counts as nonzero). Returns their number, or
+    inputs m = IDX[OFF[r]:OFF[r + 1]] with x_m(t) = VAL[OFF[r]:OFF[r + 1]] != 0 (ascending; NaN counts as
+    nonzero). Returns their number, or
     -1 as soon as they would not fit in IDX (the inputs are not sparse enough for the lists to pay). The inputs
     are tested eight at a time, so that the zero stretches of a one-hot input go by quickly."""
     T, B, I = XS.shape
@@ -895,24 +906,24 @@ def _input_nonzero(XS, OFF, IDX):
                             if c == n:
                                 return -1
                             IDX[c] = q
+                            VAL[c] = XS[t, b, q]
                             c += 1
                 m = e
     OFF[T * B] = c
     return c
 
 
-def _input_part_sparse(W, XS, OFF, IDX, b, t0, n, out, o0):
+def _input_part_sparse(W, B, OFF, IDX, VAL, b, t0, n, out, o0):
     """_input_part over the nonzero inputs listed by _input_nonzero: out[o0 + r, u] += sum W[r, m] * x_m(t0 + u)
     over the inputs m of step t0 + u of sequence b, in ascending order. A skipped term is w * 0.0 = +-0.0, and a
     running sum that starts at +0.0 is never -0.0 (x + (-x) rounds to +0.0), so adding it would change nothing:
     each sum is bit for bit the dense one (for finite weights; an infinite weight times 0.0 would be NaN there)."""
     R = W.shape[0]
-    B = XS.shape[1]
     for u in range(n):
         t = t0 + u
         for q in range(OFF[t * B + b], OFF[t * B + b + 1]):
             m = IDX[q]
-            x = XS[t, b, m]
+            x = VAL[q]
             for r in range(R):
                 out[o0 + r, u] += W[r, m] * x
 
@@ -972,27 +983,44 @@ def _f64(x):
     return np.ascontiguousarray(x)
 
 
+def _as_inputs(xs):
+    """xs as the kernels take it: inputs held as lists (an object with ``shape`` (T, B, I) and ``input_lists()``
+    returning OFF, IDX, VAL as _input_nonzero makes them, such as lstm_proofs.inputs.OneHotInputs) as they are,
+    anything else as a float64 array in C order. Listed inputs become dense (np.asarray) only where the dense
+    path is taken."""
+    return xs if hasattr(xs, "input_lists") else _f64(xs)
+
+
 def _input_lists(xs, path=None):
-    """The nonzero inputs of every step of xs (T, B, I) (float64, C order) as (OFF, IDX) (see _input_nonzero) when
-    the sparse path is taken, else None. ``path`` None: sparse when at least SPARSE_MIN_INPUTS inputs and fewer
-    than SPARSE_DENSITY of them nonzero (first the first step alone, then all together); 'sparse' or 'dense'
-    forces the path. Either path gives the same results."""
+    """The sizes and nonzero inputs of every step of xs (from _as_inputs) as (T, B, I, OFF, IDX, VAL) (see
+    _input_nonzero) when the sparse path is taken, else None. ``path`` None: sparse when at least
+    SPARSE_MIN_INPUTS inputs and fewer than SPARSE_DENSITY of them nonzero (first the first step alone, then all
+    together); 'sparse' or 'dense' forces the path. Either path gives the same results. Listed inputs give their
+    lists without a pass over the dense array, under the same rule."""
     if path not in (None, "sparse", "dense"):
         raise UserError(f"input path must be 'sparse', 'dense' or None, got {path!r}")
     T, B, I = xs.shape
-    if path == "dense" or (path is None and (I < SPARSE_MIN_INPUTS or xs.size == 0 or
-                                             np.count_nonzero(xs[0]) >= SPARSE_DENSITY * B * I)):
+    size = T * B * I
+    listed = hasattr(xs, "input_lists")
+    if path == "dense" or (path is None and (I < SPARSE_MIN_INPUTS or size == 0)):
+        return None
+    if listed:
+        OFF, IDX, VAL = xs.input_lists()
+        dense = path is None and (OFF[B] - OFF[0] >= SPARSE_DENSITY * B * I or IDX.size > int(SPARSE_DENSITY * size))
+        return None if dense else (T, B, I, OFF, IDX, VAL)
+    if path is None and np.count_nonzero(xs[0]) >= SPARSE_DENSITY * B * I:
         return None
     OFF = np.empty(T * B + 1, np.int64)
-    IDX = np.empty(xs.size if path == "sparse" else int(SPARSE_DENSITY * xs.size), np.int64)
-    n = _kernels()["_input_nonzero"](xs, OFF, IDX)
-    return (OFF, IDX) if n >= 0 else None
+    n = size if path == "sparse" else int(SPARSE_DENSITY * size)
+    IDX, VAL = np.empty(n, np.int64), np.empty(n)
+    n = _kernels()["_input_nonzero"](xs, OFF, IDX, VAL)
+    return (T, B, I, OFF, IDX, VAL) if n >= 0 else None
 
 
 def input_path(xs, path=None):
     """'sparse' when the kernels would take only the nonzero inputs of xs (T, B, I), else 'dense' (see
     _input_lists; ``path`` overrides the choice)."""
-    return "dense" if _input_lists(_f64(xs), path) is None else "sparse"
+    return "dense" if _input_lists(_as_inputs(xs), path) is None else "sparse"
 
 
 def _stack_params(P, lead, C, S):
@@ -1012,7 +1040,7 @@ def forward_sequence(W_hidden, W_output, P, xs, C, S, path=None):
         cache that gradient_sequence needs.
     """
     k = _kernels()
-    xs = _f64(xs)
+    xs = _as_inputs(xs)
     W_h, W_o = _f64(W_hidden), _f64(W_output)
     T, B, _ = xs.shape
     K, NA = W_o.shape[0], W_h.shape[0]
@@ -1021,9 +1049,9 @@ def forward_sequence(W_hidden, W_output, P, xs, C, S, path=None):
     states, pd = np.zeros((T, B, C, S)), np.empty((T, B, N_CELL_PARTIALS * C * S + N_BLOCK_PARTIALS * C))
     lists = _input_lists(xs, path)
     if lists is None:
-        k["_forward_kernel"](W_h, W_o, PM, xs, ys, fk, acts, states, pd, C, S)
+        k["_forward_kernel"](W_h, W_o, PM, _f64(xs), ys, fk, acts, states, pd, C, S)
     else:
-        k["_forward_kernel_sparse"](W_h, W_o, PM, xs, *lists, ys, fk, acts, states, pd, C, S)
+        k["_forward_kernel_sparse"](W_h, W_o, PM, *lists, ys, fk, acts, states, pd, C, S)
     return ys, acts, states, [pd, fk, PM, lists]
 
 
@@ -1041,13 +1069,13 @@ def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, 
     pd, fk, PM, lists = cache
     W_h, W_o = _f64(W_hidden), _f64(W_output)
     gW_h, gW_o, gP = np.zeros(W_h.shape), np.zeros(W_o.shape), np.zeros(PM.shape)
-    xs = _f64(xs)
+    xs = _as_inputs(xs)
     if path is not None:
         lists = _input_lists(xs, path)
     if lists is None:
-        k["_backward_kernel"](W_h, W_o, xs, acts, fk, pd, _f64(d_ys), bool(truncated), C, S, gW_h, gW_o, gP)
+        k["_backward_kernel"](W_h, W_o, _f64(xs), acts, fk, pd, _f64(d_ys), bool(truncated), C, S, gW_h, gW_o, gP)
     else:
-        k["_backward_kernel_sparse"](W_h, W_o, xs, *lists, acts, fk, pd, _f64(d_ys), bool(truncated), C, S, gW_h, gW_o,
+        k["_backward_kernel_sparse"](W_h, W_o, *lists, acts, fk, pd, _f64(d_ys), bool(truncated), C, S, gW_h, gW_o,
                                      gP)
     return gW_h, gW_o, tuple(gP[i].copy() for i in range(gP.shape[0]))
 
@@ -1071,7 +1099,7 @@ def learner_sequence(W_hidden, W_output, P, learning_rate, xs, targets, mask, ma
     if mode not in MODES:
         raise UserError(f"learner mode must be one of {tuple(MODES)}, got {mode!r}")
     mode = MODES[mode]
-    xs = _f64(xs)
+    xs = _as_inputs(xs)
     T, B, _ = xs.shape
     K, NA, Z = W_output.shape[1], W_hidden.shape[1], W_hidden.shape[2]
     W_h = W_hidden if (W_hidden.dtype == np.float64 and W_hidden.flags.c_contiguous) else _f64(W_hidden)
@@ -1087,10 +1115,10 @@ def learner_sequence(W_hidden, W_output, P, learning_rate, xs, targets, mask, ma
     out_h, out_o, out_p = np.zeros((nb, NA, Z)), np.zeros((nb, K, Z)), np.zeros((nb, NP, C, S))
     lists = _input_lists(xs, path)
     if lists is None:
-        k["_learner_kernel"](W_h, W_o, PM, lr, xs, tg, tm, _f64(mask_hidden), _f64(mask_output), mode, ys, out_h,
+        k["_learner_kernel"](W_h, W_o, PM, lr, _f64(xs), tg, tm, _f64(mask_hidden), _f64(mask_output), mode, ys, out_h,
                              out_o, out_p, C, S)
     else:
-        k["_learner_kernel_lists"](W_h, W_o, PM, lr, xs, *lists, tg, tm, _f64(mask_hidden), _f64(mask_output), mode,
+        k["_learner_kernel_lists"](W_h, W_o, PM, lr, *lists, tg, tm, _f64(mask_hidden), _f64(mask_output), mode,
                                    ys, out_h, out_o, out_p, C, S)
     if W_h is not W_hidden:
         W_hidden[...] = W_h

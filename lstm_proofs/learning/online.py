@@ -27,7 +27,8 @@ from types import ModuleType
 import numpy as np
 
 from lstm_proofs.errors import UserError
-from lstm_proofs.network.model import load_kernels
+from lstm_proofs.inputs import Inputs, select_sequences
+from lstm_proofs.network.model import kernel_inputs, load_kernels
 from lstm_proofs.network.topology import Params, Topology
 
 UPDATES = ("step", "sequence")
@@ -87,7 +88,7 @@ class OnlineLearner:
         self._frozen_h = frozen["W_hidden"].astype(float)
         self._frozen_o = frozen["W_output"].astype(float)
 
-    def run_sequence(self, state: TrialState, xs: np.ndarray, targets: np.ndarray, mask: np.ndarray,
+    def run_sequence(self, state: TrialState, xs: Inputs, targets: np.ndarray, mask: np.ndarray,
                      learn: bool = True, frozen: np.ndarray | None = None) -> np.ndarray:
         """Process one sequence per trial, learning online (in place on ``state.params``).
 
@@ -105,6 +106,7 @@ class OnlineLearner:
         """
         top = self.topology
         T, B, _ = xs.shape
+        xs = kernel_inputs(self.kernels, xs)
         P = state.params
         lr = np.asarray(state.learning_rate, dtype=float).reshape(B)
         frozen = None if frozen is None else np.asarray(frozen, dtype=bool).reshape(B)
@@ -114,18 +116,18 @@ class OnlineLearner:
             return self._learn(P, lr, xs, targets, mask, learn, True)
         # Mixed batch: learner_sequence takes one weight mask for all trials, so frozen and unfrozen trials run in
         # two calls (trials are independent, so the split does not change any result).
-        ys = np.empty((T, B, top.n_out), dtype=np.result_type(xs, P.W_hidden))
+        ys = np.empty((T, B, top.n_out), dtype=np.result_type(xs.dtype, P.W_hidden))
         m = np.asarray(mask)
         for group, is_frozen in ((np.flatnonzero(~frozen), False), (np.flatnonzero(frozen), True)):
             sub = Params({name: np.ascontiguousarray(v[group]) for name, v in P.arrays.items()})
-            ys[:, group] = self._learn(sub, lr[group], np.ascontiguousarray(xs[:, group]),
+            ys[:, group] = self._learn(sub, lr[group], select_sequences(xs, group),
                                        np.ascontiguousarray(targets[:, group]), np.ascontiguousarray(m[:, group]),
                                        learn, is_frozen)
             for name, v in sub.arrays.items():
                 P.arrays[name][group] = v
         return ys
 
-    def _learn(self, P: Params, lr: np.ndarray, xs: np.ndarray, targets: np.ndarray, mask: np.ndarray,
+    def _learn(self, P: Params, lr: np.ndarray, xs: Inputs, targets: np.ndarray, mask: np.ndarray,
                learn: bool, frozen: bool) -> np.ndarray:
         """One call of the generated ``learner_sequence`` (weights changed in place); ``frozen`` selects the
         frozen-trial masks. The learner does not mask per-cell parameters, so a frozen call puts them back
@@ -143,7 +145,7 @@ class OnlineLearner:
                 p[...] = old
         return ys
 
-    def sequence_gradient(self, params: Params, xs: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> Params:
+    def sequence_gradient(self, params: Params, xs: Inputs, targets: np.ndarray, mask: np.ndarray) -> Params:
         """The learner's gradient ``dL/dw`` summed over one sequence with the weights held fixed.
 
         With fixed weights the forward-trace gradient equals truncated backpropagation through time; this is what
@@ -155,6 +157,7 @@ class OnlineLearner:
         """
         top = self.topology
         B = xs.shape[1]
+        xs = kernel_inputs(self.kernels, xs)
         W_h = np.ascontiguousarray(np.broadcast_to(params.W_hidden, (B, *params.W_hidden.shape)))
         W_o = np.ascontiguousarray(np.broadcast_to(params.W_output, (B, *params.W_output.shape)))
         cell_p = tuple(np.ascontiguousarray(np.broadcast_to(p, (B, *p.shape))) for p in params.cell_params(top))

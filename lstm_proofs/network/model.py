@@ -3,7 +3,9 @@
 Conventions: sequences are time-major, ``xs`` (T, B, I), ``targets`` (T, B, K), ``mask`` (T, B) or (T, B, K)
 with 1.0 where an error signal is given. The loss is ``L = 1/2 sum_t sum_b sum_k mask * (target - y)^2``: the
 paper's E (eq. 16) with the factor 2 absorbed, so that ``-dL/dnet_k = f'(net_k) (t_k - y_k)``, eq. (19) exactly.
-Activations and states start at zero at every sequence start (Section 5).
+Activations and states start at zero at every sequence start (Section 5). ``xs`` may also be
+:class:`~lstm_proofs.inputs.OneHotInputs` (one-hot codes held as symbols): the numba kernels read its nonzero
+inputs directly, the NumPy kernels get the dense array (:func:`kernel_inputs`); the results are the same.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from lstm_proofs.errors import UserError
+from lstm_proofs.inputs import Inputs, OneHotInputs
 from lstm_proofs.network.topology import Params, Topology
 
 
@@ -27,6 +30,14 @@ def _reduced_columns(kernels: ModuleType) -> bool:
     """True for kernels that take ``W_hidden`` without the columns of trailing activations that hold no weight
     (the NumPy kernels; see ``Network._reduced``)."""
     return getattr(kernels, "BACKEND", "numpy") == "numpy"
+
+
+def kernel_inputs(kernels: ModuleType, xs: Inputs) -> Inputs:
+    """``xs`` as ``kernels`` take it: one-hot inputs held as symbols go to the numba kernels as they are (their
+    sparse path reads the nonzero inputs from them) and to the NumPy kernels as the dense array."""
+    if isinstance(xs, OneHotInputs) and getattr(kernels, "BACKEND", "numpy") == "numpy":
+        return xs.dense()
+    return xs
 
 
 def load_kernels(cell: str, backend: str = "numpy") -> ModuleType:
@@ -75,7 +86,7 @@ class Network:
         self._masks: dict[str, np.ndarray] = {}  # weight masks, computed on first use
 
     # ----- checking inputs -----
-    def _check(self, params: Params, xs: np.ndarray, targets: np.ndarray | None = None,
+    def _check(self, params: Params, xs: Inputs, targets: np.ndarray | None = None,
                mask: np.ndarray | None = None) -> None:
         top = self.topology
         for name, shape in top.param_shapes().items():
@@ -131,26 +142,26 @@ class Network:
         return self._reduced("W_hidden", params.W_hidden), self._reduced("W_output", params.W_output)
 
     # ----- forward -----
-    def forward(self, params: Params, xs: np.ndarray) -> ForwardPass:
+    def forward(self, params: Params, xs: Inputs) -> ForwardPass:
         """Run the network over ``xs`` (T, B, I) from zero activations and states."""
         self._check(params, xs)
-        return self._forward(params, xs, *self._kernel_weights(params))
+        return self._forward(params, kernel_inputs(self.kernels, xs), *self._kernel_weights(params))
 
-    def _forward(self, params: Params, xs: np.ndarray, W_h: np.ndarray, W_o: np.ndarray) -> ForwardPass:
+    def _forward(self, params: Params, xs: Inputs, W_h: np.ndarray, W_o: np.ndarray) -> ForwardPass:
         """:meth:`forward` with checked inputs and the weights as the kernels take them."""
         top, k = self.topology, self.kernels
         ys, acts, states, cache = k.forward_sequence(W_h, W_o, params.cell_params(top), xs, top.n_blocks,
                                                      top.block_size)
         return ForwardPass(ys, cache, acts, states if k.STATE else None)
 
-    def loss(self, params: Params, xs: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> float:
+    def loss(self, params: Params, xs: Inputs, targets: np.ndarray, mask: np.ndarray) -> float:
         """``L = 1/2 sum mask * (targets - outputs)^2`` (see module docstring)."""
         self._check(params, xs, targets, mask)
-        ys = self._forward(params, xs, *self._kernel_weights(params)).outputs
+        ys = self._forward(params, kernel_inputs(self.kernels, xs), *self._kernel_weights(params)).outputs
         m = mask if mask.ndim == 3 else mask[..., None]
         return 0.5 * np.sum(m * (targets - ys) ** 2)
 
-    def loss_and_grad(self, params: Params, xs: np.ndarray, targets: np.ndarray, mask: np.ndarray,
+    def loss_and_grad(self, params: Params, xs: Inputs, targets: np.ndarray, mask: np.ndarray,
                       truncated: bool = False) -> tuple[Any, Params]:
         """Loss and its gradient by backpropagation through time with the generated backward steps.
 
@@ -163,6 +174,7 @@ class Network:
         """
         self._check(params, xs, targets, mask)
         top, k = self.topology, self.kernels
+        xs = kernel_inputs(k, xs)
         W_h, W_o = self._kernel_weights(params)
         fp = self._forward(params, xs, W_h, W_o)
         m = mask if mask.ndim == 3 else mask[..., None]

@@ -15,17 +15,20 @@ from typing import Any
 import numpy as np
 
 from lstm_proofs.errors import UserError
+from lstm_proofs.inputs import Inputs, OneHotInputs
 
 #: Largest number of sequences one call to :meth:`Task.generate` accepts.
 MAX_SEQUENCES = 10_000_000
 
 
-@dataclass
+@dataclass(init=False)
 class Batch:
     """A batch of sequences of one task.
 
     Args:
-        xs: inputs, ``(T, n, I)`` float64, time-major, zero after each sequence's end (T = longest length).
+        xs: inputs, ``(T, n, I)`` float64, time-major, zero after each sequence's end (T = longest length); or,
+            for the one-hot tasks, :class:`~lstm_proofs.inputs.OneHotInputs` holding each step's symbol, kept as
+            ``inputs`` (``xs`` is then the dense array, made when asked for).
         targets: targets, ``(T, n, K)`` float64 (zero where there is no target).
         mask: ``(T, n, K)`` float64, 1.0 where the paper gives an error signal, else 0.0.
         lengths: ``(n,)`` int64, the number of time steps (inputs presented) of each sequence.
@@ -34,11 +37,31 @@ class Batch:
             (integers), False (booleans) or 0.0 (floats).
     """
 
-    xs: np.ndarray
+    inputs: Inputs
     targets: np.ndarray
     mask: np.ndarray
     lengths: np.ndarray
-    info: dict[str, np.ndarray] = field(default_factory=dict)
+    info: dict[str, np.ndarray]
+    _dense: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def __init__(self, xs: Inputs, targets: np.ndarray, mask: np.ndarray, lengths: np.ndarray,
+                 info: dict[str, np.ndarray] | None = None) -> None:
+        self.inputs = xs
+        self.targets = targets
+        self.mask = mask
+        self.lengths = lengths
+        self.info = {} if info is None else info
+        self._dense = None
+
+    @property
+    def xs(self) -> np.ndarray:
+        """The inputs as a dense ``(T, n, I)`` float64 array (made from one-hot symbols on first use, then kept).
+        The networks and learners take :attr:`inputs`, which stays compact."""
+        if not isinstance(self.inputs, OneHotInputs):
+            return self.inputs
+        if self._dense is None:
+            self._dense = self.inputs.dense()
+        return self._dense
 
     @property
     def n(self) -> int:
@@ -48,7 +71,7 @@ class Batch:
     @property
     def steps(self) -> int:
         """Number of time steps of the padded arrays (the longest length)."""
-        return int(self.xs.shape[0])
+        return int(self.inputs.shape[0])
 
     def at_end(self, values: np.ndarray) -> np.ndarray:
         """``values[lengths - 1, i]`` for every sequence i: the last step of each sequence.
@@ -68,7 +91,9 @@ class Batch:
             raise ValueError("take() needs a non-empty 1-d index array")
         lengths = self.lengths[idx]
         steps = int(lengths.max())
-        return Batch(xs=self.xs[:steps, idx].copy(), targets=self.targets[:steps, idx].copy(),
+        xs = (self.inputs.take(idx, steps) if isinstance(self.inputs, OneHotInputs)
+              else self.inputs[:steps, idx].copy())
+        return Batch(xs=xs, targets=self.targets[:steps, idx].copy(),
                      mask=self.mask[:steps, idx].copy(), lengths=lengths.copy(),
                      info={k: v[idx].copy() for k, v in self.info.items()})
 
@@ -90,7 +115,13 @@ class Batch:
                 parts = [np.pad(p, [(0, 0), (0, width - p.shape[1])] + [(0, 0)] * (p.ndim - 2),
                                 constant_values=_fill_value(p.dtype)) for p in parts]
             info[key] = np.concatenate(parts, axis=0)
-        return Batch(xs=np.concatenate([pad_time(b.xs) for b in batches], axis=1),
+        first = batches[0].inputs
+        if isinstance(first, OneHotInputs) and all(isinstance(b.inputs, OneHotInputs) and b.inputs.size == first.size
+                                                   for b in batches):
+            xs: Inputs = OneHotInputs(np.concatenate([b.inputs.padded(steps) for b in batches], axis=1), first.size)
+        else:
+            xs = np.concatenate([pad_time(b.xs) for b in batches], axis=1)
+        return Batch(xs=xs,
                      targets=np.concatenate([pad_time(b.targets) for b in batches], axis=1),
                      mask=np.concatenate([pad_time(b.mask) for b in batches], axis=1),
                      lengths=np.concatenate([b.lengths for b in batches]), info=info)
@@ -356,8 +387,8 @@ def check_outputs(outputs: np.ndarray, batch: Batch) -> np.ndarray:
     return out
 
 
-def one_hot(symbols: np.ndarray, lengths: np.ndarray, size: int) -> np.ndarray:
-    """Time-major one-hot coding of symbol indices.
+def one_hot_inputs(symbols: np.ndarray, lengths: np.ndarray, size: int) -> OneHotInputs:
+    """Time-major one-hot coding of symbol indices, held as the symbols (what the tasks' batches carry as inputs).
 
     Args:
         symbols: ``(T, n)`` integer symbols; steps at or after a sequence's length are ignored.
@@ -365,14 +396,15 @@ def one_hot(symbols: np.ndarray, lengths: np.ndarray, size: int) -> np.ndarray:
         size: number of symbols (units).
 
     Returns:
-        ``(T, n, size)`` float64, zero after each sequence's end.
+        ``(T, n, size)`` one-hot inputs, zero after each sequence's end.
     """
-    steps, n = symbols.shape
-    out = np.zeros((steps, n, size))
-    valid = np.arange(steps)[:, None] < lengths[None, :]
-    t_idx, s_idx = np.nonzero(valid)
-    out[t_idx, s_idx, symbols[t_idx, s_idx]] = 1.0
-    return out
+    valid = np.arange(symbols.shape[0])[:, None] < lengths[None, :]
+    return OneHotInputs(np.where(valid, symbols, -1), size)
+
+
+def one_hot(symbols: np.ndarray, lengths: np.ndarray, size: int) -> np.ndarray:
+    """:func:`one_hot_inputs` as a dense ``(T, n, size)`` float64 array (targets are kept dense)."""
+    return one_hot_inputs(symbols, lengths, size).dense()
 
 
 def end_mask(lengths: np.ndarray, steps: int, n_out: int) -> np.ndarray:

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from lstm_proofs.errors import UserError
-from lstm_proofs.tasks.base import Batch, Option, Task, check_outputs, end_mask, one_hot, step_mask
+from lstm_proofs.tasks.base import (Batch, Option, Task, check_outputs, end_mask, one_hot, one_hot_inputs,
+                                    step_mask)
 
 _CRITERION = ("all_steps", "end")
 
@@ -52,7 +53,7 @@ class _LocalLagTask(Task):
             middle = np.repeat(np.arange(p - 1)[:, None], n, axis=1)   # a_1 .. a_{p-1}
         symbols = np.concatenate([first[None], middle, first[None]], axis=0)   # (p + 1, n)
         lengths = np.full(n, p, dtype=np.int64)
-        xs = one_hot(symbols[:-1], lengths, p + 1)
+        xs = one_hot_inputs(symbols[:-1], lengths, p + 1)
         targets = one_hot(symbols[1:], lengths, p + 1)
         return Batch(xs=xs, targets=targets, mask=step_mask(lengths, p, p + 1), lengths=lengths,
                      info={"cls": cls, "symbols": np.ascontiguousarray(symbols.T)})
@@ -176,7 +177,7 @@ class VeryLongLagTask(Task):
         cols = np.arange(n)
         symbols[lengths - 1, cols] = p                           # the trigger e
         symbols[lengths, cols] = second                          # the final symbol (a target, not an input)
-        xs = one_hot(symbols[:steps], lengths, p + 4)
+        xs = one_hot_inputs(symbols[:steps], lengths, p + 4)
         targets = np.zeros((steps, n, 2))
         targets[lengths - 1, cols, cls] = 1.0
         return Batch(xs=xs, targets=targets, mask=end_mask(lengths, steps, 2), lengths=lengths,

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from lstm_proofs.tasks.base import Batch, Option, Task, end_mask, one_hot
+from lstm_proofs.tasks.base import Batch, Option, Task, end_mask, one_hot_inputs
 
 #: Input symbols in the order of the input units (local coding).
 ALPHABET = ("E", "B", "a", "b", "c", "d", "X", "Y")
@@ -58,7 +58,7 @@ class _OrderTask(Task):
         # Class index: the X/Y string read as a binary number (X = 0), e.g. 6a: XX -> Q, XY -> R, YX -> S, YY -> U.
         cls = relevant @ (2 ** np.arange(n_rel - 1, -1, -1))
         symbols = np.where(np.arange(steps)[:, None] < lengths[None, :], symbols, -1)
-        xs = one_hot(symbols, lengths, len(ALPHABET))
+        xs = one_hot_inputs(symbols, lengths, len(ALPHABET))
         targets = np.zeros((steps, n, self.n_outputs()))
         targets[lengths - 1, cols, cls] = 1.0
         return Batch(xs=xs, targets=targets, mask=end_mask(lengths, steps, self.n_outputs()), lengths=lengths,

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from lstm_proofs.tasks.base import Batch, Option, Task, check_outputs, one_hot, step_mask
+from lstm_proofs.tasks.base import Batch, Option, Task, check_outputs, one_hot, one_hot_inputs, step_mask
 
 #: The seven symbols, in the order of the input and output units (local coding).
 ALPHABET = ("B", "T", "P", "S", "X", "V", "E")
@@ -64,7 +64,7 @@ class EmbeddedReberTask(Task):
         lengths = (symbols >= 0).sum(axis=1).astype(np.int64) - 1  # every symbol but the final E is an input
         steps = int(lengths.max())
         time_major = symbols.T
-        xs = one_hot(time_major[:steps], lengths, 7)
+        xs = one_hot_inputs(time_major[:steps], lengths, 7)
         if opts["targets"] == "next":
             targets = one_hot(time_major[1:steps + 1], lengths, 7)
         else:

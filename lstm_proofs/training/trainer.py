@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from lstm_proofs.inputs import OneHotInputs
 from lstm_proofs.learning import OnlineLearner, TrialState, frozen_masks, stack_params
 from lstm_proofs.network import Network, Params, init_params
 from lstm_proofs.network.model import load_kernels
@@ -201,7 +202,7 @@ class _Evaluator:
 
     def run(self, params: Params, batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(correct, errors, outputs at the end) of every sequence of ``batch``."""
-        outs = self.net.forward(params, batch.xs).outputs
+        outs = self.net.forward(params, batch.inputs).outputs
         return (self.task.correct(outs, batch, **self.options), self.task.errors(outs, batch, **self.options),
                 batch.at_end(outs))
 
@@ -366,7 +367,7 @@ def _run_lockstep(runner: _Runner, trials: list[int], on_result: ResultFn | None
     while active:
         batch = gather_sequences([t.next_source(task, block) for t in active])
         frozen = np.array([t.frozen for t in active]) if sequential else None
-        outs = learner.run_sequence(state, batch.xs, batch.targets, batch.mask, frozen=frozen)
+        outs = learner.run_sequence(state, batch.inputs, batch.targets, batch.mask, frozen=frozen)
         ok = task.correct(outs, batch, **opts)
         err = task.errors(outs, batch, **opts)
         if sequential:  # each sequence's loss E = 1/2 sum mask (target - output)^2, for the plateau test
@@ -400,16 +401,24 @@ def _run_lockstep(runner: _Runner, trials: list[int], on_result: ResultFn | None
 def gather_sequences(sources: list[tuple[Batch, int]]) -> Batch:
     """One sequence per trial side by side, each ``(batch, index)`` of ``sources`` copied straight from its
     source batch and zero-padded at the end (mask 0). Equals ``Batch.concatenate([b.take([i]) for b, i in
-    sources])`` without the intermediate one-sequence batches (this runs once per lockstep call)."""
+    sources])`` without the intermediate one-sequence batches (this runs once per lockstep call). One-hot inputs
+    stay symbols."""
     first = sources[0][0]
     lengths = np.array([b.lengths[i] for b, i in sources], dtype=np.int64)
     steps = int(lengths.max())
     n = len(sources)
-    xs = np.zeros((steps, n, first.xs.shape[2]))
+    one_hot = all(isinstance(b.inputs, OneHotInputs) for b, _ in sources)
+    if one_hot:
+        symbols = np.full((steps, n), -1, dtype=np.int64)
+    else:
+        xs = np.zeros((steps, n, first.inputs.shape[2]))
     targets = np.zeros((steps, n, first.targets.shape[2]))
     mask = np.zeros((steps, n, first.mask.shape[2]))
     for j, ((b, i), length) in enumerate(zip(sources, lengths)):
-        xs[:length, j] = b.xs[:length, i]
+        if one_hot:
+            symbols[:length, j] = b.inputs.symbols[:length, i]
+        else:
+            xs[:length, j] = b.xs[:length, i]
         targets[:length, j] = b.targets[:length, i]
         mask[:length, j] = b.mask[:length, i]
     info = {}
@@ -421,7 +430,8 @@ def gather_sequences(sources: list[tuple[Batch, int]]) -> Batch:
             v = b.info[key][i]
             arr[(j, slice(0, v.shape[0])) if width is not None else j] = v
         info[key] = arr
-    return Batch(xs, targets, mask, lengths, info)
+    inputs = OneHotInputs(symbols, first.inputs.size) if one_hot else xs
+    return Batch(inputs, targets, mask, lengths, info)
 
 
 def _mean_running_error(trials: list[_Trial]) -> Callable[[], float]:
@@ -453,9 +463,9 @@ def _run_conventional(runner: _Runner, trials: list[int], on_result: ResultFn | 
         params = initial_params(p, runner.seed, index)
         while True:
             batch = tr.next_sequence(task, block)
-            outs = net.forward(params, batch.xs).outputs
+            outs = net.forward(params, batch.inputs).outputs
             tr.record(bool(task.correct(outs, batch, **opts)[0]), float(task.errors(outs, batch, **opts)[0]))
-            _, grad = net.loss_and_grad(params, batch.xs, batch.targets, batch.mask)
+            _, grad = net.loss_and_grad(params, batch.inputs, batch.targets, batch.mask)
             for k, g in grad.arrays.items():
                 params.arrays[k] -= p.learning_rate * g
             if on_progress:
