@@ -5,8 +5,9 @@ them numerically on random networks: the loss gradient by backpropagation throug
 online learner's outputs and weight changes (per-step and per-sequence updates, independent trials in lockstep)
 and its summed gradient with the weights held fixed. Summation order differs between the two (BLAS against plain
 loops), so they agree to rounding, not bit for bit. Each comparison runs twice: on random inputs, and on one-hot
-inputs over :data:`ONE_HOT_INPUTS` inputs (the paper's tasks' kind), where the numba kernels take their sparse
-input path (only each step's nonzero inputs).
+inputs over :data:`ONE_HOT_INPUTS` inputs (the paper's tasks' kind), held as symbols as the tasks hand them to the
+trainer (:class:`~lstm_proofs.inputs.OneHotInputs`): the numba kernels read their nonzero inputs from them (the
+sparse input path), the NumPy kernels get the dense array.
 
 Error rule: for every compared array, ``max |numba - numpy| / max |numpy|`` (norm-wise, so that near-zero entries do
 not blow the figure up); the check's figure is the largest over all arrays, held to 1e-12. Without numba the checks
@@ -19,6 +20,7 @@ import dataclasses
 
 import numpy as np
 
+from lstm_proofs.inputs import OneHotInputs
 from lstm_proofs.learning import OnlineLearner, TrialState, stack_params
 from lstm_proofs.network import Network, Topology, init_params
 from lstm_proofs.network.model import load_kernels
@@ -50,11 +52,9 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
     return diff / scale if scale > 0 else diff
 
 
-def one_hot(T: int, B: int, n: int, rng: np.random.Generator) -> np.ndarray:
-    """(T, B, n) inputs, one random input 1.0 at each step of each sequence, the others 0.0."""
-    xs = np.zeros((T, B, n))
-    np.put_along_axis(xs, rng.integers(0, n, size=(T, B, 1)), 1.0, axis=2)
-    return xs
+def one_hot(T: int, B: int, n: int, rng: np.random.Generator) -> OneHotInputs:
+    """(T, B, n) inputs, one random input 1.0 at each step of each sequence, the others 0.0, held as symbols."""
+    return OneHotInputs(rng.integers(0, n, size=(T, B)), n)
 
 
 def compare(top: Topology, seed: int = SEED, T: int = 25, B: int = 3) -> dict[str, float]:
@@ -79,8 +79,8 @@ def compare(top: Topology, seed: int = SEED, T: int = 25, B: int = 3) -> dict[st
 
 
 def _compare(top: Topology, seed: int, T: int, B: int, inputs, sparse: bool = False) -> dict[str, float]:
-    """:func:`compare` on the inputs ``inputs(rng)`` (T, B, top.n_in); ``sparse``: they must take the numba
-    kernels' sparse input path."""
+    """:func:`compare` on the inputs ``inputs(rng)`` (T, B, top.n_in), an array or one-hot symbols; ``sparse``:
+    they must take the numba kernels' sparse input path."""
     rng = np.random.default_rng(seed)
     fast = load_kernels(top.cell, "numba")
     params = init_params(top, rng, interval=0.5)
