@@ -423,12 +423,15 @@ def gather_sequences(sources: list[tuple[Batch, int]]) -> Batch:
         mask[:length, j] = b.mask[:length, i]
     info = {}
     for key, value in first.info.items():
-        width = max(b.info[key].shape[1] for b, _ in sources) if value.ndim >= 2 else None
+        if value.ndim == 1:  # one value per sequence: gathered in one call
+            info[key] = np.array([b.info[key][i] for b, i in sources], dtype=value.dtype)
+            continue
+        width = max(b.info[key].shape[1] for b, _ in sources)
         fill = False if value.dtype == np.bool_ else (-1 if np.issubdtype(value.dtype, np.integer) else 0)
-        arr = np.full((n, *((width,) if width is not None else ()), *value.shape[2:]), fill, dtype=value.dtype)
+        arr = np.full((n, width, *value.shape[2:]), fill, dtype=value.dtype)
         for j, (b, i) in enumerate(sources):
             v = b.info[key][i]
-            arr[(j, slice(0, v.shape[0])) if width is not None else j] = v
+            arr[j, :v.shape[0]] = v
         info[key] = arr
     inputs = OneHotInputs(symbols, first.inputs.size) if one_hot else xs
     return Batch(inputs, targets, mask, lengths, info)
