@@ -87,9 +87,9 @@ def _input_part(W, XT, n, out, o0):
 def _input_nonzero(XS, OFF, IDX, VAL):
     """The nonzero inputs of every step, as compressed rows: step t of sequence b (row r = t * B + b) has the
     inputs m = IDX[OFF[r]:OFF[r + 1]] with x_m(t) = VAL[OFF[r]:OFF[r + 1]] != 0 (ascending; NaN counts as
-    nonzero). Returns their number, or
-    -1 as soon as they would not fit in IDX (the inputs are not sparse enough for the lists to pay). The inputs
-    are tested eight at a time, so that the zero stretches of a one-hot input go by quickly."""
+    nonzero). Returns their number, or -1 as soon as they would not fit in IDX (the inputs are not sparse enough
+    for the lists to pay). The inputs are tested eight at a time, so that the zero stretches of a one-hot input go
+    by quickly."""
     T, B, I = XS.shape
     n = IDX.shape[0]
     c = 0
@@ -1164,12 +1164,13 @@ def _learner_kernel_lists(W_h, W_o, PM, LR, T, B, I, OFF, IDX, VAL, TG, TM, MH, 
     adds exactly zero (G is e_k times finite factors) and is skipped, its traces still updated.
 
     Inputs listed: the variant of _learner_kernel for inputs that are mostly zero, with the same results. Each
-    step's nonzero inputs are listed (OFF, IDX, VAL: _input_nonzero), and so are the inputs nonzero at some step since
-    the trial began (_mark_seen): a trace ds/dw_im sums terms proportional to x_m, so it is exactly zero elsewhere.
-    The net inputs take the nonzero inputs, the traces and the rows of G with trace terms the seen ones (all
-    inputs once SEEN_ALL of them were seen: a plain loop is then faster), the rows of G proportional to x(t) the
-    nonzero ones. Every column left out would add exactly zero (finite values; the one difference possible is the
-    sign of a weight that is -0.0, which adding +0.0 would turn into +0.0).
+    step's nonzero inputs are listed (OFF, IDX, VAL: _input_nonzero), and so are the inputs nonzero at some step
+    since the trial began (_mark_seen): a trace ds/dw_im sums terms proportional to x_m, so it is exactly zero
+    elsewhere. The net inputs take the nonzero inputs, the traces and the rows of G with trace terms the seen ones
+    (all inputs once SEEN_ALL of them were seen: a plain loop is then faster; at a step without output error, for
+    the CEC, only the nonzero ones), the rows of G proportional to x(t) the nonzero ones. Every column left out
+    would add exactly zero (finite values; the one difference possible is the sign of a weight that is -0.0, which
+    adding +0.0 would turn into +0.0).
     """
     K = W_o.shape[1]
     CS = C * S
