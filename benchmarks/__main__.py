@@ -13,6 +13,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -30,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     p.add_argument("--report", action="store_true", help="only regenerate the document from the results file")
     p.add_argument("--repeats", type=int, default=5, help="timed calls per figure (minimum reported; default 5)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="passes over the paper's networks the repeats are split into (default 3)")
     p.add_argument("--quick", action="store_true", help="2 repeats, memory only up to T = 1000 (a smoke run)")
     p.add_argument("--json", type=Path, default=ROOT / "results" / "benchmarks.json", help="results file")
     p.add_argument("--doc", type=Path, default=ROOT / "docs" / "performance.md", help="generated document")
@@ -40,9 +43,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise UserError(f"{args.json} not found: run 'python -m benchmarks' first")
             payload = json.loads(args.json.read_text())
         else:
-            if args.repeats < 1:
-                raise UserError(f"--repeats must be at least 1, got {args.repeats}")
-            payload = run(2 if args.quick else args.repeats, quick=args.quick)
+            if args.repeats < 1 or args.rounds < 1:
+                raise UserError(f"--repeats and --rounds must be at least 1, got {args.repeats}, {args.rounds}")
+            payload = run(2 if args.quick else args.repeats, quick=args.quick, rounds=1 if args.quick else args.rounds)
             write_json_atomic(args.json, payload)
             print(report.table(payload))
         _write_text(args.doc, report.render(payload))
@@ -53,24 +56,26 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def run(repeats: int, quick: bool = False) -> dict:
+def run(repeats: int, quick: bool = False, rounds: int = 1) -> dict:
     """Every measurement; the results document."""
     start = time.perf_counter()
     if suite.torch_version():
         import torch
 
         torch.set_num_threads(1)
-    payload = {"machine": suite.machine(), "repeats": repeats, "lockstep_trials": suite.LOCKSTEP}
+    payload = {"machine": suite.machine(), "repeats": repeats, "rounds": rounds, "lockstep_trials": suite.LOCKSTEP}
     print("paper networks (T = 100):", flush=True)
-    payload["networks"] = suite.paper_networks(repeats)
+    payload["networks"] = suite.paper_networks(repeats, rounds=rounds)
     print("modern size (forget cell, I = 32, H = 128, batch 64)", flush=True)
-    payload["modern"] = suite.modern(repeats)
+    payload["modern"] = functools.reduce(suite.merge_rounds, [suite.modern(max(1, -(-repeats // rounds)))
+                                                             for _ in range(rounds)])
     payload["growth"] = suite.growth(payload["networks"])
+    print("one pass over the weights (numba)", flush=True)
+    payload["weight_passes"] = suite.weight_passes(repeats)
     print("learner memory against sequence length", flush=True)
     payload["memory"] = suite.memory((100, 1000) if quick else (100, 1000, 10000))
-    print("lstm-proofs train on the adding problem (T = 100, 10 trials)", flush=True)
-    payload["training"] = {b: training.train_costs(b) for b in ("numba", "numpy")
-                           if b == "numpy" or suite.numba_available()}
+    print("lstm-proofs train: " + ", ".join(training.ROWS), flush=True)
+    payload["training"] = training.all_costs(suite.numba_available())
     payload["targets"] = report.targets(payload)
     payload["elapsed_s"] = round(time.perf_counter() - start, 1)
     return payload

@@ -45,6 +45,12 @@ def targets(payload: dict[str, Any]) -> list[dict[str, Any]]:
         add(f"numba gradient, B=1, {w} weights: <= 1 us/step", _get(r, "gradient_B1", "numba", "min_us"), 1, "us")
         add(f"numba learner, 32 trials in lockstep, {w} weights: <= 1 us/trial-step",
             _get(r, "learner_lockstep", "numba", "per_trial_step", "min_us"), 1, "us")
+        t = r.get("task_inputs")
+        if t:  # the same two targets on the one-hot inputs the network's task feeds
+            add(f"numba gradient, B=1, {w} weights, the task's one-hot inputs: <= 1 us/step",
+                _get(t, "gradient_B1", "min_us"), 1, "us")
+            add(f"numba learner, 32 trials in lockstep, {w} weights, the task's one-hot inputs: <= 1 us/trial-step",
+                _get(t, "learner_lockstep", "per_trial_step", "min_us"), 1, "us")
     m = payload["modern"]["gradient"]
     npy, tl = _get(m, "numpy", "min_us"), _get(m, "torch_nn_lstm", "min_us")
     add("I=32, H=128, B=64: NumPy gradient no slower than torch nn.LSTM (ratio NumPy/torch <= 1)",
@@ -152,10 +158,11 @@ def _one_hot_lines(payload: dict[str, Any]) -> list[str]:
         return []
     L = ["## On the tasks' one-hot inputs", "",
          "The tables above feed random real inputs. The tasks of Exps. 1, 2 and 6 feed one-hot codes (one input 1.0 "
-         "per step), where the numba kernels take their sparse input path when the inputs are many (at least 16, "
-         "fewer than a quarter of them nonzero: Exps. 2a/2b and 2c): they list each step's nonzero inputs and skip "
-         "the zero ones in the net inputs, the input-weight gradients and the learner's traces, with the same "
-         "results bit for bit (docs/pipeline.md). numba per step (gradient, B = 1) and per trial-step (32 trials in "
+         "per step), held as symbols (`OneHotInputs`, as the tasks hand them to the trainer and as measured here), "
+         "where the numba kernels take their sparse input path when the inputs are many (at least 16: Exps. 2a/2b "
+         "and 2c): they read each step's nonzero inputs from the symbols and skip the zero ones in the net inputs, "
+         "the input-weight gradients and the learner's traces, with the same results bit for bit "
+         "(docs/pipeline.md). numba per step (gradient, B = 1) and per trial-step (32 trials in "
          "lockstep), random inputs against one-hot inputs of the same size:", "",
          "| network | W | inputs | path | grad (random) | grad (one-hot) | lockstep (random) | lockstep (one-hot) "
          "| lockstep end error (random) | lockstep end error (one-hot) |", "|---|---:|---:|---|" + "---:|" * 6]
@@ -168,10 +175,39 @@ def _one_hot_lines(payload: dict[str, Any]) -> list[str]:
                  f"{_fmt(_get(r, 'learner_lockstep_end_error', 'numba', 'per_trial_step', 'min_us'), 3)} | "
                  f"{_fmt(_get(t, 'learner_lockstep_end_error', 'per_trial_step', 'min_us'), 3)} |")
     return L + ["", "The projected wall times below use the one-hot figures for these networks. The sequences here have "
-                "T = 100 steps; the learner's traces of input weights are updated over the inputs seen since the "
-                "sequence began, so on the longer sequences of Exp. 2c with q = 1000, which show more distinct "
-                "symbols, its cost per step is higher than measured here (about the dense cost once half of the inputs "
-                "were seen).", ""]
+                "T = 100 steps. At a step with output error the learner updates the traces of the inputs seen since "
+                "the sequence began (a step without error, for the 1997 cell's CEC, only those of the current "
+                "input), so with errors at every step (Exps. 1, 2a, 2b) its cost per step grows with the distinct "
+                "symbols a sequence shows; the long sequences of Exp. 2c (q = 1000) have their error at the end only. "
+                "The trainer's own cost on such a row is in \"Training end to end\".", ""]
+
+
+def _pass_lines(payload: dict[str, Any]) -> list[str]:
+    """The floor under the learner's cost: one pass over the weights (``suite.weight_passes``)."""
+    runs = payload.get("weight_passes")
+    if not runs:
+        return []
+    L = ["", "## A floor: one pass over the weights", "",
+         "With an error signal at every step and dense inputs the learner changes every weight at every step (eq. "
+         "17: every entry of G is nonzero), besides reading all of them for the net inputs and updating the traces. "
+         "One compiled pass `w += a * g` over W numbers (numba, repeated within one call; per trial with 32 trials' "
+         "weights side by side, as in lockstep) is what changing every weight once costs on this machine, and so the "
+         "least a learner step can cost. \"passes\": the measured learner cost in units of that pass. Where one "
+         "pass alone exceeds a target, no learner of this kind meets it here.", "",
+         "| network | W | one pass, B = 1 (us) | learner numba, B = 1 (us/step) | passes "
+         "| one pass per trial, 32 trials (us) | lockstep numba (us/trial-step) | passes "
+         "| lockstep NumPy (us/trial-step) | passes |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for p in runs:
+        r = _net(payload, p["network"])
+        b1, ls = p["B1"]["min_us"], p["lockstep"]["min_us"]
+        l1 = _get(r, "learner_B1", "numba", "per_step", "min_us")
+        ll = _get(r, "learner_lockstep", "numba", "per_trial_step", "min_us")
+        ln = _get(r, "learner_lockstep", "numpy", "per_trial_step", "min_us")
+        L.append(f"| {p['network']} | {p['n_weights']} | {_fmt(b1, 3)} | {_fmt(l1, 2)} | "
+                 f"{_fmt(l1 / b1 if l1 else None, 1)} | {_fmt(ls, 3)} | {_fmt(ll, 2)} | "
+                 f"{_fmt(ll / ls if ll else None, 1)} | {_fmt(ln, 2)} | {_fmt(ln / ls if ln else None, 1)} |")
+    return L
 
 
 def _training_lines(payload: dict[str, Any]) -> list[str]:
@@ -179,18 +215,20 @@ def _training_lines(payload: dict[str, Any]) -> list[str]:
     runs = payload.get("training")
     if not runs:
         return []
-    first = next(iter(runs.values()))
     L = ["## Training end to end", "",
-         f"`lstm-proofs train {first['row']} --trials {first['trials']}` (the adding problem, Table 7), every trial "
-         "trained to a sequence cap far below the paper's 74,000 sequences, so the trial-steps are counted exactly "
-         "(`benchmarks/training.py`). \"command\": the whole command as a user runs it (start-up, kernel loading, "
-         "training, each trial's final test on its test set, the results file). \"marginal\": the training cost "
-         "alone, from two in-process runs that differ only in their cap.", "",
-         "| backend | sequences per trial | trial-steps | command (s) | command us/trial-step | marginal us/trial-step |",
-         "|---|---:|---:|---:|---:|---:|"]
-    for backend, r in runs.items():
-        L.append(f"| {backend} | {r['sequences']:,} | {r['trial_steps']:,} | {r['command_s']:.2f} | "
-                 f"{r['command_us_per_trial_step']:.2f} | {r['marginal_us_per_trial_step']:.2f} |")
+         "`lstm-proofs train <row> --trials N --max-sequences M` on the adding problem (Table 7, T = 100) and on the "
+         "very-long-lag task (Table 3, q = p = 1000: one-hot inputs of 1,004 symbols, about 1,012 steps per "
+         "sequence), every trial trained to a sequence cap far below the paper's sequences to success, so the "
+         "trial-steps are counted exactly (`benchmarks/training.py`). \"command\": the whole command as a user runs "
+         "it (start-up, kernel loading, training, each trial's final test on the row's test set, the results file). "
+         "\"marginal\": the training cost alone, from two in-process runs that differ only in their cap.", "",
+         "| row | backend | trials | sequences per trial | trial-steps | test set | command (s) "
+         "| command us/trial-step | marginal us/trial-step |",
+         "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in runs:
+        L.append(f"| {r['row']} | {r['backend']} | {r['trials']} | {r['sequences']:,} | {r['trial_steps']:,} | "
+                 f"{r['test_size']:,} | {r['command_s']:.2f} | {r['command_us_per_trial_step']:.2f} | "
+                 f"{r['marginal_us_per_trial_step']:.2f} |")
     return L + [""]
 
 
@@ -208,10 +246,13 @@ def render(payload: dict[str, Any]) -> str:
     """The text of docs/performance.md."""
     mach = payload["machine"]
     L = [GENERATED, "", "# Performance", "",
-         "Measured by `python -m benchmarks` (run from the repository root; `--repeats N`, `--quick`), which writes "
-         "`results/benchmarks.json`; this page is generated from that file (`python -m benchmarks --report`). "
-         "Timing rule: one warm-up call (it also compiles or loads the numba kernels), then repeated calls; the "
-         "figure is the **minimum**, the median is in the results file. BLAS and torch ran on one thread.", "",
+         "Measured by `python -m benchmarks` (run from the repository root; `--repeats N`, `--rounds R`, `--quick`), "
+         "which writes `results/benchmarks.json`; this page is generated from that file (`python -m benchmarks "
+         "--report`). Timing rule: one warm-up call (it also compiles or loads the numba kernels), then repeated "
+         "calls; the figure is the **minimum**, the median is in the results file. The paper's networks are "
+         f"measured in {payload.get('rounds', 1)} round(s) over all of them, the repeats split between the rounds, "
+         "so that a burst of load from other jobs does not spoil every repeat of one network (the modern size "
+         "likewise). BLAS and torch ran on one thread.", "",
          f"Machine: {mach['platform']}, {mach['cpu_count']} cores **shared with other jobs** (load average at start "
          f"{', '.join(f'{x:.1f}' for x in mach['load_average_at_start'])}), Python {mach['python']}, NumPy "
          f"{mach['numpy']}, numba {mach['numba'] or 'not installed'}, torch {mach['torch'] or 'not installed'}, "
@@ -278,6 +319,7 @@ def render(payload: dict[str, Any]) -> str:
     for t in payload["targets"]:
         verdict = {True: "met", False: "**not met**", None: "not measured"}[t["met"]]
         L.append(f"| {t['target']} | {_fmt(t['figure'], 2)} {t['unit']} | {verdict} |")
+    L += _pass_lines(payload)
     rows, totals = projections(payload)
     one_hot = _one_hot_lines(payload)
     L += [""] + one_hot

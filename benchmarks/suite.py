@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from lstm_proofs.inputs import OneHotInputs
 from lstm_proofs.learning import OnlineLearner, TrialState, stack_params
 from lstm_proofs.network import Network, Topology, init_params
 from lstm_proofs.network.topology import Params
@@ -166,13 +167,12 @@ def learner_costs(top: Topology, T: int, B: int, repeats: int, seed: int = 0, ev
     return out
 
 
-def task_inputs(top: Topology, T: int, B: int, seed: int) -> np.ndarray:
+def task_inputs(top: Topology, T: int, B: int, seed: int) -> OneHotInputs:
     """One-hot inputs of the network's input size, (T, B, I): a random symbol at every step, the kind of input the
-    one-hot tasks feed (which symbol follows which does not matter for the cost, only that one input is 1.0)."""
+    one-hot tasks feed (which symbol follows which does not matter for the cost, only that one input is 1.0), held
+    as symbols as the tasks hand them to the trainer."""
     rng = np.random.default_rng(seed)
-    xs = np.zeros((T, B, top.n_in))
-    np.put_along_axis(xs, rng.integers(0, top.n_in, size=(T, B, 1)), 1.0, axis=2)
-    return xs
+    return OneHotInputs(rng.integers(0, top.n_in, size=(T, B)), top.n_in)
 
 
 def task_input_costs(top: Topology, T: int, repeats: int, seed: int = 0) -> dict[str, Any] | None:
@@ -198,23 +198,45 @@ def task_input_costs(top: Topology, T: int, repeats: int, seed: int = 0) -> dict
     return out
 
 
-def paper_networks(repeats: int, T: int = 100) -> list[dict[str, Any]]:
+def merge_rounds(a: Any, b: Any) -> Any:
+    """Two rounds of the same measurements as one: each timing (a ``_per`` dict) keeps the smaller minimum and the
+    smaller median (the quieter round's) and adds up the repeats; everything else is the first round's (the
+    measured values other than timings are the same in every round)."""
+    if isinstance(a, dict) and "min_us" in a:
+        return {"min_us": min(a["min_us"], b["min_us"]), "median_us": min(a["median_us"], b["median_us"]),
+                "repeats": a["repeats"] + b["repeats"]}
+    if isinstance(a, dict):
+        return {k: merge_rounds(v, b[k]) for k, v in a.items()}
+    return a
+
+
+def paper_networks(repeats: int, T: int = 100, rounds: int = 1) -> list[dict[str, Any]]:
     """Every LSTM network of the paper's tables: gradient (B = 1), learner alone and 32 trials in lockstep; for the
-    networks of one-hot tasks (:data:`ONE_HOT_TASKS`) the numba figures again on one-hot inputs (``task_inputs``)."""
-    rows = []
-    for where, top in LSTM_NETWORKS:
-        slow = top.n_weights > 2000
-        reps = max(2, repeats // 2) if slow else repeats
-        row = {"network": where, "n_weights": top.n_weights, "topology": repr(top), "T": T,
-               "gradient_B1": gradient_costs(top, T, 1, reps),
-               "learner_B1": learner_costs(top, T, 1, reps),
-               "learner_lockstep": learner_costs(top, T, LOCKSTEP, reps),
-               "learner_lockstep_end_error": learner_costs(top, T, LOCKSTEP, reps, every_step=False,
-                                                           backends=("numba",)),
-               "task_inputs": task_input_costs(top, T, reps) if where.startswith(ONE_HOT_TASKS) else None}
-        rows.append(row)
-        print(f"  {where:36s} W={top.n_weights:6d}  grad numpy {row['gradient_B1']['numpy']['min_us']:9.1f} us/step"
-              f"  learner numpy {row['learner_B1']['numpy']['per_step']['min_us']:9.1f} us/step", flush=True)
+    networks of one-hot tasks (:data:`ONE_HOT_TASKS`) the numba figures again on one-hot inputs (``task_inputs``).
+
+    The repeats are split into ``rounds`` passes over all the networks, merged by :func:`merge_rounds`, so that a
+    burst of load from other jobs on a shared machine does not spoil every repeat of one network."""
+    rows: list[dict[str, Any]] | None = None
+    for r in range(rounds):
+        measured = []
+        for where, top in LSTM_NETWORKS:
+            slow = top.n_weights > 2000
+            reps = max(1, -(-(max(2, repeats // 2) if slow else repeats) // rounds))
+            measured.append({
+                "network": where, "n_weights": top.n_weights, "topology": repr(top), "T": T,
+                "gradient_B1": gradient_costs(top, T, 1, reps),
+                "learner_B1": learner_costs(top, T, 1, reps),
+                "learner_lockstep": learner_costs(top, T, LOCKSTEP, reps),
+                "learner_lockstep_end_error": learner_costs(top, T, LOCKSTEP, reps, every_step=False,
+                                                            backends=("numba",)),
+                "task_inputs": task_input_costs(top, T, reps) if where.startswith(ONE_HOT_TASKS) else None})
+        rows = measured if rows is None else [merge_rounds(a, b) for a, b in zip(rows, measured)]
+        print(f"  round {r + 1} of {rounds} done", flush=True)
+    assert rows is not None
+    for row in rows:
+        print(f"  {row['network']:36s} W={row['n_weights']:6d}  grad numpy "
+              f"{row['gradient_B1']['numpy']['min_us']:9.1f} us/step  learner numpy "
+              f"{row['learner_B1']['numpy']['per_step']['min_us']:9.1f} us/step", flush=True)
     return rows
 
 
@@ -240,6 +262,36 @@ def modern(repeats: int, T_grad: int = 50, T_learn: int = 5) -> dict[str, Any]:
         out["gradient"]["torch_nn_lstm"] = _per(timed(lstm_loss_and_grad(I, H, K, xs, tg, mask), repeats), T_grad)
         out["torch_nn_lstm_weights"] = 4 * H * (I + H + 2) + K * (H + 1)
     out["learner"] = learner_costs(top, T_learn, B, max(1, repeats // 3))
+    return out
+
+
+def weight_passes(repeats: int) -> list[dict[str, Any]] | None:
+    """One compiled pass ``w += a * g`` over the W weights of each headline network, alone (B = 1) and per trial
+    with 32 trials' weights side by side (the lockstep working set): the least that changing every weight once costs
+    on this machine. A learner step with an error signal at every step on dense inputs changes every weight
+    (eq. 17: every entry of G is nonzero), besides reading them for the net inputs and updating the traces, so its
+    cost per trial-step cannot fall below this. None without numba."""
+    if not numba_available():
+        return None
+    import numba
+
+    @numba.njit(cache=False)
+    def axpy(w, g, a, reps):  # the weight change of eq. (17), reps times
+        for _ in range(reps):
+            for i in range(w.size):
+                w[i] += a * g[i]
+
+    out = []
+    for where, top in LSTM_NETWORKS:
+        if where not in HEADLINE:
+            continue
+        row: dict[str, Any] = {"network": where, "n_weights": top.n_weights}
+        for key, B in (("B1", 1), ("lockstep", LOCKSTEP)):
+            n = top.n_weights * B
+            w, g = np.zeros(n), np.random.default_rng(0).uniform(size=n)
+            reps = max(1, 4_000_000 // n)  # enough passes per call to make the call itself negligible
+            row[key] = _per(timed(lambda: axpy(w, g, 1e-9, reps), repeats), reps * B)
+        out.append(row)
     return out
 
 

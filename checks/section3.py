@@ -378,7 +378,7 @@ def check_constant_flow(f: Fn = identity, w_self: sp.Expr = sp.S.One, lags: int 
         ys.append(f(w_self * ys[-1] + inputs[i]))
     flows = [_identically(sp.diff(ys[q], y0), sp.S.One, (y0, *inputs)) for q in range(1, lags + 1)]
     free_run = sp.simplify(f(w_self * y0) - y0)  # y(t+1) = f(w y(t)) = y(t) without input
-    details = {"ode": f"F'(x) = 1/w", "dsolve": _s(sol), "dsolve_latex": sp.latex(sol), "solution_checks": ode_ok,
+    details = {"ode": "F'(x) = 1/w", "dsolve": _s(sol), "dsolve_latex": sp.latex(sol), "solution_checks": ode_ok,
                "second_derivative_of_solution": _s(sp.diff(general, x, 2)), "f": _s(f(x)), "w_self": _s(w_self),
                "f_prime_w_minus_1": _s(condition), "f_minus_x_over_w": _s(sp.simplify(f(x) - x / w_self)),
                "unrolled_state_y(q)": _s(ys[-1])[:400], "flow_dy(t)_dy(t-q)_q=1..": [shown for _, shown in flows],

@@ -42,8 +42,10 @@ class OneHotInputs:
             raise ValueError(f"one-hot size must be at least 1, got {size}")
         if sym.size and (sym.min() < -1 or sym.max() >= size):
             raise ValueError(f"one-hot symbols must lie in [-1, {size}), got [{sym.min()}, {sym.max()}]")
-        self.symbols = np.ascontiguousarray(sym, dtype=np.int64)
+        self.symbols = np.array(sym, dtype=np.int64, order="C")  # an own copy, read-only: the dense form is kept
+        self.symbols.flags.writeable = False
         self.size = int(size)
+        self._dense: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -51,14 +53,20 @@ class OneHotInputs:
         return (*self.symbols.shape, self.size)  # type: ignore[return-value]
 
     def dense(self) -> np.ndarray:
-        """The dense ``(T, n, size)`` float64 array: 1.0 at each step's symbol, 0.0 elsewhere."""
-        out = np.zeros(self.shape)
-        t, b = np.nonzero(self.symbols >= 0)
-        out[t, b, self.symbols[t, b]] = 1.0
-        return out
+        """The dense ``(T, n, size)`` float64 array: 1.0 at each step's symbol, 0.0 elsewhere. Made on the first
+        call and kept (read-only), so that a forward and a backward pass over the same inputs make it once."""
+        if self._dense is None:
+            out = np.zeros(self.shape)
+            t, b = np.nonzero(self.symbols >= 0)
+            out[t, b, self.symbols[t, b]] = 1.0
+            out.flags.writeable = False
+            self._dense = out
+        return self._dense
 
     def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
         out = self.dense()
+        if copy:
+            return out.astype(dtype or out.dtype)
         return out if dtype is None else out.astype(dtype, copy=False)
 
     def input_lists(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

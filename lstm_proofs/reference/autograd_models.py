@@ -92,7 +92,7 @@ def _unpacker(top: Topology) -> Callable:
 def loss_fn(top: Topology, truncated: bool = False) -> Callable:
     """``f(vector, xs, targets, mask) -> L`` for the network ``top`` (see the module docstring)."""
     cell, gates = top.cell, top.gates
-    C, S, I = top.n_blocks, top.block_size, top.n_in
+    C, S = top.n_blocks, top.block_size
     unpack = _unpacker(top)
     rows = top.row_slices()
     stop = getval if truncated else (lambda v: v)

@@ -9,7 +9,7 @@ criterion for "correctly processed". Sequences are time-major like the rest of t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,7 +42,6 @@ class Batch:
     mask: np.ndarray
     lengths: np.ndarray
     info: dict[str, np.ndarray]
-    _dense: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __init__(self, xs: Inputs, targets: np.ndarray, mask: np.ndarray, lengths: np.ndarray,
                  info: dict[str, np.ndarray] | None = None) -> None:
@@ -51,17 +50,12 @@ class Batch:
         self.mask = mask
         self.lengths = lengths
         self.info = {} if info is None else info
-        self._dense = None
 
     @property
     def xs(self) -> np.ndarray:
-        """The inputs as a dense ``(T, n, I)`` float64 array (made from one-hot symbols on first use, then kept).
-        The networks and learners take :attr:`inputs`, which stays compact."""
-        if not isinstance(self.inputs, OneHotInputs):
-            return self.inputs
-        if self._dense is None:
-            self._dense = self.inputs.dense()
-        return self._dense
+        """The inputs as a dense ``(T, n, I)`` float64 array (for one-hot symbols made on first use, then kept,
+        read-only). The networks and learners take :attr:`inputs`, which stays compact."""
+        return self.inputs.dense() if isinstance(self.inputs, OneHotInputs) else self.inputs
 
     @property
     def n(self) -> int:

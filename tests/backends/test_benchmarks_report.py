@@ -29,3 +29,32 @@ def test_checked_in_performance_page_is_generated_from_the_results_file():
     assert (ROOT / "docs" / "performance.md").read_text() == text
     assert all(r.label in text for r in ROWS) and "**total**" in text
     assert [t["target"] for t in payload["targets"]] == [t["target"] for t in report.targets(payload)]
+
+
+def test_weight_pass_floor_is_measured_for_the_headline_networks_and_rendered():
+    pytest.importorskip("numba")
+    from benchmarks import suite
+
+    rows = suite.weight_passes(1)
+    assert sorted(r["network"] for r in rows) == sorted(suite.HEADLINE)
+    assert all(r["B1"]["min_us"] > 0 and r["lockstep"]["min_us"] > 0 for r in rows)
+    if RESULTS.exists():
+        payload = json.loads(RESULTS.read_text())
+        payload["weight_passes"] = rows
+        text = report.render(payload)
+        assert "## A floor: one pass over the weights" in text
+        assert all(f"| {r['network']} | {r['n_weights']} |" in text for r in rows)
+        del payload["weight_passes"]
+        assert "## A floor" not in report.render(payload)
+
+
+def test_rounds_merge_to_the_smaller_minimum_and_median_and_keep_other_values():
+    from benchmarks.suite import merge_rounds
+
+    a = {"network": "x", "grad": {"numpy": {"min_us": 2.0, "median_us": 3.0, "repeats": 4}, "agreement": 1e-15},
+         "none": None}
+    b = {"network": "x", "grad": {"numpy": {"min_us": 1.5, "median_us": 3.5, "repeats": 4}, "agreement": 1e-15},
+         "none": None}
+    assert merge_rounds(a, b) == {"network": "x", "none": None,
+                                  "grad": {"numpy": {"min_us": 1.5, "median_us": 3.0, "repeats": 8},
+                                           "agreement": 1e-15}}
