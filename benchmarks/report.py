@@ -221,7 +221,8 @@ def _training_lines(payload: dict[str, Any]) -> list[str]:
          "sequence), every trial trained to a sequence cap far below the paper's sequences to success, so the "
          "trial-steps are counted exactly (`benchmarks/training.py`). \"command\": the whole command as a user runs "
          "it (start-up, kernel loading, training, each trial's final test on the row's test set, the results file). "
-         "\"marginal\": the training cost alone, from two in-process runs that differ only in their cap.", "",
+         "\"marginal\": the training cost alone, from two in-process runs that differ only in their cap. Each figure "
+         "is the minimum of two runs.", "",
          "| row | backend | trials | sequences per trial | trial-steps | test set | command (s) "
          "| command us/trial-step | marginal us/trial-step |",
          "|---|---|---:|---:|---:|---:|---:|---:|---:|"]

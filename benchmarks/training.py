@@ -103,7 +103,8 @@ def train_costs(row: str, backend: str, repeats: int = 1, seed: int = 0) -> dict
             "steps_per_sequence": steps_long / (trials * long)}
 
 
-def all_costs(numba: bool) -> list[dict[str, Any]]:
-    """:func:`train_costs` of every row and backend of :data:`ROWS` (numba ones only if ``numba``)."""
-    return [train_costs(row, backend) for row, (_, caps) in ROWS.items() for backend in caps
+def all_costs(numba: bool, repeats: int = 2) -> list[dict[str, Any]]:
+    """:func:`train_costs` of every row and backend of :data:`ROWS` (numba ones only if ``numba``), the minimum of
+    ``repeats`` runs of each measurement."""
+    return [train_costs(row, backend, repeats) for row, (_, caps) in ROWS.items() for backend in caps
             if numba or backend != "numba"]
