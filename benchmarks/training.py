@@ -99,8 +99,7 @@ def train_costs(row: str, backend: str, repeats: int = 1, seed: int = 0) -> dict
             "command_s": wall, "command_us_per_trial_step": wall / steps_long * 1e6,
             "in_process_s": t_long, "in_process_us_per_trial_step": t_long / steps_long * 1e6,
             "marginal_us_per_trial_step": (t_long - t_short) / (steps_long - steps_short) * 1e6,
-            "short_sequences": short, "short_s": t_short, "test_size": preset.test_size,
-            "steps_per_sequence": steps_long / (trials * long)}
+            "short_sequences": short, "short_s": t_short, "test_size": preset.test_size}
 
 
 def all_costs(numba: bool, repeats: int = 2) -> list[dict[str, Any]]:

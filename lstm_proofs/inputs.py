@@ -16,7 +16,7 @@ from typing import Union
 
 import numpy as np
 
-__all__ = ["Inputs", "OneHotInputs", "as_dense", "select_sequences"]
+__all__ = ["Inputs", "OneHotInputs", "select_sequences"]
 
 
 class OneHotInputs:
@@ -101,11 +101,6 @@ class OneHotInputs:
 
 #: input sequences as the networks and learners take them: a dense ``(T, B, I)`` array or one-hot symbols
 Inputs = Union[np.ndarray, OneHotInputs]
-
-
-def as_dense(xs: Inputs) -> np.ndarray:
-    """``xs`` as a float64 ndarray (a dense array is returned as it is when it already is one)."""
-    return xs.dense() if isinstance(xs, OneHotInputs) else np.asarray(xs)
 
 
 def select_sequences(xs: Inputs, indices: np.ndarray) -> Inputs:

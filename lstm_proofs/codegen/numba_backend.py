@@ -451,20 +451,13 @@ def _backward_kernel(der: Derivation, sparse: bool = False) -> str:
         sources = [f"{i12}q0_, q1_ = OFF[t_ * B + b_], OFF[t_ * B + b_ + 1]  # the step's nonzero inputs: IDX[q0_:q1_]",
                    f"{i12}for q_ in range(q0_, q1_):  # the output units' sources: x(t) (its nonzero entries), y(t)",
                    f"{i12}    SRC_[IDX[q_]] = VAL[q_]"]
-
-        def row(target: str, g: str, end: str, indent: str) -> list[str]:
-            return [f"{indent}for q_ in range(q0_, q1_):", f"{indent}    m_ = IDX[q_]",
-                    f"{indent}    {target}[{g}, m_] += {'dnk_' if target == 'GW_o' else 'g_'} * SRC_[m_]",
-                    f"{indent}for m_ in range(I, {end}):",
-                    f"{indent}    {target}[{g}, m_] += {'dnk_' if target == 'GW_o' else 'g_'} * SRC_[m_]"]
     else:
         name, note, scratch, args = "_backward_kernel", "", "", "XS"
         sources = [f"{i12}for m_ in range(I):  # the output units' sources: x(t), y(t)",
                    f"{i12}    SRC_[m_] = XS[t_, b_, m_]"]
-
-        def row(target: str, g: str, end: str, indent: str) -> list[str]:
-            return [f"{indent}for m_ in range({end}):",
-                    f"{indent}    {target}[{g}, m_] += {'dnk_' if target == 'GW_o' else 'g_'} * SRC_[m_]"]
+    listed = "now" if sparse else None
+    out_row = _columns(["GW_o[k_, m_] += dnk_ * SRC_[m_]"], i16, listed, end="Z - 1")
+    hidden_row = _columns(["GW_h[r_, m_] += g_ * SRC_[m_]"], i16, listed, end="n_src_")
     shape = _shape_line(sparse)
     return f'''
 def {name}(W_h, W_o, {args}, ACTS, FK, PD, DYS, truncated, C, S, GW_h, GW_o, GP):
@@ -492,7 +485,7 @@ def {name}(W_h, W_o, {args}, ACTS, FK, PD, DYS, truncated, C, S, GW_h, GW_o, GP)
             for k_ in range(K):  # output units: the error at net_k (eq. 19 with dL/dy_k), then dL/dw_km
                 dnk_ = DYS[t_, b_, k_] * FK[t_, b_, k_]
                 DNK_[k_] = dnk_
-{chr(10).join(row("GW_o", "k_", "Z - 1", i16))}
+{chr(10).join(out_row)}
                 GW_o[k_, Z - 1] += dnk_
             # the error at the activations y(t): what came back through the recurrent weights, plus the output units'
 {chr(10).join(from_outputs)}
@@ -505,7 +498,7 @@ def {name}(W_h, W_o, {args}, ACTS, FK, PD, DYS, truncated, C, S, GW_h, GW_o, GP)
                     SRC_[I + m_] = ACTS[t_ - 1, b_, m_]
             for r_ in range(NA):  # dL/dw_lm += error at net_l times source y^m
                 g_ = D_NET[r_]
-{chr(10).join(row("GW_h", "r_", "n_src_", i16))}
+{chr(10).join(hidden_row)}
                 GW_h[r_, Z - 1] += g_
             if truncated:  # truncation: no error flows into y(t-1) through the net inputs
                 D_A[:] = 0.0
@@ -537,21 +530,21 @@ def _shape_line(listed: bool) -> str:
 _LISTED = {"seen": ("range(ns_)", "SL_[q_]"), "now": ("range(q0_, q1_)", "IDX[q_]")}
 
 
-def _columns(body: list[str], indent: str, inputs: str | None) -> list[str]:
-    """A loop over the columns ``m_`` of a weight row with ``body`` (lines, unindented) inside: all ``Z`` columns
+def _columns(body: list[str], indent: str, inputs: str | None, end: str = "Z") -> list[str]:
+    """A loop over the columns ``m_ < end`` of a weight row with ``body`` (lines, unindented) inside: all of them
     (``inputs`` None), or the inputs listed by ``inputs`` (a key of :data:`_LISTED`; in ascending order for
-    ``now``), then the activations and the bias. A skipped column would add exactly zero (a term with a zero input
+    ``now``), then the columns from ``I`` on (activations, bias). A skipped column would add exactly zero (a term with a zero input
     or a zero trace, to a sum that is never -0.0), so either loop gives the same values. Once the seen inputs are
     many (``all_``: :data:`SEEN_ALL`), the plain loop over all columns is the faster one and ``seen`` takes it."""
     inner = [indent + "    " + x for x in body]
     if inputs is None:
-        return [f"{indent}for m_ in range(Z):", *inner]
+        return [f"{indent}for m_ in range({end}):", *inner]
     over, column = _LISTED[inputs]
     listed = [f"{indent}for q_ in {over}:", f"{indent}    m_ = {column}", *inner,
-              f"{indent}for m_ in range(I, Z):", *inner]
+              f"{indent}for m_ in range(I, {end}):", *inner]
     if inputs != "seen":
         return listed
-    return [f"{indent}if all_:", *_columns(body, indent + "    ", None), f"{indent}else:",
+    return [f"{indent}if all_:", *_columns(body, indent + "    ", None, end), f"{indent}else:",
             *["    " + x for x in listed]]
 
 

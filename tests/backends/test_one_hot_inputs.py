@@ -9,7 +9,7 @@ import importlib
 import numpy as np
 import pytest
 
-from lstm_proofs.inputs import OneHotInputs, as_dense, select_sequences
+from lstm_proofs.inputs import OneHotInputs, select_sequences
 from lstm_proofs.learning import OnlineLearner, TrialState, stack_params
 from lstm_proofs.network import Network, Topology, init_params
 from lstm_proofs.network.model import load_kernels
@@ -43,7 +43,6 @@ def test_dense_form_lists_and_selection():
                 dense[t, b, sym[t, b]] = 1.0
     _bytes_equal(x.dense(), dense, "dense")
     _bytes_equal(np.asarray(x), dense, "np.asarray")
-    _bytes_equal(as_dense(x), dense, "as_dense")
     assert x.shape == (T, B, 9) and x.ndim == 3 and x.dtype == np.float64
     off, idx, val = x.input_lists()
     rows = dense.reshape(T * B, 9)
