@@ -14,8 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lstm_proofs.commands.arguments import int_arg
+from lstm_proofs.commands.arguments import float_arg, int_arg
 from lstm_proofs.errors import UserError
+from lstm_proofs.training.checkpoints import Checkpoints, checkpoint_dir
 from lstm_proofs.training.presets import (CONSTRUCTIONS, PRESETS, ST3_ERRORS, Preset, get_preset, with_construction,
                                           with_st3_error)
 
@@ -62,6 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=("auto", "numpy", "numba"), default="auto",
                    help="generated kernels: numba (compiled, about 50-100x faster at the paper's sizes), numpy (the "
                         "reference), or auto (numba where installed, else numpy; the default)")
+    p.add_argument("--checkpoint-every", default="60", metavar="SECONDS",
+                   help="save unfinished trials to <results file stem>.ckpt/ this often (and on Ctrl-C or "
+                        "SIGTERM), so a rerun resumes them where they were; 0 keeps no checkpoints (default 60)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--list", action="store_true", help="list the rows with their conditions and paper figures")
     p.set_defaults(func=run)
@@ -124,11 +128,17 @@ def run(args: argparse.Namespace) -> int:
     cap = (int_arg("--max-sequences", args.max_sequences, 1, MAX_SEQUENCES_LIMIT)
            if args.max_sequences is not None else preset.max_sequences)
     jobs = int_arg("--jobs", args.jobs, 1, MAX_JOBS)
+    every = float_arg("--checkpoint-every", args.checkpoint_every, 0.0, 1e6)
     path = Path(args.json) if args.json else default_path(preset, options, update)
     backend = choose_backend(args.backend)
     settings = settings_of(preset, seed, cap, options, update, backend)
     results = ResultsFile(path, preset, settings)
     pending = [i for i in range(trials) if i not in results.done()]
+    store = Checkpoints(checkpoint_dir(path), settings, every) if every > 0 else None
+    if store is not None:
+        for i in set(store.pending()) & results.done():  # a trial finished after its last checkpoint
+            store.remove(i)
+        resumed = [i for i in store.pending() if i in pending]
     from lstm_proofs.training.results import row_options
 
     changed = {k: v for k, v in options.items() if row_options(preset).get(k) != v}
@@ -139,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
           + ("cells added sequentially, " if preset.construction.kind == "sequential" else "")
           + f"{backend} kernels; trials {trials} "
           f"({trials - len(pending)} already in {path}), seed {seed}, cap {cap:,} sequences, jobs {jobs}")
+    if store is not None and resumed:
+        print(f"resuming trial(s) {', '.join(map(str, resumed))} from their checkpoints in {store.directory}")
     try:
         results.write(trials)
     except OSError as exc:
@@ -146,14 +158,23 @@ def run(args: argparse.Namespace) -> int:
 
     def on_result(rec: dict[str, Any]) -> None:
         results.add(rec, trials)
+        if store is not None:
+            store.remove(int(rec["trial"]))  # only once the record is in the results file
         print(trial_line(rec), flush=True)
 
     if pending:
-        previous = signal.signal(signal.SIGTERM, _terminate)  # `kill PID` stops like Ctrl-C: finished trials kept
+        previous = {sig: signal.signal(sig, _stop_handler) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            _execute(preset, pending, seed, cap, options, update, backend, jobs, on_result, quiet=args.quiet)
+            _execute(preset, pending, seed, cap, options, update, backend, jobs, on_result, quiet=args.quiet,
+                     store=store)
+        except KeyboardInterrupt:
+            saved = f"; unfinished trials saved in {store.directory}" if store is not None else ""
+            print(f"stopped: {len(results.trials)} finished trial(s) kept in {path}{saved}; rerun the same command "
+                  "to resume", file=sys.stderr)
+            raise
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     print(summary_text(preset, results.trials, results.settings, path))
     return 0
 
@@ -171,8 +192,14 @@ def choose_backend(requested: str) -> str:
     return "numba"
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+def _stop_handler(signum: int, frame: Any) -> None:
+    """Ctrl-C or SIGTERM: the trainer saves its active trials at the end of their sequences and stops; a second
+    signal stops at once (the trials then resume from their last periodic checkpoint)."""
+    from lstm_proofs.training.trainer import request_stop, stop_requested
+
+    if stop_requested():
+        raise KeyboardInterrupt
+    request_stop()
 
 
 def trial_line(rec: dict[str, Any]) -> str:
@@ -213,7 +240,7 @@ def summary_text(preset: Preset, trials: dict[int, dict[str, Any]], settings: di
 # ----- execution: in-process or across worker processes -----
 
 def _execute(preset: Preset, pending: list[int], seed: int, cap: int, options: dict[str, Any], update: str,
-             backend: str, jobs: int, on_result: Any, quiet: bool) -> None:
+             backend: str, jobs: int, on_result: Any, quiet: bool, store: Checkpoints | None = None) -> None:
     from tqdm import tqdm
 
     bar = tqdm(total=len(pending) * cap, unit="seq", file=sys.stderr, disable=quiet, dynamic_ncols=True,
@@ -235,19 +262,20 @@ def _execute(preset: Preset, pending: list[int], seed: int, cap: int, options: d
 
     try:
         if jobs == 1 or len(pending) == 1:
-            _run_inline(preset, pending, seed, cap, options, update, backend, progress, result)
+            _run_inline(preset, pending, seed, cap, options, update, backend, progress, result, store)
         else:
-            _run_pool(preset, pending, seed, cap, options, update, backend, min(jobs, len(pending)), progress, result)
+            _run_pool(preset, pending, seed, cap, options, update, backend, min(jobs, len(pending)), progress, result,
+                      store)
     finally:
         bar.close()
 
 
-def _run_inline(preset, pending, seed, cap, options, update, backend, progress, result) -> None:  # noqa: ANN001
+def _run_inline(preset, pending, seed, cap, options, update, backend, progress, result, store) -> None:  # noqa: ANN001
     from lstm_proofs.training.trainer import run_trials
 
     throttle = _Throttle(lambda n, err: progress(0, n, err))
     run_trials(preset, pending, seed, cap, options, update, on_result=result,
-               on_progress=lambda n, err, active: throttle(n, err), backend=backend)
+               on_progress=lambda n, err, active: throttle(n, err), backend=backend, checkpoints=store)
     throttle.flush()
 
 
@@ -272,27 +300,37 @@ class _Throttle:
 
 
 def _worker(preset: Preset, chunk: list[int], seed: int, cap: int, options: dict[str, Any], update: str,
-            backend: str, worker: int, q: Any) -> None:
+            backend: str, worker: int, q: Any, store: Checkpoints | None) -> None:
     from lstm_proofs.training.trainer import run_trials
 
+    for sig in (signal.SIGINT, signal.SIGTERM):  # save the chunk's trials at their sequence ends, then stop
+        signal.signal(sig, _stop_handler)
     throttle = _Throttle(lambda n, err: q.put(("progress", worker, n, err)))
     run_trials(preset, chunk, seed, cap, options, update, on_result=lambda rec: q.put(("result", worker, rec)),
-               on_progress=lambda n, err, active: throttle(n, err), backend=backend)
+               on_progress=lambda n, err, active: throttle(n, err), backend=backend, checkpoints=store)
     throttle.flush()
 
 
-def _run_pool(preset, pending, seed, cap, options, update, backend, jobs, progress, result) -> None:  # noqa: ANN001
+def _run_pool(preset, pending, seed, cap, options, update, backend, jobs, progress, result,  # noqa: ANN001
+              store) -> None:  # noqa: ANN001
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+
+    from lstm_proofs.training.trainer import stop_requested
 
     chunks = [pending[i::jobs] for i in range(jobs)]  # interleaved, so that each chunk gets a similar mix
     with multiprocessing.Manager() as manager:
         q = manager.Queue()
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_worker, preset, c, seed, cap, options, update, backend, w, q)
+            futures = [pool.submit(_worker, preset, c, seed, cap, options, update, backend, w, q, store)
                        for w, c in enumerate(chunks)]
+            told = False
             try:
                 while True:
+                    if stop_requested() and not told:  # pass the stop on: workers save their trials and end
+                        for proc in list(getattr(pool, "_processes", {}).values()):
+                            proc.terminate()
+                        told = True
                     try:
                         msg = q.get(timeout=0.2)
                     except queue_module.Empty:
@@ -305,8 +343,11 @@ def _run_pool(preset, pending, seed, cap, options, update, backend, jobs, progre
                         result(msg[2])
                 for f in futures:
                     f.result()  # re-raise a worker's exception
+                if told:
+                    raise KeyboardInterrupt
             except BaseException:
-                # Stop the workers now: their unfinished trials are lost anyway, finished ones are in the file.
+                # Stop the workers now: finished trials are in the file, unfinished ones resume from their last
+                # checkpoints.
                 # (ProcessPoolExecutor has no public way to end running tasks; its exit would wait for them.)
                 for proc in list(getattr(pool, "_processes", {}).values()):
                     proc.terminate()

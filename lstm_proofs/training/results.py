@@ -9,7 +9,6 @@ and settings resumes (finished trials are skipped).
 from __future__ import annotations
 
 import json
-import platform
 import statistics
 import time
 from collections.abc import Iterable
@@ -19,6 +18,7 @@ from typing import Any
 
 from lstm_proofs.errors import UserError
 from lstm_proofs.results import write_json_atomic
+from lstm_proofs.training.provenance import provenance
 from lstm_proofs.training.presets import PAPER_ONLY_ROWS, PRESETS, Preset, row_construction
 
 #: Where ``lstm-proofs train`` writes by default and ``lstm-proofs results`` reads.
@@ -112,7 +112,7 @@ class ResultsFile:
             "requested_trials": requested, "preset": self.preset.describe(), "paper": asdict(self.preset.paper),
             "summary": summarise(trials), "trials": trials,
             "wall_seconds": self.seconds_before + time.perf_counter() - self.started,
-            "environment": {"python": platform.python_version(), "machine": platform.machine()},
+            "provenance": provenance(str(self.settings.get("backend", "numpy"))),
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
         write_json_atomic(self.path, payload)

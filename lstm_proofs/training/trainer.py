@@ -16,10 +16,16 @@ Determinism: every random stream of trial ``i`` under seed ``s`` comes from ``Se
 later); Exp. 1's training/test-set
 pair ``d`` from ``SeedSequence([s, 1], spawn_key=(d,))``. The lockstep kernels treat batch entries independently,
 so a trial's results do not depend on which other trials run with it, nor on the number of processes.
+
+Checkpoints (:mod:`~lstm_proofs.training.checkpoints`): with a checkpoint store, the active trials' weights and
+state are saved at sequence boundaries every few seconds and when :func:`request_stop` is called, and a trial with
+a checkpoint resumes from it; a resumed trial equals an uninterrupted one bit for bit. Each record lists the code
+versions (commit, dirty flag, trainer fingerprint; :mod:`~lstm_proofs.training.provenance`) that advanced it.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,20 +34,41 @@ from typing import Any
 
 import numpy as np
 
+from lstm_proofs.errors import UserError
 from lstm_proofs.inputs import OneHotInputs
 from lstm_proofs.learning import OnlineLearner, TrialState, frozen_masks, stack_params
 from lstm_proofs.network import Network, Params, init_params
 from lstm_proofs.network.model import load_kernels
 from lstm_proofs.tasks import Batch, get_task
+from lstm_proofs.training.checkpoints import Checkpoints
 from lstm_proofs.training.presets import Preset, with_construction
+from lstm_proofs.training.provenance import code_stamp
 
 #: Sequences per chunk when a test set is evaluated (bounds memory: Exp. 2a's 10,000 x 101 x 101 would be 0.8 GB).
 EVAL_CHUNK = 500
+
+#: The first chunk of a stopping test that ends at the first wrong sequence (the chunks then double up to
+#: EVAL_CHUNK). Part of the trial's random stream: changing it changes which test sequences a trial sees.
+FIRST_CHUNK = 100
 
 #: (new sequences, running error, active trials). The running error is a function, evaluated only when wanted:
 #: the mean over the active trials' windows costs more than a lockstep call of a small network.
 ProgressFn = Callable[[int, Callable[[], float], int], None]
 ResultFn = Callable[[dict[str, Any]], None]
+
+_STOP = threading.Event()
+
+
+def request_stop() -> None:
+    """Ask running trials to stop at the end of their current sequence (checkpoints are written first, where the
+    run keeps them); :func:`run_trials` then raises :class:`KeyboardInterrupt`. Safe to call from a signal
+    handler."""
+    _STOP.set()
+
+
+def stop_requested() -> bool:
+    """True once :func:`request_stop` was called in this process (cleared when :func:`run_trials` starts)."""
+    return _STOP.is_set()
 
 
 def trial_seed(seed: int, trial: int, stream: int) -> np.random.SeedSequence:
@@ -148,9 +175,42 @@ class _Trial:
         self.filled = 0
         self.pos = 0
         self.pending: Batch | None = None
+        self.block_state: dict[str, Any] | None = None  # rng_train's state before ``pending`` was drawn
         self.next_index = 0
         c = self.preset.construction
         self.plateau = Plateau(c.window, c.patience, c.rel_eps) if c.kind == "sequential" else None
+        self.code = [code_stamp()]  # the code versions that advanced this trial (more than one when resumed)
+
+    def snapshot(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The trial's state at a sequence boundary, for a checkpoint: (JSON-ready state, arrays)."""
+        state = {"sequences": self.sequences, "since_check": self.since_check, "st1": self.st1, "checks": self.checks,
+                 "cell_added": self.cell_added, "seconds": time.perf_counter() - self.start,
+                 "filled": self.filled, "pos": self.pos, "rng_train": self.rng_train.bit_generator.state,
+                 "rng_check": self.rng_check.bit_generator.state, "pending": self.pending is not None,
+                 "block_state": self.block_state, "next_index": self.next_index, "code": self.code,
+                 "plateau": None if self.plateau is None else
+                 {k: getattr(self.plateau, k) for k in ("total", "count", "reference", "stale")}}
+        return state, {"win_ok": self.win_ok, "win_err": self.win_err}
+
+    def restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray], task: Any, block: int) -> None:
+        """Continue from a :meth:`snapshot` (the block of online sequences in use is drawn again from the
+        generator state it was drawn from, so the trial goes on exactly as if it had not stopped)."""
+        for key in ("sequences", "since_check", "st1", "checks", "cell_added", "filled", "pos", "next_index"):
+            setattr(self, key, state[key])
+        self.start = time.perf_counter() - float(state["seconds"])
+        self.win_ok[...] = arrays["win_ok"]
+        self.win_err[...] = arrays["win_err"]
+        self.rng_check.bit_generator.state = state["rng_check"]
+        if state["pending"]:
+            self.block_state = state["block_state"]
+            self.rng_train.bit_generator.state = self.block_state
+            self.pending = task.generate(self.rng_train, block, **self.options)
+        self.rng_train.bit_generator.state = state["rng_train"]
+        if self.plateau is not None and state["plateau"] is not None:
+            for key, value in state["plateau"].items():
+                setattr(self.plateau, key, value)
+        here = self.code[-1]
+        self.code = [*state["code"], here] if state["code"][-1] != here else list(state["code"])
 
     @property
     def frozen(self) -> bool:
@@ -167,6 +227,7 @@ class _Trial:
         if self.train_set is not None:
             return self.train_set, int(self.rng_train.integers(self.train_set.n))
         if self.pending is None or self.next_index == self.pending.n:
+            self.block_state = self.rng_train.bit_generator.state
             self.pending = task.generate(self.rng_train, block, **self.options)
             self.next_index = 0
         self.next_index += 1
@@ -212,7 +273,9 @@ class _Evaluator:
         ok_all, err_all, sq_all = [], [], []
         done = 0
         while done < n:
-            m = min(EVAL_CHUNK, n - done)
+            # A test that stops at the first wrong sequence starts small (100, 100, 200, 400, 500, 500, ...): most
+            # stopping tests of a trial that is not yet solved fail within the first few sequences.
+            m = min(EVAL_CHUNK, n - done, max(FIRST_CHUNK, done) if stop_on_error else EVAL_CHUNK)
             batch = self.task.generate(rng, m, **self.options)
             ok, err, end = self.run(params, batch)
             sq = ((batch.at_end(batch.targets) - end) ** 2).mean(axis=1)
@@ -318,13 +381,15 @@ class _Runner:
         rec["train_window"] = {"size": tr.filled, "wrong": int((~tr.win_ok[: tr.filled]).sum()),
                                "mean_error": tr.running_error()}
         rec["seconds"] = time.perf_counter() - tr.start
+        rec["code"] = tr.code  # commit, dirty flag and trainer fingerprint of every process that advanced it
         return rec
 
 
 def run_trials(preset: Preset, trials: Sequence[int], seed: int, max_sequences: int,
                options: dict[str, Any] | None = None, update: str | None = None,
                on_result: ResultFn | None = None, on_progress: ProgressFn | None = None,
-               backend: str = "numpy", construction: str | None = None) -> list[dict[str, Any]]:
+               backend: str = "numpy", construction: str | None = None,
+               checkpoints: Checkpoints | None = None) -> list[dict[str, Any]]:
     """Train the given trials of a preset and return one result record per trial (in finishing order).
 
     Args:
@@ -341,6 +406,10 @@ def run_trials(preset: Preset, trials: Sequence[int], seed: int, max_sequences: 
             take other paths over a long run: a results file records its backend).
         construction: ``sequential`` (cells added once the error has stopped decreasing) or ``full`` (cells from
             the start) for LSTM rows (default: the preset's).
+        checkpoints: where to keep the state of unfinished trials (see
+            :mod:`~lstm_proofs.training.checkpoints`): trials with a checkpoint resume from it, and the active
+            trials are saved every ``checkpoints.every`` seconds and when :func:`request_stop` is called. The
+            caller removes a trial's checkpoint once its record is stored. None keeps no checkpoints.
 
     Returns:
         The records (``trial``, ``solved``, ``stop``, ``sequences``, test figures, ``seconds``, ...).
@@ -348,19 +417,56 @@ def run_trials(preset: Preset, trials: Sequence[int], seed: int, max_sequences: 
     opts = dict(preset.task_options if options is None else options)
     preset = with_construction(preset, construction)
     runner = _Runner(preset.with_(update=update or preset.update), opts, seed, max_sequences, backend)
+    _STOP.clear()
+    saver = _Saver(checkpoints)
     if preset.method == "lstm":
-        return _run_lockstep(runner, list(trials), on_result, on_progress)
-    return _run_conventional(runner, list(trials), on_result, on_progress)
+        return _run_lockstep(runner, list(trials), on_result, on_progress, saver)
+    return _run_conventional(runner, list(trials), on_result, on_progress, saver)
+
+
+class _Saver:
+    """Periodic and on-request checkpoints of the active trials (a no-op without a checkpoint store)."""
+
+    def __init__(self, store: Checkpoints | None) -> None:
+        self.store = store
+        self.last = time.monotonic()
+
+    def resume(self, tr: _Trial, task: Any, block: int, params: Params) -> Params:
+        """The trial's weights: from its checkpoint (its state restored too) if it has one, else ``params``."""
+        found = self.store.load(tr.index) if self.store is not None else None
+        if found is None:
+            return params
+        state, arrays = found
+        tr.restore(state, arrays, task, block)
+        names = [k for k in arrays if k.startswith("param_")]
+        if sorted(k[6:] for k in names) != sorted(params.arrays) or any(
+                arrays["param_" + k].shape != v.shape for k, v in params.arrays.items()):
+            raise UserError(f"checkpoint {self.store.path(tr.index)} holds weights of another network; remove it "
+                            f"to restart trial {tr.index}")
+        return Params({k: np.array(arrays["param_" + k]) for k in params.arrays})
+
+    def after_call(self, trials: list[_Trial], params: Callable[[int], Params]) -> None:
+        """At a sequence boundary: save the trials when due or when a stop was requested, then honour the stop."""
+        due = self.store is not None and time.monotonic() - self.last >= self.store.every
+        if self.store is not None and (due or _STOP.is_set()):
+            for b, tr in enumerate(trials):
+                state, arrays = tr.snapshot()
+                arrays.update({"param_" + k: v for k, v in params(b).arrays.items()})
+                self.store.save(tr.index, state, arrays)
+            self.last = time.monotonic()
+        if _STOP.is_set():
+            raise KeyboardInterrupt
 
 
 def _run_lockstep(runner: _Runner, trials: list[int], on_result: ResultFn | None,
-                  on_progress: ProgressFn | None) -> list[dict[str, Any]]:
+                  on_progress: ProgressFn | None, saver: _Saver) -> list[dict[str, Any]]:
     p, task, opts = runner.preset, runner.task, runner.options
     learner = OnlineLearner(p.topology, p.update, kernels=runner.kernels)
-    active = [runner.new_trial(i) for i in trials]
-    state = TrialState(stack_params([starting_params(p, runner.seed, t.index) for t in active]),
-                       np.full(len(active), p.learning_rate))
     block = generation_block(task, opts)
+    active = [runner.new_trial(i) for i in trials]
+    state = TrialState(stack_params([saver.resume(t, task, block, starting_params(p, runner.seed, t.index))
+                                     for t in active]),
+                       np.full(len(active), p.learning_rate))
     sequential = p.construction.kind == "sequential"
     hidden = hidden_part(p) if sequential else {}
     results = []
@@ -395,6 +501,8 @@ def _run_lockstep(runner: _Runner, trials: list[int], on_result: ResultFn | None
             idx = np.asarray(keep, dtype=np.int64)
             state = TrialState(Params({k: v[idx] for k, v in state.params.arrays.items()}),
                                state.learning_rate[idx])
+        if active:
+            saver.after_call(active, lambda b: _one(state.params, b))
     return results
 
 
@@ -455,7 +563,7 @@ def _one(stacked: Params, b: int) -> Params:
 
 
 def _run_conventional(runner: _Runner, trials: list[int], on_result: ResultFn | None,
-                      on_progress: ProgressFn | None) -> list[dict[str, Any]]:
+                      on_progress: ProgressFn | None, saver: _Saver) -> list[dict[str, Any]]:
     """Table 2's baselines: full gradient (BPTT; identical to offline RTRL), weights updated after each sequence."""
     p, task, opts = runner.preset, runner.task, runner.options
     net = Network(p.topology, runner.kernels)
@@ -463,7 +571,7 @@ def _run_conventional(runner: _Runner, trials: list[int], on_result: ResultFn | 
     results = []
     for index in trials:
         tr = runner.new_trial(index)
-        params = initial_params(p, runner.seed, index)
+        params = saver.resume(tr, task, block, initial_params(p, runner.seed, index))
         while True:
             batch = tr.next_sequence(task, block)
             outs = net.forward(params, batch.inputs).outputs
@@ -480,4 +588,5 @@ def _run_conventional(runner: _Runner, trials: list[int], on_result: ResultFn | 
                 if on_result:
                     on_result(rec)
                 break
+            saver.after_call([tr], lambda b: params)
     return results
