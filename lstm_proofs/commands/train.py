@@ -226,10 +226,19 @@ def summary_text(preset: Preset, trials: dict[int, dict[str, Any]], settings: di
 
     recs = [trials[i] for i in sorted(trials)]
     summary = summarise(recs)
+    from lstm_proofs.training.study import row_report
+    from lstm_proofs.training.results import stats_cells
+
+    rep = row_report(preset, {"settings": settings, "trials": recs, "requested_trials": len(recs)})
     dev = deviations(preset, {"summary": summary, "settings": settings}) if recs else []
     lines = [f"summary of {preset.row} ({path}):",
              f"  measured: {measured_text(summary)}" if recs else "  measured: no finished trials",
              f"  paper:    {paper_figures_text(preset)}"]
+    if rep.stats is not None:
+        success, median, rmst, _, censored, verdict = stats_cells(rep)
+        lines.append(f"  all trials: success {success}; median sequences {median}; restricted mean {rmst}; "
+                     f"{censored} censored at the cap")
+        lines.append(f"  verdict: {verdict} ({rep.verdict.reason}; rule: docs/statistics.md)")
     if preset.paper.note:
         lines.append(f"            ({preset.paper.note})")
     if dev:

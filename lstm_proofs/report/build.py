@@ -21,8 +21,10 @@ from lstm_proofs.codegen.markdown import DerivedItem, derivation_items
 from lstm_proofs.derive import derive
 from lstm_proofs.errors import UserError
 from lstm_proofs.report.claims import CLAIMS, Claim, claim_verdict
-from lstm_proofs.training.presets import PRESETS
-from lstm_proofs.training.results import is_paper_setting
+from lstm_proofs.report.figures import study_figures
+from lstm_proofs.training.results import load_runs
+from lstm_proofs.training.statistics import SPEED_FACTOR
+from lstm_proofs.training.study import RowReport, study
 
 #: Which generated function implements which kind of derived result.
 KERNEL_OF_KIND = {"F": "cell_forward", "L": "cell_partials", "BT": "cell_adjoint_truncated", "B": "cell_adjoint",
@@ -59,7 +61,9 @@ class ReportData:
     flow: dict[str, Any] | None
     flow_svg: str | None
     training: list[dict[str, Any]]
+    rows: list[RowReport] = field(default_factory=list)
     claims: list[tuple[Claim, str, list[dict[str, Any]]]] = field(default_factory=list)
+    figures: list[tuple[str, str]] = field(default_factory=list)  # (title, SVG) per table of the paper
 
 
 def generated_functions(cell: str) -> dict[str, str]:
@@ -108,75 +112,67 @@ def load_report_data(results: Path, cells: list[str] | None = None) -> ReportDat
                                         "tolerance": m.get("tolerance"), "title": m.get("title", ""),
                                         "reference": m.get("reference", ""), "claim": m.get("claim", "")})
     svg = (results / "flow.svg").read_text() if (results / "flow.svg").exists() else None
-    training = []
-    for path in sorted((results / "train").glob("*.json")) if (results / "train").is_dir() else []:
-        data = _read_json(path)
-        if isinstance(data, dict):
-            data.setdefault("_file", path.name)
-            training.append(data)
-    data = ReportData(sections, checks, str(checks_path) if checks_path.exists() else None, flow, svg, training)
+    runs = load_runs(results / "train") if (results / "train").is_dir() else []
+    rows = study(runs)
+    data = ReportData(sections, checks, str(checks_path) if checks_path.exists() else None, flow, svg, runs, rows)
+    data.figures = study_figures(rows) if runs else []
     verdicts = dict(checks)
-    for run in training:
-        rec = training_verdict(run)
+    for rep in rows:
+        rec = training_verdict(rep)
         if rec is not None:
             verdicts[rec["id"]] = rec
     data.claims = [(c, *claim_verdict(c, verdicts)) for c in CLAIMS]
     return data
 
 
-#: A trained row agrees with the paper when its success rate is at most this many points below the paper's ...
-SUCCESS_SLACK = 10.0
-#: ... and its mean sequences to success are within this factor of the paper's (issue 4's criterion).
-SEQUENCES_FACTOR = 2.0
+#: Verdicts of a row (docs/statistics.md) under which it supports the paper's claim: LSTM rows that succeed more
+#: often than printed still support "LSTM solves the task"; baselines that do contradict "baselines fail".
+AGREEING = {"lstm": ("reproduces", "faster", "more reliable"), "baseline": ("reproduces",)}
 
 
-def training_verdict(run: dict[str, Any]) -> dict[str, Any] | None:
-    """A claim record for one results file of ``lstm-proofs train`` run at the paper's settings (else None).
+def training_verdict(rep: RowReport) -> dict[str, Any] | None:
+    """A claim record for one table row from its statistics (None when the row has no finished trial).
 
-    LSTM rows (id ``train/lstm/<row>``) hold when the measured success rate is at most :data:`SUCCESS_SLACK` points
-    below the paper's (100% where the paper prints no rate) and the mean number of training sequences to success is
-    within a factor :data:`SEQUENCES_FACTOR` of the paper's. Baseline rows (``train/baseline/<row>``) whose paper
-    figure is 0% hold when no trial succeeds. The record's figure is measured / paper mean sequences.
+    The record passes when the row's verdict (:func:`lstm_proofs.training.statistics.verdict`, stated in
+    ``docs/statistics.md``) is one of :data:`AGREEING` for its kind; an ``inconclusive`` row is marked so, and a claim with such
+    rows (and no failing one) is inconclusive. The record's figure is our restricted mean sequences to success over
+    the paper's mean (None where the paper gives no mean).
     """
-    preset = next((p for p in PRESETS if p.row == run.get("row")), None)
-    summary, paper = run.get("summary") or {}, run.get("paper") or {}
-    try:
-        paper_setting = preset is not None and is_paper_setting(preset, run.get("settings") or {})
-    except (KeyError, TypeError):  # an incomplete results file is shown in the table but not judged
-        paper_setting = False
-    if not paper_setting or not summary.get("trials"):
+    if rep.stats is None or rep.verdict is None:
         return None
-    rate, paper_rate = summary.get("success_rate") or 0.0, paper.get("success_rate")
-    mean, paper_mean = summary.get("mean_sequences"), paper.get("sequences")
-    ratio = mean / paper_mean if mean and paper_mean else None
-    if preset.method != "lstm" and paper_rate == 0:
-        passed, kind = rate == 0, "baseline"
-    else:
-        kind = "lstm" if preset.method == "lstm" else "baseline"
-        passed = (rate >= (100.0 if paper_rate is None else paper_rate) - SUCCESS_SLACK
-                  and (paper_mean is None or (ratio is not None and 1 / SEQUENCES_FACTOR <= ratio <= SEQUENCES_FACTOR)))
-    return {"id": f"train/{kind}/{preset.row}", "passed": bool(passed), "max_rel_error": ratio,
-            "tolerance": SEQUENCES_FACTOR if paper_mean else None, "reference": f"the paper's {paper.get('table')}",
-            "title": f"{preset.row}: success {rate:.0f}% (paper {paper_rate if paper_rate is not None else '-'}%), "
-                     f"mean sequences {mean if mean is None else round(mean)} (paper {paper_mean})"}
+    p, st = rep.preset, rep.stats
+    kind = "lstm" if p.method == "lstm" else "baseline"
+    ratio = st.restricted_mean / p.paper.sequences if p.paper.sequences else None
+    rate = "-" if p.paper.success_rate is None else f"{p.paper.success_rate:g}%"
+    return {"id": f"train/{kind}/{p.row}", "passed": rep.verdict.verdict in AGREEING[kind],
+            "inconclusive": rep.verdict.verdict == "inconclusive", "max_rel_error": ratio,
+            "tolerance": SPEED_FACTOR if p.paper.sequences else None,
+            "reference": f"the paper's {p.paper.table}",
+            "title": f"{p.row}: {rep.verdict.verdict}; success {st.solved}/{st.trials} (paper {rate}); "
+                     f"{rep.verdict.reason}"}
 
 
-#: Columns of the task-results table: measured figures next to the paper's.
-TRAINING_COLUMNS = ("row", "paper table", "trials (paper)", "success % (measured)", "success % (paper)",
-                    "mean sequences to success (measured)", "mean sequences (paper)", "sequence cap", "kernels")
+#: Columns of the task-results table.
+TRAINING_COLUMNS = ("row", "paper", "trials", "success k/n [95% CI]", "median sequences [95% CI]",
+                    "restricted mean (to the cap)", "solved-only mean", "censored", "cap", "verdict", "commit")
 
 
-def training_rows(runs: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """One row per results file of ``lstm-proofs train`` (columns :data:`TRAINING_COLUMNS`)."""
-    rows = []
-    for run in runs:
-        s = run.get("summary") if isinstance(run.get("summary"), dict) else {}
-        p = run.get("paper") if isinstance(run.get("paper"), dict) else {}
-        st = run.get("settings") if isinstance(run.get("settings"), dict) else {}
-        rows.append((run.get("row", run.get("_file")), p.get("table"), f"{s.get('trials')} ({p.get('trials')})",
-                     s.get("success_rate"), p.get("success_rate"), s.get("mean_sequences"), p.get("sequences"),
-                     st.get("max_sequences"), st.get("backend", "numpy")))
-    return rows
+def training_rows(rows: list[RowReport]) -> list[tuple[Any, ...]]:
+    """One line per table row with finished trials (columns :data:`TRAINING_COLUMNS`)."""
+    from lstm_proofs.training.results import _paper_cell, commit_text, fmt_count, stats_cells
+
+    out = []
+    for rep in rows:
+        if rep.stats is None:
+            continue
+        out.append((rep.preset.row, _paper_cell(rep.preset), f"{rep.finished} of {rep.preset.paper.trials}",
+                    *stats_cells(rep)[:5], fmt_count(rep.cap), stats_cells(rep)[5], commit_text(rep, plain=True)))
+    return out
+
+
+def figure_file(index: int) -> str:
+    """The file name of the report's ``index``-th study figure (1-based)."""
+    return f"study-{index}.svg"
 
 
 def build_report(results: Path, out: Path, cells: list[str] | None = None) -> Path:
@@ -196,6 +192,8 @@ def build_report(results: Path, out: Path, cells: list[str] | None = None) -> Pa
         (tmp / "report.md").write_text(render_report_markdown(data))
         if data.flow_svg is not None:
             (tmp / "flow.svg").write_text(data.flow_svg)
+        for i, (_, svg) in enumerate(data.figures, 1):
+            (tmp / figure_file(i)).write_text(svg)
         if out.exists():
             shutil.rmtree(out)
         tmp.replace(out)

@@ -62,7 +62,7 @@ def _fmt(value: Any) -> str:
 
 
 def verdict_html(verdict: str) -> str:
-    cls = {"holds": "pass", "pass": "pass", "fails": "fail", "FAIL": "fail"}.get(verdict, "info")
+    cls = {"holds": "pass", "pass": "pass", "fails": "fail", "FAIL": "fail"}.get(verdict, "info")  # inconclusive: info
     return f'<span class="{cls}">{html.escape(verdict)}</span>'
 
 
@@ -109,9 +109,19 @@ def _training_section(data: ReportData) -> str:
         return ("<p><em>Not run yet:</em> no training results in <code>results/train/</code>. Run "
                 "<code>lstm-proofs train</code> on a table row, then rebuild the report.</p>")
     head = "".join(f"<th>{html.escape(c)}</th>" for c in TRAINING_COLUMNS)
-    rows = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in r) + "</tr>" for r in training_rows(data.training))
-    return (f"<table><tr>{head}</tr>{rows}</table><p>Per-row details, deviations and wall times: "
-            "<code>docs/results.md</code> (<code>lstm-proofs results</code>).</p>")
+    rows = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in r) + "</tr>" for r in training_rows(data.rows))
+    figures = "".join(
+        f"<figure>{_inline_svg(svg)}<figcaption>{html.escape(title)}: success with its exact 95% interval against "
+        "the paper's rate (left); sequences to success over the paper's mean, log scale (right).</figcaption>"
+        "</figure>" for title, svg in data.figures)
+    return (f"<p>Statistics over all trials of every row at the paper's reading; how they are computed and the "
+            f"verdict rule: <code>docs/statistics.md</code>.</p><table><tr>{head}</tr>{rows}</table>{figures}"
+            "<p>Like-for-like figures, provenance and the other readings: <code>docs/results.md</code> "
+            "(<code>lstm-proofs results</code>).</p>")
+
+
+def _inline_svg(svg: str) -> str:
+    return re.sub(r"^<\?xml[^>]*>\s*(<!DOCTYPE[^>]*>\s*)?", "", svg.strip())
 
 
 def render_html(data: ReportData) -> str:
@@ -125,7 +135,7 @@ def render_html(data: ReportData) -> str:
         claim_rows.append(f"<tr><td>{html.escape(claim.where)}</td><td>{html.escape(claim.statement)}</td>"
                           f"<td>{html.escape(claim.method)}</td><td>{figs or '–'}</td><td>{verdict_html(verdict)}</td></tr>")
     if data.flow_svg:
-        svg = re.sub(r"^<\?xml[^>]*>\s*(<!DOCTYPE[^>]*>\s*)?", "", data.flow_svg.strip())
+        svg = _inline_svg(data.flow_svg)
         flow = f"<figure>{svg}<figcaption>Error flow against lag (from <code>results/flow.json</code>).</figcaption></figure>"
     else:
         flow = "<p><em>Not run yet:</em> run <code>lstm-proofs flow --json results/flow.json --plot results/flow.svg</code>.</p>"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lstm_proofs.codegen.markdown import KIND_TITLES, latex
-from lstm_proofs.report.build import KERNEL_OF_KIND, TRAINING_COLUMNS, ReportData, training_rows
+from lstm_proofs.report.build import KERNEL_OF_KIND, TRAINING_COLUMNS, ReportData, figure_file, training_rows
 
 
 def _fmt(value: Any) -> str:
@@ -62,8 +62,12 @@ def render_report_markdown(data: ReportData) -> str:
         out.append("*Not run yet:* run `lstm-proofs check --json results/checks.json`.")
     out += ["", "## Task results", ""]
     if data.training:
-        out += ["| " + " | ".join(TRAINING_COLUMNS) + " |", "|" + "---|" * len(TRAINING_COLUMNS)]
-        out += ["| " + " | ".join(_fmt(v) for v in r) + " |" for r in training_rows(data.training)]
+        out += ["Statistics over all trials of every row at the paper's reading (method and verdict rule: "
+                "`docs/statistics.md`).", "",
+                "| " + " | ".join(TRAINING_COLUMNS) + " |", "|" + "---|" * len(TRAINING_COLUMNS)]
+        out += ["| " + " | ".join(_fmt(v) for v in r) + " |" for r in training_rows(data.rows)]
+        for i, (title, _) in enumerate(data.figures, 1):
+            out += ["", f"![{title}]({figure_file(i)})"]
     else:
         out.append("*Not run yet:* no training results in `results/train/`.")
     return "\n".join(out) + "\n"

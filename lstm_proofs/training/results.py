@@ -88,9 +88,13 @@ class ResultsFile:
         self.started = time.perf_counter()
         if self.path.exists():
             try:
-                old = json.loads(self.path.read_text())
-            except (OSError, json.JSONDecodeError) as exc:
+                old = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise UserError(f"cannot read results file {self.path}: {exc}") from None
+            problem = _shape_problem(old)
+            if problem:
+                raise UserError(f"{self.path} is not a results file of lstm-proofs train ({problem}); use another "
+                                "--json path or remove the file")
             if old.get("settings") != json.loads(json.dumps(settings)):
                 raise UserError(f"{self.path} holds a run with other settings ({_diff(old.get('settings'), settings)});"
                                 " use another --json path or remove the file")
@@ -110,7 +114,7 @@ class ResultsFile:
         payload = {
             "format": FORMAT, "row": self.preset.row, "task": self.preset.task, "settings": self.settings,
             "requested_trials": requested, "preset": self.preset.describe(), "paper": asdict(self.preset.paper),
-            "summary": summarise(trials), "trials": trials,
+            "summary": summarise(trials, self.settings.get("max_sequences")), "trials": trials,
             "wall_seconds": self.seconds_before + time.perf_counter() - self.started,
             "provenance": provenance(str(self.settings.get("backend", "numpy"))),
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -125,8 +129,11 @@ def _diff(old: Any, new: dict[str, Any]) -> str:
     return ", ".join(f"{k}: file {old.get(k)!r} vs now {new[k]!r}" for k in keys) or "format"
 
 
-def summarise(trials: list[dict[str, Any]]) -> dict[str, Any]:
-    """Success rate, mean and median sequences to success, and mean test figures of finished trials."""
+def summarise(trials: list[dict[str, Any]], cap: int | None = None) -> dict[str, Any]:
+    """Success rate, mean and median sequences to success, and mean test figures of finished trials (all but
+    ``statistics`` over solved trials only); with the cap, ``statistics``: the figures over all trials of
+    :func:`~lstm_proofs.training.statistics.row_statistics`. ``lstm-proofs results`` recomputes everything from the
+    trial records and does not read this summary."""
     solved = [t for t in trials if t["solved"]]
     seqs = [t["sequences"] for t in solved]
     out: dict[str, Any] = {
@@ -138,6 +145,10 @@ def summarise(trials: list[dict[str, Any]]) -> dict[str, Any]:
         "capped": sum(1 for t in trials if t["stop"] == "cap"),
         "trial_seconds_mean": statistics.fmean(t["seconds"] for t in trials) if trials else None,
     }
+    if cap is not None and trials:
+        from lstm_proofs.training.statistics import row_statistics
+
+        out["statistics"] = row_statistics(trials, cap).to_json()
     st1 = [t["st1_sequences"] for t in solved if t.get("st1_sequences") is not None]
     if st1:
         out["mean_st1_sequences"] = statistics.fmean(st1)
@@ -154,17 +165,47 @@ def summarise(trials: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def load_runs(root: Path = RESULTS_DIR) -> list[dict[str, Any]]:
-    """Every readable results file under ``root`` (sorted by name), each with its ``path``."""
-    runs = []
+    """Every results file under ``root`` (sorted by name), each with its ``path``.
+
+    Raises:
+        UserError: naming every file that is not a readable results file of this format (a truncated or
+            hand-edited file is never skipped without a word).
+    """
+    runs, bad = [], []
     for path in sorted(Path(root).glob("*.json")):
         try:
-            data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            bad.append(f"{path} ({type(exc).__name__})")
             continue
-        if data.get("format") == FORMAT:
-            data["path"] = str(path)
-            runs.append(data)
+        problem = _shape_problem(data)
+        if problem:
+            bad.append(f"{path} ({problem})")
+            continue
+        data["path"] = str(path)
+        runs.append(data)
+    if bad:
+        raise UserError(f"unreadable results file(s): {'; '.join(bad)}")
     return runs
+
+
+def _shape_problem(data: Any) -> str | None:
+    """What is wrong with a parsed results file, or None."""
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    if data.get("format") != FORMAT:
+        return f"format {data.get('format')!r}, expected {FORMAT!r}"
+    settings, trials = data.get("settings"), data.get("trials")
+    if not isinstance(data.get("row"), str) or not isinstance(settings, dict) or not isinstance(trials, list):
+        return "missing row, settings or trials"
+    for key in ("seed", "max_sequences", "task_options", "update"):
+        if key not in settings:
+            return f"settings without {key!r}"
+    for rec in trials:
+        if not (isinstance(rec, dict) and isinstance(rec.get("trial"), int) and isinstance(rec.get("solved"), bool)
+                and isinstance(rec.get("sequences"), int)):
+            return "a trial record without an integer 'trial', boolean 'solved' or integer 'sequences'"
+    return None
 
 
 # ----- formatting -----
@@ -238,58 +279,177 @@ def deviations(preset: Preset, run: dict[str, Any]) -> list[str]:
     return out
 
 
+def reading_text(preset: Preset, settings: dict[str, Any]) -> str:
+    """How a run departs from the paper's reading of its row, in words (``paper`` when it does not)."""
+    parts = []
+    base = row_options(preset)
+    opts = settings.get("task_options") or {}
+    parts += [f"{k}={v}" for k, v in sorted(opts.items()) if base.get(k) != v]
+    if settings.get("update") != preset.update:
+        parts.append(f"update={settings.get('update')}")
+    if construction_text(settings) != row_construction(preset):
+        parts.append(f"construction={construction_text(settings)}")
+    if settings.get("st3_error", "absolute") != "absolute":
+        parts.append(f"ST3 error {settings['st3_error']}")
+    return ", ".join(parts) or "paper"
+
+
+def fmt_count(x: float | None, censored: bool = False) -> str:
+    """A count with thousands separators; ``>= x`` when it is censored; ``-`` for None."""
+    if x is None:
+        return "-"
+    return ("≥ " if censored else "") + f"{int(round(x)):,}"
+
+
+def _interval(lo: float | None, hi: float | None, largest: float) -> str:
+    return f"[{fmt_count(lo) if lo is not None else '-'}, {fmt_count(hi) if hi is not None else fmt_count(largest, True)}]"
+
+
+def stats_cells(rep: Any) -> list[str]:
+    """The statistics columns of a row report (see :func:`generate_markdown`)."""
+    st = rep.stats
+    if st is None:
+        return ["-"] * 6
+    paper = rep.preset.paper
+    rate = 100.0 if paper.success_rate is None else paper.success_rate
+    inside = st.rate_low <= rate / 100 <= st.rate_high
+    success = (f"{st.solved}/{st.trials} = {_pct(st.rate)} [{_pct(st.rate_low)}, {_pct(st.rate_high)}]"
+               f"; paper's {rate:.0f}%{'' if paper.success_rate is not None else ' (implied)'} "
+               + ("inside" if inside else "outside"))
+    median = (fmt_count(st.median) if st.median_reached else fmt_count(st.largest, True)) + " " + _interval(
+        st.median_low, st.median_high, st.largest)
+    rmst = fmt_count(st.restricted_mean, st.censored > 0)
+    solved = f"{fmt_count(st.solved_mean)} ({st.solved} solved)" if st.solved_mean is not None else "- (none solved)"
+    return [success, median, rmst, solved, f"{st.censored}", rep.verdict.verdict if rep.verdict else "-"]
+
+
+def _pct(x: float) -> str:
+    """A fraction as a percentage: whole numbers, one decimal where rounding would reach 0% or 100% from inside."""
+    v = 100 * x
+    return f"{v:.1f}%" if (0 < v < 0.5 or 99.5 <= v < 100) else f"{v:.0f}%"
+
+
+def commit_text(rep: Any, plain: bool = False) -> str:
+    """The commit(s) of a row's trials, with the dirty and trainer-changed marks (Markdown, or ``plain``)."""
+    pv = rep.provenance
+    if pv is None:
+        return "-"
+    tick = "" if plain else "`"
+    text = ", ".join(f"{tick}{c[:7]}{tick}" for c in pv.commits) or "unknown"
+    if pv.unknown:
+        text += f" ({pv.unknown} trial(s) without provenance)"
+    if pv.dirty:
+        text += " (dirty tree)"
+    if pv.changed:
+        text += " (trainer changed since)" if plain else " **trainer changed since**"
+    return text
+
+
 def generate_markdown(runs: Iterable[dict[str, Any]], presets: Iterable[Preset] = PRESETS) -> str:
-    """``docs/results.md``: every preset row with the paper's and the measured figures."""
+    """``docs/results.md``: every table row at the paper's reading, its statistics over all trials, verdict,
+    like-for-like comparisons and provenance; then the other runs, each labelled by its reading."""
+    from lstm_proofs.training.study import choose_run, paper_reading_runs, row_report
+    from lstm_proofs.training.provenance import trainer_fingerprint
+    from lstm_proofs.training.statistics import LEVEL, SPEED_FACTOR
+
     runs = list(runs)
-    by_row: dict[str, list[dict[str, Any]]] = {}
-    for r in runs:
-        by_row.setdefault(r["row"], []).append(r)
+    presets = tuple(presets)
+    current = trainer_fingerprint()
+    reports = [row_report(p, choose_run(paper_reading_runs(runs, p)), current) for p in presets]
+    chosen = {id(r.run) for r in reports if r.run is not None}
+    level = f"{100 * LEVEL:.0f}%"
     lines = [
         "# Training results against the paper's tables",
         "",
-        "GENERATED by `lstm-proofs results` from `results/train/*.json`; do not edit by hand.",
+        "GENERATED by `lstm-proofs results` from `results/train/*.json`; do not edit by hand "
+        "(`lstm-proofs results --check` fails when this page is stale).",
         "",
-        "Every row of Tables 1-9 of Hochreiter & Schmidhuber (1997). \"Paper\" gives the printed figures (means over",
-        "the paper's trials); \"measured\" gives ours: success rate, mean / median / range of training sequences until",
-        "the stopping criterion (solved trials only), and the final test figures (means over solved trials). Rows",
-        "without a results file are marked *not run*. Conditions and decisions: `docs/decisions.md` (Training).",
+        "Every row of Tables 1-9 of Hochreiter & Schmidhuber (1997) at the paper's reading, with statistics over",
+        "*all* trials (how they are computed, and the verdict rule: `docs/statistics.md`). A trial ends solved or at",
+        f"the row's sequence cap, where it is right-censored. Success: k solved of n, with the exact {level}",
+        "(Clopper-Pearson) interval, and whether the paper's rate lies in it (where the paper prints no rate, its",
+        "means over all its trials imply 100%). Median: the Kaplan-Meier median of sequences to success over all",
+        f"trials, with its {level} interval; \"≥\" marks a censored figure (not reached within the cap). Restricted",
+        "mean: the mean of min(sequences to success, cap) over all trials, a lower bound of the mean where trials were",
+        f"censored. Solved-only mean: over solved trials only, the kind of figure the paper prints. Verdicts use a",
+        f"factor of {SPEED_FACTOR:g} on sequences. Conditions and decisions: `docs/decisions.md` (Training).",
         "",
-        "| row | method, net | paper | measured | trials, cap | wall time | deviations |",
-        "|---|---|---|---|---|---|---|",
+        "## Every row",
+        "",
+        "| row | paper | trials | success k/n [" + level + " CI] | median sequences [" + level + " CI] | "
+        "restricted mean (to the cap) | solved-only mean | censored | cap | verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for p in presets:
-        net = (f"{p.method.upper()}, {p.topology.n_blocks}x{p.topology.block_size} {p.topology.cell}, "
-               f"{p.topology.n_weights} w, alpha {p.learning_rate:g}")
-        matching = [r for r in by_row.get(p.row, []) if is_paper_setting(p, r["settings"])]
-        if not matching:
-            lines.append(f"| `{p.row}` | {net} | {paper_figures_text(p)} | *not run* | - | - | - |")
+    for rep in reports:
+        p = rep.preset
+        paper = _paper_cell(p)
+        if rep.run is None:
+            lines.append(f"| `{p.row}` | {paper} | *not run* | - | - | - | - | - | {fmt_count(p.max_sequences)} | - |")
             continue
-        for r in matching:
-            s = r["summary"]
-            dev = "; ".join(deviations(p, r)) or "none"
-            st = r["settings"]
-            lines.append(f"| `{p.row}` | {net} | {paper_figures_text(p)} | {measured_text(s)} | "
-                         f"{s['trials']} (seed {st['seed']}), cap {fmt_num(st['max_sequences'])} | "
-                         f"{_duration(r.get('wall_seconds'))} | {dev} |")
+        trials = f"{rep.finished} of {p.paper.trials}" + (f" ({rep.requested} requested)" if rep.requested
+                                                             != p.paper.trials else "")
+        cap = fmt_count(rep.cap) + (f" (paper: {fmt_count(rep.budget)})" if rep.budget and rep.cap < rep.budget
+                                    else "")
+        cells = stats_cells(rep)
+        lines.append(f"| `{p.row}` | {paper} | {trials} | " + " | ".join(cells[:5]) + f" | {cap} | {cells[5]} |")
+    lines += ["", "## Verdicts and provenance", "",
+              "| row | verdict | why | commit | backend | seed | wall time |", "|---|---|---|---|---|---|---|"]
+    for rep in reports:
+        if rep.run is None:
+            continue
+        why = rep.verdict.reason if rep.verdict else "no finished trial"
+        lines.append(f"| `{rep.preset.row}` | {rep.verdict.verdict if rep.verdict else '-'} | {why} | "
+                     f"{commit_text(rep)} | {rep.provenance.backend} | {rep.run['settings']['seed']} | "
+                     f"{_duration(rep.run.get('wall_seconds'))} |")
+    lines += ["", "## Like for like: the paper's other figures next to ours", "",
+              "Ours are means over the solved trials (the paper's are over its trials, all of which reached the "
+              "criterion).", "", "| row | figure | paper | ours | over |", "|---|---|---|---|---|"]
+    for rep in reports:
+        for c in rep.comparisons:
+            lines.append(f"| `{rep.preset.row}` | {c.label} | {_fig(c.paper)} | {_fig(c.ours)} | "
+                         f"{c.over} solved trial(s) |")
     lines += ["", "## Rows not trained here", "", "| row | table | method | # weights | learning rate | % success | "
               "success after | why |", "|---|---|---|---|---|---|---|---|"]
     for o in PAPER_ONLY_ROWS:
         lines.append(f"| `{o.row}` | {o.table} | {o.method} | {o.weights} | {o.learning_rate} | {o.success_rate} | "
                      f"{o.sequences} | {o.reason} |")
-    others = [r for p in presets for r in by_row.get(p.row, []) if not is_paper_setting(p, r["settings"])]
-    known = {p.row for p in presets}
-    others += [r for r in runs if r["row"] not in known]
+    by_row = {p.row: p for p in presets}
+    others = [r for r in runs if id(r) not in chosen]
     if others:
-        lines += ["", "## Other runs (options, update timing, construction or ST3 reading differ from the paper's row)", "",
-                  "| row | file | settings | measured | wall time |", "|---|---|---|---|---|"]
+        lines += ["", "## Other runs", "",
+                  "Runs under another reading of the paper (labelled), or further runs of a row at its reading.", "",
+                  "| row | reading | file | trials | success k/n [" + level + " CI] | median sequences [" + level
+                  + " CI] | restricted mean | solved-only mean | censored | cap | verdict | commit |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in others:
-            st = r["settings"]
-            lines.append(f"| `{r['row']}` | `{Path(r['path']).name}` | options {st['task_options']}, update "
-                         f"{st['update']}, construction {construction_text(st)}, "
-                         f"{'ST3 error ' + st['st3_error'] + ', ' if 'st3_error' in st else ''}"
-                         f"cap {fmt_num(st['max_sequences'])}, seed {st['seed']} | "
-                         f"{measured_text(r['summary'])} | {_duration(r.get('wall_seconds'))} |")
+            p = by_row.get(r["row"])
+            if p is None:
+                lines.append(f"| `{r['row']}` | unknown row | `{Path(r['path']).name}` | {len(r['trials'])} |"
+                             + " - |" * 8)
+                continue
+            rep = row_report(p, r, current)
+            lines.append(f"| `{p.row}` | {reading_text(p, r['settings'])} | `{Path(r['path']).name}` | "
+                         f"{rep.finished} | " + " | ".join(stats_cells(rep)[:5]) + f" | {fmt_count(rep.cap)} | "
+                         f"{stats_cells(rep)[5]} | {commit_text(rep)} |")
     return "\n".join(lines) + "\n"
+
+
+def _paper_cell(p: Preset) -> str:
+    pf = p.paper
+    parts = [f"{pf.table}, {pf.trials} trials"]
+    if pf.success_rate is not None:
+        parts.append(f"{fmt_num(pf.success_rate)}%")
+    parts.append(f"mean {fmt_count(pf.sequences)}" if pf.sequences is not None else
+                 "no success within 5,000,000")
+    return "; ".join(parts)
+
+
+def _fig(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if abs(x) >= 100:
+        return fmt_count(x)
+    return f"{x:.3g}"
 
 
 def _duration(seconds: Any) -> str:

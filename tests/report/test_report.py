@@ -82,40 +82,55 @@ def test_corrupt_results_file_is_a_one_line_error(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def _run(row, sequences, solved, cap, **settings):
+    """A results file of ``row`` at the paper's reading with one trial per entry of ``sequences``."""
+    from lstm_proofs.tasks import get_task
+    from lstm_proofs.training.presets import get_preset
+    from lstm_proofs.training.results import FORMAT, settings_of
+
+    preset = get_preset(row)
+    options = get_task(preset.task).options(**preset.task_options)
+    stamp = [{"commit": "0123456789abcdef", "dirty": False, "trainer": "f" * 16}]
+    trials = [{"trial": i, "solved": bool(ok), "stop": "criterion" if ok else "cap", "sequences": int(n),
+               "seconds": 1.0, "code": stamp} for i, (n, ok) in enumerate(zip(sequences, solved))]
+    st = {**settings_of(preset, 0, cap, options, preset.update, "numba"), **settings}
+    return {"format": FORMAT, "row": row, "settings": st, "requested_trials": len(trials), "trials": trials}
+
+
 def test_training_results_appear_next_to_the_paper_figures(results, tmp_path):
     (results / "train").mkdir()
-    run = {"row": "6a", "settings": {"max_sequences": 313900, "backend": "numba"},
-           "paper": {"table": "Table 9", "trials": 20, "success_rate": None, "sequences": 31390},
-           "summary": {"trials": 20, "success_rate": 95.0, "mean_sequences": 28765.25}}
+    seqs = [20_000 + 1000 * i for i in range(20)]
+    run = _run("6a", seqs, [True] * 20, 313_900)
     (results / "train" / "6a.json").write_text(json.dumps(run))
     out = build_report(results, tmp_path / "report")
     text = (out / "index.html").read_text()
-    cells = ["6a", "Table 9", "20 (20)", _fmt(95.0), _fmt(None), _fmt(28765.25), "31390", "313900", "numba"]
-    assert "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>" in text
+    assert "<td>6a</td>" in text and "20/20 = 100% [83%, 100%]; paper&#x27;s 100% (implied) inside" in text
+    assert "<td>29,000 [24,000, 34,000]</td><td>29,500</td>" in text  # KM median and interval; restricted mean
+    assert "<td>reproduces</td><td>0123456 (trainer changed since)</td>" in text
+    assert text.count("<svg") >= 2 and "Section 5.6, Table 9: temporal order" in text  # the flow plot and the figure
     md = (out / "report.md").read_text()
-    assert "| " + " | ".join(cells) + " |" in md
+    assert "| 6a |" in md and "![Section 5.6, Table 9: temporal order](study-7.svg)" in md
+    assert all((out / f"study-{i}.svg").read_text().startswith("<?xml") for i in range(1, 8))
+    # the claim of Section 5.6 is judged from the row
+    assert "Section 5.6, Table 9" in md and "**holds**" in md.split("Section 5.6, Table 9", 1)[1].split("\n", 1)[0]
 
 
 def test_training_verdicts_follow_the_stated_rule():
     from lstm_proofs.report.build import training_verdict
-    from lstm_proofs.tasks import get_task
-    from lstm_proofs.training.presets import PRESETS
-    from lstm_proofs.training.results import settings_of
+    from lstm_proofs.training.presets import get_preset
+    from lstm_proofs.training.study import row_report
 
-    def run(row, rate, mean, paper_rate, paper_mean):
-        preset = next(p for p in PRESETS if p.row == row)
-        options = get_task(preset.task).options(**preset.task_options)
-        return {"row": row, "settings": settings_of(preset, 0, 1000, options, preset.update),
-                "summary": {"trials": 10, "success_rate": rate, "mean_sequences": mean},
-                "paper": {"table": "T", "success_rate": paper_rate, "sequences": paper_mean}}
+    def rec(row, seqs, solved, cap):
+        return training_verdict(row_report(get_preset(row), _run(row, seqs, solved, cap)))
 
-    assert training_verdict(run("6a", 100.0, 30000.0, None, 31390))["passed"]
-    assert training_verdict(run("6a", 95.0, 62000.0, None, 31390))["passed"]
-    assert not training_verdict(run("6a", 100.0, 63000.0, None, 31390))["passed"]  # more than twice the paper's
-    assert not training_verdict(run("6a", 85.0, 30000.0, None, 31390))["passed"]  # too many failed trials
-    rec = training_verdict(run("2a/bptt/p=100", 0.0, None, 0.0, None))
-    assert rec["id"] == "train/baseline/2a/bptt/p=100" and rec["passed"]
-    assert not training_verdict(run("2a/bptt/p=100", 5.0, 100.0, 0.0, None))["passed"]
-    other = run("6a", 100.0, 30000.0, None, 31390)
-    other["settings"]["update"] = "sequence"  # not the paper's settings: not judged
-    assert training_verdict(other) is None
+    assert rec("6a", [30_000] * 20, [True] * 20, 313_900)["passed"]
+    slow = rec("6a", [70_000] * 20, [True] * 20, 313_900)  # more than twice the paper's mean
+    assert not slow["passed"] and not slow["inconclusive"] and "slower" in slow["title"]
+    unreliable = rec("6a", [30_000] * 16 + [313_900] * 4, [True] * 16 + [False] * 4, 313_900)
+    assert not unreliable["passed"] and "less reliable" in unreliable["title"]
+    incomplete = rec("6a", [30_000] * 5, [True] * 5, 313_900)
+    assert incomplete["inconclusive"] and not incomplete["passed"]
+    base = rec("2a/bptt/p=100", [5_000_000] * 18, [False] * 18, 5_000_000)
+    assert base["id"] == "train/baseline/2a/bptt/p=100" and base["passed"]
+    assert rec("2a/bptt/p=100", [200_000] * 18, [False] * 18, 200_000)["inconclusive"]  # cap below the paper's
+    assert not rec("2a/bptt/p=100", [100] * 6 + [5_000_000] * 12, [True] * 6 + [False] * 12, 5_000_000)["passed"]

@@ -6,7 +6,7 @@ import pytest
 
 from lstm_proofs.cli import main
 from lstm_proofs.training.presets import PAPER_ONLY_ROWS, PRESETS, get_preset
-from lstm_proofs.training.results import generate_markdown, load_runs, measured_text
+from lstm_proofs.training.results import generate_markdown, load_runs
 
 #: A quick run: Exp. 2a's LSTM row at delay p = 5 (the net grows to 6 inputs and outputs), 2 trials.
 QUICK = ["train", "2a", "--row", "lstm", "--opt", "p=5", "--trials", "2", "--max-sequences", "4000", "--quiet"]
@@ -71,10 +71,14 @@ def test_results_page_has_every_row_and_the_measured_numbers(quick_run, tmp_path
     for o in PAPER_ONLY_ROWS:
         assert f"| `{o.row}` |" in text
     line = next(x for x in text.splitlines() if x.startswith("| `4/T=100` |"))
-    assert measured_text(data["summary"]) in line
-    mean = data["summary"]["mean_sequences"]
-    assert f"{mean:,.0f}" in line and "capped at 1,234 sequences" in line and "2 of the paper's 10 trials" in line
+    seqs = sorted(t["sequences"] for t in data["trials"])
+    assert "2 of 10" in line and "2/2 = 100% [16%, 100%]; paper's 100% (implied) inside" in line
+    assert f"| {seqs[0]:,} [{seqs[0]:,}, ≥ {seqs[1]:,}] |" in line  # KM median: first t with S(t) <= 1/2
+    assert f"| {sum(seqs) / 2:,.0f} |" in line and "| 1,234 | inconclusive |" in line
     assert "74,000" in line  # the paper's figure
+    verdict = next(x for x in text.splitlines() if x.startswith("| `4/T=100` | inconclusive"))
+    assert "2 of the paper's 10 trials finished" in verdict and f"`{data['trials'][0]['code'][0]['commit'][:7]}`" \
+        in verdict
     other = [x for x in text.splitlines() if x.startswith("| `2a/lstm` |")]
     assert any("*not run*" in x for x in other)  # the p = 5 run is not the paper's row ...
     assert "## Other runs" in text and "quick.json" in text  # ... it is listed separately
@@ -125,3 +129,33 @@ def test_list_and_help_show_rows(capsys):
 def test_results_missing_dir_is_an_error(tmp_path, capsys):
     assert main(["results", "--dir", str(tmp_path / "none"), "--out", str(tmp_path / "r.md")]) == 2
     assert "no results directory" in capsys.readouterr().err
+
+
+def test_results_check_passes_when_current_and_fails_with_a_diff_when_stale(quick_run, tmp_path, capsys):
+    root = tmp_path / "runs"
+    root.mkdir()
+    (root / "quick.json").write_text(quick_run.read_text())
+    out = tmp_path / "results.md"
+    assert main(["results", "--dir", str(root), "--out", str(out), "--check"]) == 1
+    assert "is missing" in capsys.readouterr().err
+    assert main(["results", "--dir", str(root), "--out", str(out)]) == 0
+    assert main(["results", "--dir", str(root), "--out", str(out), "--check"]) == 0
+    out.write_text(out.read_text().replace("2a/lstm", "2a/lstn", 1))
+    assert main(["results", "--dir", str(root), "--out", str(out), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert "is stale" in err and "-" in err and "2a/lstn" in err
+
+
+@pytest.mark.parametrize("content", ["[]", "null", '{"format": "lstm-proofs/train/1", "row": "4/T=100"}',
+                                     "{trunc", b"\xff\xfe not utf-8"])
+def test_results_names_an_unreadable_file_and_fails(quick_run, tmp_path, capsys, content):
+    root = tmp_path / "runs"
+    root.mkdir()
+    (root / "quick.json").write_text(quick_run.read_text())
+    bad = root / "bad.json"
+    bad.write_bytes(content if isinstance(content, bytes) else content.encode())
+    out = tmp_path / "results.md"
+    assert main(["results", "--dir", str(root), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(bad) in err and "Traceback" not in err
+    assert not out.exists()
