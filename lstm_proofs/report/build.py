@@ -159,14 +159,15 @@ TRAINING_COLUMNS = ("row", "paper", "trials", "success k/n [95% CI]", "median se
 
 def training_rows(rows: list[RowReport]) -> list[tuple[Any, ...]]:
     """One line per table row with finished trials (columns :data:`TRAINING_COLUMNS`)."""
-    from lstm_proofs.training.results import _paper_cell, commit_text, fmt_count, stats_cells
+    from lstm_proofs.training.results import commit_text, fmt_count, paper_cell, stats_cells
 
     out = []
     for rep in rows:
         if rep.stats is None:
             continue
-        out.append((rep.preset.row, _paper_cell(rep.preset), f"{rep.finished} of {rep.preset.paper.trials}",
-                    *stats_cells(rep)[:5], fmt_count(rep.cap), stats_cells(rep)[5], commit_text(rep, plain=True)))
+        cells = stats_cells(rep)
+        out.append((rep.preset.row, paper_cell(rep.preset), f"{rep.finished} of {rep.preset.paper.trials}",
+                    *cells[:5], fmt_count(rep.cap), cells[5], commit_text(rep, plain=True)))
     return out
 
 

@@ -64,14 +64,7 @@ def construction_text(settings: dict[str, Any]) -> str:
 def default_path(preset: Preset, options: dict[str, Any], update: str, root: Path = RESULTS_DIR) -> Path:
     """``results/train/<row>.json``; runs with other options, update timing or construction get a suffix naming
     them (``preset`` carries the run's construction)."""
-    base = row_options(preset)
-    extra = [f"{k}={v}" for k, v in sorted(options.items()) if base.get(k) != v]
-    if update != preset.update:
-        extra.append(f"update={update}")
-    if preset.construction.kind != row_construction(preset):
-        extra.append(f"construction={preset.construction.kind}")
-    if preset.stopping.error != "absolute":
-        extra.append(f"st3={preset.stopping.error}")
+    extra = reading_parts(preset, options, update, preset.construction.kind, preset.stopping.error)
     stem = preset.file_stem + ("__" + "_".join(extra) if extra else "")
     return root / (stem.replace("/", "_") + ".json")
 
@@ -279,19 +272,25 @@ def deviations(preset: Preset, run: dict[str, Any]) -> list[str]:
     return out
 
 
-def reading_text(preset: Preset, settings: dict[str, Any]) -> str:
-    """How a run departs from the paper's reading of its row, in words (``paper`` when it does not)."""
-    parts = []
+def reading_parts(preset: Preset, options: dict[str, Any], update: str, construction: str,
+                  st3_error: str) -> list[str]:
+    """How a run departs from the paper's reading of its row, one ``key=value`` per departure (the task options,
+    update timing, construction and ST3 error that differ from the row's)."""
     base = row_options(preset)
-    opts = settings.get("task_options") or {}
-    parts += [f"{k}={v}" for k, v in sorted(opts.items()) if base.get(k) != v]
-    if settings.get("update") != preset.update:
-        parts.append(f"update={settings.get('update')}")
-    if construction_text(settings) != row_construction(preset):
-        parts.append(f"construction={construction_text(settings)}")
-    if settings.get("st3_error", "absolute") != "absolute":
-        parts.append(f"ST3 error {settings['st3_error']}")
-    return ", ".join(parts) or "paper"
+    parts = [f"{k}={v}" for k, v in sorted(options.items()) if base.get(k) != v]
+    if update != preset.update:
+        parts.append(f"update={update}")
+    if construction != row_construction(preset):
+        parts.append(f"construction={construction}")
+    if st3_error != "absolute":
+        parts.append(f"st3={st3_error}")
+    return parts
+
+
+def reading_text(preset: Preset, settings: dict[str, Any]) -> str:
+    """A run's departures from the paper's reading of its row, in words (``paper`` when it has none)."""
+    return ", ".join(reading_parts(preset, settings.get("task_options") or {}, settings.get("update"),
+                                   construction_text(settings), settings.get("st3_error", "absolute"))) or "paper"
 
 
 def fmt_count(x: float | None, censored: bool = False) -> str:
@@ -348,14 +347,14 @@ def commit_text(rep: Any, plain: bool = False) -> str:
 def generate_markdown(runs: Iterable[dict[str, Any]], presets: Iterable[Preset] = PRESETS) -> str:
     """``docs/results.md``: every table row at the paper's reading, its statistics over all trials, verdict,
     like-for-like comparisons and provenance; then the other runs, each labelled by its reading."""
-    from lstm_proofs.training.study import choose_run, paper_reading_runs, row_report
     from lstm_proofs.training.provenance import trainer_fingerprint
     from lstm_proofs.training.statistics import LEVEL, SPEED_FACTOR
+    from lstm_proofs.training.study import row_report, study
 
     runs = list(runs)
     presets = tuple(presets)
     current = trainer_fingerprint()
-    reports = [row_report(p, choose_run(paper_reading_runs(runs, p)), current) for p in presets]
+    reports = study(runs, presets)
     chosen = {id(r.run) for r in reports if r.run is not None}
     level = f"{100 * LEVEL:.0f}%"
     lines = [
@@ -382,7 +381,7 @@ def generate_markdown(runs: Iterable[dict[str, Any]], presets: Iterable[Preset] 
     ]
     for rep in reports:
         p = rep.preset
-        paper = _paper_cell(p)
+        paper = paper_cell(p)
         if rep.run is None:
             lines.append(f"| `{p.row}` | {paper} | *not run* | - | - | - | - | - | {fmt_count(p.max_sequences)} | - |")
             continue
@@ -428,13 +427,15 @@ def generate_markdown(runs: Iterable[dict[str, Any]], presets: Iterable[Preset] 
                              + " - |" * 8)
                 continue
             rep = row_report(p, r, current)
+            cells = stats_cells(rep)
             lines.append(f"| `{p.row}` | {reading_text(p, r['settings'])} | `{Path(r['path']).name}` | "
-                         f"{rep.finished} | " + " | ".join(stats_cells(rep)[:5]) + f" | {fmt_count(rep.cap)} | "
-                         f"{stats_cells(rep)[5]} | {commit_text(rep)} |")
+                         f"{rep.finished} | " + " | ".join(cells[:5]) + f" | {fmt_count(rep.cap)} | "
+                         f"{cells[5]} | {commit_text(rep)} |")
     return "\n".join(lines) + "\n"
 
 
-def _paper_cell(p: Preset) -> str:
+def paper_cell(p: Preset) -> str:
+    """The paper's figures of a row in one table cell."""
     pf = p.paper
     parts = [f"{pf.table}, {pf.trials} trials"]
     if pf.success_rate is not None:
