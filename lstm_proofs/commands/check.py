@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import time
 
+from lstm_proofs.commands.outputs import force_flag, json_with, output_file
 from lstm_proofs.results import CheckResult
+
+#: An existing ``--json`` file that ``check`` may replace: a check results document.
+CHECKS_JSON = json_with("passed", "checks")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="PATH", help="write the results as JSON")
     p.add_argument("--full", action="store_true", help="the slower, more thorough mode")
     p.add_argument("--only", metavar="PREFIX", help="only checks whose id starts with PREFIX (e.g. gradient/forget)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines (one per check group, on stderr)")
+    force_flag(p)
     p.set_defaults(func=run)
 
 
@@ -33,10 +39,12 @@ def format_table(results: list[CheckResult]) -> str:
 def run(args: argparse.Namespace) -> int:
     from lstm_proofs.errors import UserError
     from lstm_proofs.results import write_json_atomic
-    from lstm_proofs.verify.runner import checks_payload, run_all
+    from lstm_proofs.verify.runner import checks_payload, print_progress, run_all
 
+    json_path = (output_file("--json", args.json, owned=CHECKS_JSON, what="a results file of lstm-proofs check",
+                             force=args.force) if args.json is not None else None)
     start = time.perf_counter()
-    results = run_all(full=args.full, only=args.only)
+    results = run_all(full=args.full, only=args.only, progress=None if args.quiet else print_progress())
     elapsed = time.perf_counter() - start
     if not results:
         raise UserError(f"no check id starts with {args.only!r}")
@@ -46,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"FAILED {r.id}: {r.message or r.title}")
     failed = sum(not r.passed for r in results)
     print(f"{len(results) - failed} of {len(results)} checks passed in {elapsed:.1f} s")
-    if args.json:
-        write_json_atomic(args.json, checks_payload(results, elapsed))
+    if json_path is not None:
+        try:
+            write_json_atomic(json_path, checks_payload(results, elapsed))
+        except OSError as exc:
+            raise UserError(f"cannot write {json_path}: {exc.strerror or exc}") from None
     return 0 if failed == 0 else 1

@@ -7,6 +7,8 @@ import shutil
 import time
 from pathlib import Path
 
+from lstm_proofs.commands.outputs import entries_within, force_flag, output_dir
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="quick end-to-end run: derive, check generated code, verify, report",
@@ -14,6 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "verification suite and the error-flow measurements, and write the report into "
                                    "--out (about two minutes).")
     p.add_argument("--out", default="lstm-proofs-demo", metavar="DIR", help="output directory (default lstm-proofs-demo)")
+    force_flag(p)
     p.set_defaults(func=run)
 
 
@@ -23,7 +26,8 @@ def run(args: argparse.Namespace) -> int:
     from lstm_proofs.report import build_report
     from lstm_proofs.report.build import load_checks
 
-    out = Path(args.out)
+    out = output_dir("--out", args.out, owned=entries_within(("results", "report")),
+                     what="an earlier demo's output (results/, report/)", force=args.force)
     results = out / "results"
     start = time.perf_counter()
     print("1/4 derive: SymPy derives every cell and regenerates the NumPy kernels in memory ...")

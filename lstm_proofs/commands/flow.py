@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from lstm_proofs.commands.arguments import int_arg
+from lstm_proofs.commands.outputs import force_flag, head_contains, json_with, output_file
 from lstm_proofs.errors import UserError
 
 #: Largest --max-lag accepted (runtime grows linearly with it).
@@ -26,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", default="0", metavar="S", help="seed of the random networks and inputs (default 0)")
     p.add_argument("--json", metavar="PATH", help="write every series and figure to this JSON file")
     p.add_argument("--plot", metavar="PATH", help="draw error flow against lag to this .svg or .png file")
+    force_flag(p)
     p.set_defaults(func=run)
 
 
@@ -99,16 +101,24 @@ def run(args: argparse.Namespace) -> int:
 
     max_lag = int_arg("--max-lag", args.max_lag, 2, MAX_LAG_LIMIT)
     seed = int_arg("--seed", args.seed, 0, 2**63 - 1)
+    json_path = (output_file("--json", args.json, owned=json_with("settings", "lags", "measurements"),
+                             what="a results file of lstm-proofs flow", force=args.force)
+                 if args.json is not None else None)
+    plot_path = None
     if args.plot is not None:
         check_plot_path(args.plot)
+        plot_path = output_file("--plot", args.plot, owned=head_contains(b"Matplotlib"),
+                                what="a plot made by matplotlib", force=args.force)
+    if json_path is not None and plot_path is not None and json_path.resolve() == plot_path.resolve():
+        raise UserError("--json and --plot name the same file")
     start = time.perf_counter()
     measurements = measure_all(max_lag, seed)
     payload = flow_payload(measurements, max_lag, seed, time.perf_counter() - start)
     try:
-        if args.json is not None:
-            write_json_atomic(args.json, payload)
-        if args.plot is not None:
-            plot_flow(payload, args.plot)
+        if json_path is not None:
+            write_json_atomic(json_path, payload)
+        if plot_path is not None:
+            plot_flow(payload, plot_path)
     except OSError as exc:
         raise UserError(f"cannot write {exc.filename or 'output'}: {exc.strerror or exc}") from None
     print(format_table(payload))

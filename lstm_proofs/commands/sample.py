@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from lstm_proofs.commands.arguments import int_arg
+from lstm_proofs.commands.outputs import force_flag, npz_with, output_file
 from lstm_proofs.errors import UserError
 
 #: Largest number of sequences one ``sample`` call writes.
@@ -33,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", required=True, metavar="N", help=f"number of sequences (1 ... {MAX_N})")
     p.add_argument("--seed", default="0", metavar="S", help="seed of the generator (default 0)")
     p.add_argument("--out", required=True, metavar="FILE.npz", help="output file (directories are created)")
+    force_flag(p)
     p.set_defaults(func=run)
 
 
@@ -69,11 +71,10 @@ def run(args: argparse.Namespace) -> int:
     options = task.parse_options(args.opt)
     n = int_arg("--n", args.n, 1, MAX_N)
     seed = int_arg("--seed", args.seed, 0, 2**63 - 1)
-    out = Path(args.out)
-    if out.suffix != ".npz":
+    if Path(args.out).suffix != ".npz":
         raise UserError(f"--out must name a .npz file, got {args.out!r}")
-    if out.exists() and out.is_dir():
-        raise UserError(f"--out {args.out!r} is a directory")
+    out = output_file("--out", args.out, owned=npz_with("meta", "xs"), what="a sample written by lstm-proofs sample",
+                      force=args.force)
     size = 8 * n * task.max_steps(**options) * (task.n_inputs(**options) + 2 * task.n_outputs(**options))
     if size > MAX_BYTES:
         raise UserError(f"{n} sequences of task {task.name} with these options need about {size / 1e9:.1f} GB; "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from lstm_proofs.commands.outputs import force_flag, json_with, output_file
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``tasks`` sub-command to the CLI's sub-parsers."""
@@ -14,6 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "table, input/output units, default options and a description. Options marked * are "
                     "readings of points the paper leaves open (see docs/decisions.md).")
     p.add_argument("--json", metavar="PATH", help="also write every task's description and options to this JSON file")
+    force_flag(p)
     p.set_defaults(func=run)
 
 
@@ -43,10 +46,13 @@ def run(args: argparse.Namespace) -> int:
     from lstm_proofs.results import write_json_atomic
     from lstm_proofs.tasks import TASKS
 
+    json_path = (output_file("--json", args.json, owned=json_with("tasks"),
+                             what="a task list written by lstm-proofs tasks", force=args.force)
+                 if args.json is not None else None)
     summaries = [t.summary() for t in TASKS.values()]
-    if args.json is not None:
+    if json_path is not None:
         try:
-            write_json_atomic(args.json, {"tasks": summaries})
+            write_json_atomic(json_path, {"tasks": summaries})
         except OSError as exc:
             raise UserError(f"cannot write {exc.filename or args.json}: {exc.strerror or exc}") from None
     print(format_table(summaries))

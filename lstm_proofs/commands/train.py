@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lstm_proofs.commands.arguments import float_arg, int_arg
+from lstm_proofs.commands.outputs import output_file
 from lstm_proofs.errors import UserError
 from lstm_proofs.training.checkpoints import Checkpoints, checkpoint_dir
 from lstm_proofs.training.presets import (CONSTRUCTIONS, PRESETS, ST3_ERRORS, Preset, get_preset, with_construction,
@@ -120,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         print(list_rows())
         return 0
-    from lstm_proofs.training.results import ResultsFile, default_path, settings_of
+    from lstm_proofs.training.results import default_path
 
     preset, options, update = resolve(args)
     trials = int_arg("--trials", args.trials, 1, MAX_TRIALS) if args.trials is not None else preset.trials
@@ -129,8 +130,39 @@ def run(args: argparse.Namespace) -> int:
            if args.max_sequences is not None else preset.max_sequences)
     jobs = int_arg("--jobs", args.jobs, 1, MAX_JOBS)
     every = float_arg("--checkpoint-every", args.checkpoint_every, 0.0, 1e6)
-    path = Path(args.json) if args.json else default_path(preset, options, update)
+    path = output_file("--json", args.json if args.json is not None else default_path(preset, options, update),
+                       owned=None)  # an existing file is checked (and resumed from) by ResultsFile
     backend = choose_backend(args.backend)
+    lock = _results_lock(path)
+    try:
+        return _train(preset, options, update, trials, seed, cap, jobs, every, path, backend, args.quiet)
+    finally:
+        lock.release()
+
+
+def _results_lock(path: Path) -> Any:
+    """An acquired lock on the results file ``path`` (a hidden ``.<name>.lock`` beside it), so that a second
+    ``train`` on the same file refuses instead of running every trial again."""
+    from filelock import FileLock, Timeout
+
+    lock_path = path.with_name(f".{path.name}.lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(lock_path)
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise UserError(f"{path} is being written by another lstm-proofs train (lock {lock_path}); wait for it to "
+                        "finish, or use another --json") from None
+    except OSError as exc:
+        raise UserError(f"cannot lock {path}: {exc.strerror or exc}") from None
+    return lock
+
+
+def _train(preset: Preset, options: dict[str, Any], update: str, trials: int, seed: int, cap: int, jobs: int,
+           every: float, path: Path, backend: str, quiet: bool) -> int:
+    """Run the pending trials of the results file ``path`` (locked by the caller); print the summary."""
+    from lstm_proofs.training.results import ResultsFile, settings_of
+
     settings = settings_of(preset, seed, cap, options, update, backend)
     results = ResultsFile(path, preset, settings)
     pending = [i for i in range(trials) if i not in results.done()]
@@ -165,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
     if pending:
         previous = {sig: signal.signal(sig, _stop_handler) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            _execute(preset, pending, seed, cap, options, update, backend, jobs, on_result, quiet=args.quiet,
+            _execute(preset, pending, seed, cap, options, update, backend, jobs, on_result, quiet=quiet,
                      store=store)
         except KeyboardInterrupt:
             saved = f"; unfinished trials saved in {store.directory}" if store is not None else ""
@@ -250,10 +282,9 @@ def summary_text(preset: Preset, trials: dict[int, dict[str, Any]], settings: di
 
 def _execute(preset: Preset, pending: list[int], seed: int, cap: int, options: dict[str, Any], update: str,
              backend: str, jobs: int, on_result: Any, quiet: bool, store: Checkpoints | None = None) -> None:
-    from tqdm import tqdm
+    from lstm_proofs.commands.progress import progress_bar
 
-    bar = tqdm(total=len(pending) * cap, unit="seq", file=sys.stderr, disable=quiet, dynamic_ncols=True,
-               desc=preset.row, unit_scale=True)
+    bar = progress_bar(disable=quiet, total=len(pending) * cap, unit="seq", desc=preset.row, unit_scale=True)
     solved = [0]
     errors: dict[int, float] = {}
 
@@ -261,7 +292,7 @@ def _execute(preset: Preset, pending: list[int], seed: int, cap: int, options: d
         errors[worker] = err
         bar.update(n)
         finite = [e for e in errors.values() if math.isfinite(e)]
-        bar.set_postfix_str(f"err {sum(finite) / len(finite):.4g}, solved {solved[0]}" if finite else "")
+        bar.set_postfix_str(f"err {sum(finite) / len(finite):.4g}, solved {solved[0]}" if finite else "", refresh=False)
 
     def result(rec: dict[str, Any]) -> None:
         solved[0] += bool(rec["solved"])

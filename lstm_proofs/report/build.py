@@ -1,8 +1,9 @@
 """Collect the report's content (cells, derivations, generated code, checks, claims, flow, tasks) and write it.
 
 The report reads results files (``checks.json``, ``flow.json``, ``train/*.json``) from a results directory; sections
-whose results do not exist say so. It is written into a temporary directory and moved into place at the end, so an
-interrupted run leaves no half-written report.
+whose results do not exist say so. The error-flow plot is drawn from ``flow.json`` in the report's figure style
+(``flow.svg`` is read only where the JSON is missing). The report is written into a temporary directory and moved
+into place at the end, so an interrupted run leaves no half-written report.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from lstm_proofs.codegen.files import DERIVATIONS_DIR
 from lstm_proofs.codegen.markdown import DerivedItem, derivation_items
 from lstm_proofs.derive import derive
 from lstm_proofs.errors import UserError
+from lstm_proofs.flow.plot import flow_svg
 from lstm_proofs.report.claims import CLAIMS, Claim, claim_verdict
 from lstm_proofs.report.figures import study_figures
-from lstm_proofs.training.results import load_runs
+from lstm_proofs.training.presets import PRESETS, Preset
+from lstm_proofs.training.provenance import trainer_fingerprint
+from lstm_proofs.training.results import commit_text, fmt_count, load_runs, paper_cell, reading_text, stats_cells
 from lstm_proofs.training.statistics import SPEED_FACTOR
-from lstm_proofs.training.study import RowReport, study
+from lstm_proofs.training.study import RowReport, row_report, study
 
 #: Which generated function implements which kind of derived result.
 KERNEL_OF_KIND = {"F": "cell_forward", "L": "cell_partials", "BT": "cell_adjoint_truncated", "B": "cell_adjoint",
@@ -61,7 +65,8 @@ class ReportData:
     flow: dict[str, Any] | None
     flow_svg: str | None
     training: list[dict[str, Any]]
-    rows: list[RowReport] = field(default_factory=list)
+    rows: list[RowReport] = field(default_factory=list)  # one per table row, from its run at the paper's reading
+    others: list[tuple[dict[str, Any], RowReport | None]] = field(default_factory=list)  # the other runs
     claims: list[tuple[Claim, str, list[dict[str, Any]]]] = field(default_factory=list)
     figures: list[tuple[str, str]] = field(default_factory=list)  # (title, SVG) per table of the paper
 
@@ -111,10 +116,14 @@ def load_report_data(results: Path, cells: list[str] | None = None) -> ReportDat
             checks.setdefault(m["id"], {"id": m["id"], "passed": m["passed"], "max_rel_error": m.get("figure"),
                                         "tolerance": m.get("tolerance"), "title": m.get("title", ""),
                                         "reference": m.get("reference", ""), "claim": m.get("claim", "")})
-    svg = (results / "flow.svg").read_text() if (results / "flow.svg").exists() else None
+    if flow is not None:  # drawn afresh, in the report's style, from the measurements
+        svg: str | None = flow_svg(flow)
+    else:
+        svg = (results / "flow.svg").read_text() if (results / "flow.svg").exists() else None
     runs = load_runs(results / "train") if (results / "train").is_dir() else []
     rows = study(runs)
-    data = ReportData(sections, checks, str(checks_path) if checks_path.exists() else None, flow, svg, runs, rows)
+    data = ReportData(sections, checks, str(checks_path) if checks_path.exists() else None, flow, svg, runs, rows,
+                      other_runs(runs, rows))
     data.figures = study_figures(rows) if runs else []
     verdicts = dict(checks)
     for rep in rows:
@@ -153,21 +162,81 @@ def training_verdict(rep: RowReport) -> dict[str, Any] | None:
 
 
 #: Columns of the task-results table.
-TRAINING_COLUMNS = ("row", "paper", "trials", "success k/n [95% CI]", "median sequences [95% CI]",
+TRAINING_COLUMNS = ("row", "reading", "paper", "trials", "success k/n [95% CI]", "median sequences [95% CI]",
                     "restricted mean (to the cap)", "solved-only mean", "censored", "cap", "verdict", "commit")
+#: Columns of the table of the other runs (the file instead of the paper's figures).
+OTHER_COLUMNS = ("row", "reading", "file", *TRAINING_COLUMNS[3:])
+
+
+def run_reading(preset: Preset, run: dict[str, Any]) -> str:
+    """How a run departs from the paper's reading of its row, in words: the departures of
+    :func:`~lstm_proofs.training.results.reading_text` (task options, update timing, construction, ST3 error) and a
+    sequence cap other than the row's (``cap=500,000``); ``paper`` when there are none."""
+    text = reading_text(preset, run["settings"])
+    cap = int(run["settings"]["max_sequences"])
+    if cap == preset.max_sequences:
+        return text
+    return ("" if text == "paper" else text + ", ") + f"cap={fmt_count(cap)}"
+
+
+def other_runs(runs: list[dict[str, Any]], rows: list[RowReport],
+               presets: tuple[Preset, ...] = PRESETS) -> list[tuple[dict[str, Any], RowReport | None]]:
+    """The runs that represent no table row (another reading, or a further run at the paper's reading), each with
+    its statistics (None for a row that is not declared), in file-name order."""
+    chosen = {id(r.run) for r in rows if r.run is not None}
+    by_row = {p.row: p for p in presets}
+    current = trainer_fingerprint()
+    out: list[tuple[dict[str, Any], RowReport | None]] = []
+    for run in runs:
+        if id(run) in chosen:
+            continue
+        preset = by_row.get(run["row"])
+        out.append((run, None if preset is None else row_report(preset, run, current)))
+    return out
+
+
+def figure_text(value: Any) -> str:
+    """A figure for the report's tables: counts (integers, and whole numbers from 1,000 on) with thousands
+    separators, other numbers (and counts beyond 10^12) to 3 significant digits, text as it is, ``–`` for None."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() and 1000 <= abs(value) < 1e12 else f"{value:.3g}"
+    return str(value)
+
+
+def _trials(rep: RowReport) -> str:
+    return f"{fmt_count(rep.finished)} of {fmt_count(rep.preset.paper.trials)}"
 
 
 def training_rows(rows: list[RowReport]) -> list[tuple[Any, ...]]:
     """One line per table row with finished trials (columns :data:`TRAINING_COLUMNS`)."""
-    from lstm_proofs.training.results import commit_text, fmt_count, paper_cell, stats_cells
-
     out = []
     for rep in rows:
-        if rep.stats is None:
+        if rep.stats is None or rep.run is None:
             continue
         cells = stats_cells(rep)
-        out.append((rep.preset.row, paper_cell(rep.preset), f"{rep.finished} of {rep.preset.paper.trials}",
+        out.append((rep.preset.row, run_reading(rep.preset, rep.run), paper_cell(rep.preset), _trials(rep),
                     *cells[:5], fmt_count(rep.cap), cells[5], commit_text(rep, plain=True)))
+    return out
+
+
+def other_training_rows(others: list[tuple[dict[str, Any], RowReport | None]]) -> list[tuple[Any, ...]]:
+    """One line per other run (columns :data:`OTHER_COLUMNS`), labelled by its reading."""
+    out = []
+    for run, rep in others:
+        name = Path(run["path"]).name
+        if rep is None:
+            out.append((run["row"], "unknown row", name, fmt_count(len(run["trials"])),
+                        *["-"] * (len(OTHER_COLUMNS) - 4)))
+            continue
+        cells = stats_cells(rep)
+        out.append((rep.preset.row, run_reading(rep.preset, run), name, _trials(rep), *cells[:5], fmt_count(rep.cap),
+                    cells[5], commit_text(rep, plain=True)))
     return out
 
 

@@ -32,7 +32,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("cec-constant-flow", "Appendix A.2, eqs. (30), (35)",
           "With the truncated gradient, error flowing back through a memory cell's internal state neither decays nor "
           "grows: ds(t)/ds(t-q) = 1 for every lag q.",
-          "Inject an error at the state of random 1997 networks and read it q = 1 ... 1000 steps back with the "
+          "Inject an error at the state of random 1997 networks and read it q = 1 ... 1,000 steps back with the "
           "generated truncated backward step and with the product of the generated trace partials; compare with 1.0 "
           "exactly.", ("flow/lstm1997-truncated-constant",)),
     Claim("entry-exit-scaling", "Appendix A.2, eqs. (40), (41)",
@@ -43,7 +43,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("conventional-decay-explosion", "Section 3.1, eqs. (1), (2)",
           "In conventional recurrent nets the back-propagated error is multiplied at every step by f'(net) w, so it "
           "vanishes exponentially when |f'(net) w| < 1 and explodes when it is > 1.",
-          "Measured decay and growth rates of the error flow of logistic and linear units over 1000 steps against "
+          "Measured decay and growth rates of the error flow of logistic and linear units over 1,000 steps against "
           "the predicted product factor; eq. (1)'s recursion equals eq. (2)'s path sum (SymPy).",
           ("flow/rnn-*-rate", "section3/error-flow-product")),
     Claim("weak-upper-bound", "Section 3.1 (bound with the max-row-sum norm)",
@@ -94,7 +94,7 @@ CLAIMS: tuple[Claim, ...] = (
           "lstm-proofs train on Table 2's baseline rows; each row's verdict from its statistics (docs/statistics.md).",
           ("train/baseline/*",)),
     Claim("weight-counts", "Tables 1-10; spec section 7",
-          "The paper's networks have 264, 276, 10504, 364-6064, 102, 93, 156 and 308 weights (36, 144, 10404 for the "
+          "The paper's networks have 264, 276, 10,504, 364-6,064, 102, 93, 156 and 308 weights (36, 144, 10,404 for the "
           "RTRL/BPTT baselines).",
           "Weight counts of the reconstructed topologies.", ("topology/weight-counts",)),
     Claim("generated-gradients", "Appendix A.1 (the derivation itself)",

@@ -6,23 +6,44 @@ import html
 import re
 from html.entities import html5
 from typing import Any
+from xml.dom.minidom import Element
 
 import sympy as sp
-from sympy.printing.mathml import mathml
+from sympy.printing.conventions import split_super_sub
+from sympy.printing.mathml import MathMLPresentationPrinter, greek_unicode
 
 from lstm_proofs.codegen.markdown import KIND_TITLES, DerivedItem
-from lstm_proofs.report.build import KERNEL_OF_KIND, NETWORK_FUNCTIONS, TRAINING_COLUMNS, ReportData, training_rows
+from lstm_proofs.report.build import (KERNEL_OF_KIND, NETWORK_FUNCTIONS, OTHER_COLUMNS, TRAINING_COLUMNS, ReportData,
+                                      figure_text, other_training_rows, training_rows)
 
-CSS = """
-body{font-family:Georgia,serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}
-h1,h2,h3{font-family:Helvetica,Arial,sans-serif}
-table{border-collapse:collapse;margin:0.6rem 0}td,th{border:1px solid #ccc;padding:0.25rem 0.5rem;vertical-align:top}
-th{background:#f2f2f2}code,pre{font-family:Menlo,Consolas,monospace;font-size:0.85rem}
-pre{background:#f7f7f7;padding:0.6rem;overflow-x:auto;border:1px solid #e3e3e3}
-.pass{color:#17692c;font-weight:bold}.fail{color:#b00020;font-weight:bold}.info{color:#555;font-weight:bold}
-.label{font-family:Menlo,Consolas,monospace;font-size:0.8rem;color:#555;white-space:nowrap}
-math{font-size:1.05rem}details{margin:0.5rem 0}svg{max-width:100%;height:auto}
+#: Width of the page's text column in CSS px; the figures (``FIGURE_WIDTH_INCHES`` of :mod:`lstm_proofs.flow.plot`,
+#: 1,008 px) are narrower, so they are shown at their natural size, where their smallest text is 11 px high.
+COLUMN_PX = 1120
+
+CSS = f"""
+body{{font-family:Georgia,serif;max-width:{COLUMN_PX}px;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}}
+h1,h2,h3{{font-family:Helvetica,Arial,sans-serif}}
+table{{border-collapse:collapse;margin:0.6rem 0}}
+td,th{{border:1px solid #ccc;padding:0.25rem 0.5rem;vertical-align:top}}
+th{{background:#f2f2f2}}code,pre{{font-family:Menlo,Consolas,monospace;font-size:0.85rem}}
+code.row,.value{{white-space:nowrap}}table.results{{font-size:0.9rem}}
+pre{{background:#f7f7f7;padding:0.6rem;border:1px solid #e3e3e3;white-space:pre-wrap;overflow-wrap:anywhere;
+overflow-x:auto}}
+.pass{{color:#17692c;font-weight:bold}}.fail{{color:#b00020;font-weight:bold}}.info{{color:#555;font-weight:bold}}
+.label{{font-family:Menlo,Consolas,monospace;font-size:0.8rem;color:#555;white-space:nowrap}}
+math{{font-size:1.05rem}}details{{margin:0.5rem 0}}figure{{margin:1rem 0}}svg{{max-width:100%;height:auto}}
+nav.contents{{background:#f7f7f7;border:1px solid #e3e3e3;padding:0.4rem 1rem}}nav.contents ol{{margin:0.3rem 0}}
+nav.contents li li{{display:inline;margin-right:0.8rem}}nav.contents li ol{{padding-left:1rem}}
 """
+
+#: The report's sections: anchor and heading, in page order (the table of contents links to each).
+SECTIONS = (
+    ("claims", "The paper's claims"),
+    ("flow", "Error flow"),
+    ("cells", "Cells: declarations, derivations, generated code"),
+    ("checks", "Verification"),
+    ("tasks", "Task results next to the paper's tables"),
+)
 
 
 def _numeric_entities(text: str) -> str:
@@ -36,29 +57,74 @@ def _numeric_entities(text: str) -> str:
     return re.sub(r"&([A-Za-z][A-Za-z0-9]*);", repl, text)
 
 
+class NestedSubscriptPrinter(MathMLPresentationPrinter):
+    """SymPy's presentation MathML, with each further subscript of a symbol's name nested in the one before.
+
+    SymPy prints ``a_y_c`` as ``a`` with the row ``y c`` below it; the project's names mean ``a`` sub ``y_c``
+    (the error at ``y_c``), so they are printed as ``<msub><mi>a</mi><msub><mi>y</mi><mi>c</mi></msub></msub>``.
+    """
+
+    def _mi(self, text: str) -> Element:
+        mi = self.dom.createElement("mi")
+        mi.appendChild(self.dom.createTextNode(greek_unicode.get(text, text)))
+        return mi
+
+    def _print_Symbol(self, sym: sp.Symbol, style: str = "plain") -> Element:
+        name, supers, subs = split_super_sub(sym.name)
+        if len(subs) < 2:
+            return super()._print_Symbol(sym, style)
+        sub = self._mi(subs[-1])
+        for part in reversed(subs[:-1]):
+            nested = self.dom.createElement("msub")
+            nested.appendChild(self._mi(part))
+            nested.appendChild(sub)
+            sub = nested
+        x = self.dom.createElement("msubsup" if supers else "msub")
+        x.appendChild(self._mi(name))
+        x.appendChild(sub)
+        if supers:
+            sup = self.dom.createElement("mrow")
+            for i, part in enumerate(supers):
+                if i:
+                    space = self.dom.createElement("mo")
+                    space.appendChild(self.dom.createTextNode(" "))
+                    sup.appendChild(space)
+                sup.appendChild(self._mi(part))
+            x.appendChild(sup)
+        if style == "bold":
+            x.setAttribute("mathvariant", "bold")
+        return x
+
+
+def presentation_mathml(expr: sp.Basic) -> str:
+    """Presentation MathML of a SymPy expression (the content of a ``<math>`` element), nested subscripts nested."""
+    return NestedSubscriptPrinter().doprint(expr)
+
+
 def math(expr: sp.Expr) -> str:
     """Inline MathML of a SymPy expression."""
-    return _numeric_entities('<math xmlns="http://www.w3.org/1998/Math/MathML">%s</math>'
-                             % mathml(expr, printer="presentation"))
+    return _numeric_entities('<math xmlns="http://www.w3.org/1998/Math/MathML">%s</math>' % presentation_mathml(expr))
 
 
 def item_math(item: DerivedItem) -> str:
     """MathML of ``lhs = rhs`` (with a partial-derivative fraction on the left for partials)."""
-    lhs = mathml(item.lhs, printer="presentation")
+    lhs = presentation_mathml(item.lhs)
     if item.wrt is not None:
         lhs = ("<mfrac><mrow><mo>&#8706;</mo>%s</mrow><mrow><mo>&#8706;</mo>%s</mrow></mfrac>"
-               % (lhs, mathml(item.wrt, printer="presentation")))
-    rhs = mathml(item.rhs, printer="presentation")
+               % (lhs, presentation_mathml(item.wrt)))
+    rhs = presentation_mathml(item.rhs)
     return _numeric_entities('<math xmlns="http://www.w3.org/1998/Math/MathML" display="block"><mrow>%s<mo>=</mo>%s</mrow></math>'
                              % (lhs, rhs))
 
 
+def count(n: int) -> str:
+    """A count with thousands separators."""
+    return f"{n:,}"
+
+
 def _fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return html.escape(str(value))
+    """A table figure (:func:`~lstm_proofs.report.build.figure_text`), HTML-escaped."""
+    return html.escape(figure_text(value))
 
 
 def verdict_html(verdict: str) -> str:
@@ -92,7 +158,7 @@ def _cell_section(sec) -> str:
         if fn and fn in sec.code:
             body += (f"<p>Generated code implementing <span class=\"label\">{html.escape(items[0].label)}</span> … "
                      f"<span class=\"label\">{html.escape(items[-1].label)}</span>:</p><pre>{html.escape(sec.code[fn])}</pre>")
-        title = f"{KIND_TITLES[kind]} ({len(items)})"
+        title = f"{KIND_TITLES[kind]} ({count(len(items))})"
         if kind in ("B", "L"):
             parts.append(f"<details><summary>{html.escape(title)}</summary>{body}</details>")
         else:
@@ -104,24 +170,70 @@ def _cell_section(sec) -> str:
     return "\n".join(parts)
 
 
-def _training_section(data: ReportData) -> str:
+def _table(columns: tuple[str, ...], rows: list[tuple[Any, ...]], code_columns: tuple[int, ...] = (0,)) -> str:
+    """A table of task results; the cells of ``code_columns`` as code, the first column's (a row id) on one line."""
+    def cell(i: int, v: Any) -> str:
+        if i not in code_columns:  # a censored figure stays on one line with its mark
+            return f"<td>{_fmt(v).replace('≥ ', '≥&#160;')}</td>"
+        attr = ' class="row"' if i == 0 else ""
+        return f"<td><code{attr}>{_fmt(v)}</code></td>"
+
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(cell(i, v) for i, v in enumerate(r)) + "</tr>" for r in rows)
+    return f'<table class="results"><tr>{head}</tr>{body}</table>'
+
+
+def _training_section(data: ReportData) -> tuple[str, list[tuple[str, str]]]:
+    """The task-results section and its entries of the table of contents (anchor, title)."""
     if not data.training:
         return ("<p><em>Not run yet:</em> no training results in <code>results/train/</code>. Run "
-                "<code>lstm-proofs train</code> on a table row, then rebuild the report.</p>")
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in TRAINING_COLUMNS)
-    rows = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in r) + "</tr>" for r in training_rows(data.rows))
-    figures = "".join(
-        f"<figure>{_inline_svg(svg)}<figcaption>{html.escape(title)}: success with its exact 95% interval against "
-        "the paper's rate (left); sequences to success over the paper's mean, log scale (right).</figcaption>"
-        "</figure>" for title, svg in data.figures)
-    return (f"<p>Statistics over all trials of every row at the paper's reading; how they are computed and the "
-            f"verdict rule: <code>docs/statistics.md</code>.</p><table><tr>{head}</tr>{rows}</table>{figures}"
-            "<p>Like-for-like figures, provenance and the other readings: <code>docs/results.md</code> "
-            "(<code>lstm-proofs results</code>).</p>")
+                "<code>lstm-proofs train</code> on a table row, then rebuild the report.</p>"), []
+    toc = [("tasks-paper", "Rows at the paper's reading")]
+    parts = ['<h3 id="tasks-paper">Rows at the paper\'s reading</h3>',
+             "<p>Statistics over all trials of every row at the paper's reading; how they are computed and the verdict "
+             "rule: <code>docs/statistics.md</code>. The reading column names any departure of a row's run from the "
+             "paper's conditions (here only a sequence cap other than the row's, <code>cap=…</code>; "
+             "<code>paper</code>: none).</p>",
+             _table(TRAINING_COLUMNS, training_rows(data.rows))]
+    if data.others:
+        toc.append(("tasks-other", "Other readings"))
+        parts += ['<h3 id="tasks-other">Other readings</h3>',
+                  "<p>Runs under another reading of the paper, each labelled by it (the task options, update timing, "
+                  "construction, ST3 error or sequence cap that differ from the row's), and further runs of a row at "
+                  "its reading. Shown, not judged: the claims above use the rows at the paper's reading.</p>",
+                  _table(OTHER_COLUMNS, other_training_rows(data.others), code_columns=(0, 2))]
+    if data.figures:
+        toc.append(("tasks-figures", "Figures"))
+        parts.append('<h3 id="tasks-figures">Figures</h3>')
+        parts += [f'<figure id="figure-{i}">{_inline_svg(svg, f"figure-{i}-")}<figcaption>{html.escape(title)}: '
+                  "success with its exact 95% interval against the paper's rate (left); sequences to success over the "
+                  "paper's mean, log scale (right).</figcaption></figure>"
+                  for i, (title, svg) in enumerate(data.figures, 1)]
+    parts.append("<p>Like-for-like figures, provenance and the other readings: <code>docs/results.md</code> "
+                 "(<code>lstm-proofs results</code>).</p>")
+    return "\n".join(parts), toc
 
 
-def _inline_svg(svg: str) -> str:
-    return re.sub(r"^<\?xml[^>]*>\s*(<!DOCTYPE[^>]*>\s*)?", "", svg.strip())
+def _inline_svg(svg: str, prefix: str) -> str:
+    """An SVG document as an element of the page, its ids (and the references to them) prefixed with ``prefix`` so
+    that several figures on one page share no id."""
+    body = re.sub(r"^<\?xml[^>]*>\s*(<!DOCTYPE[^>]*>\s*)?", "", svg.strip())
+    ids = set(re.findall(r'\bid="([^"]+)"', body))
+    body = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', body)
+    body = re.sub(r'((?:xlink:)?href)="#([^"]+)"',
+                  lambda m: f'{m.group(1)}="#{prefix}{m.group(2)}"' if m.group(2) in ids else m.group(0), body)
+    return re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})" if m.group(1) in ids else m.group(0),
+                  body)
+
+
+def _contents(entries: list[tuple[str, str, list[tuple[str, str]]]]) -> str:
+    """The table of contents: a numbered list of (anchor, title, sub-entries)."""
+    items = []
+    for anchor, title, subs in entries:
+        sub = ("<ol>" + "".join(f'<li><a href="#{a}">{html.escape(t)}</a></li>' for a, t in subs) + "</ol>"
+               if subs else "")
+        items.append(f'<li><a href="#{anchor}">{html.escape(title)}</a>{sub}</li>')
+    return f'<nav class="contents" id="contents" aria-label="Contents"><b>Contents</b><ol>{"".join(items)}</ol></nav>'
 
 
 def render_html(data: ReportData) -> str:
@@ -129,14 +241,15 @@ def render_html(data: ReportData) -> str:
     n_pass = sum(1 for r in data.checks.values() if r.get("passed"))
     claim_rows = []
     for claim, verdict, matched in data.claims:
-        figs = "; ".join(f"<code>{html.escape(r['id'])}</code>: {_fmt(r.get('max_rel_error'))}" for r in matched[:6])
+        figs = "; ".join(f'<code>{html.escape(r["id"])}</code>: '
+                         f'<span class="value">{_fmt(r.get("max_rel_error"))}</span>' for r in matched[:6])
         if len(matched) > 6:
-            figs += f"; … ({len(matched)} checks)"
+            figs += f"; … ({count(len(matched))} checks)"
         claim_rows.append(f"<tr><td>{html.escape(claim.where)}</td><td>{html.escape(claim.statement)}</td>"
                           f"<td>{html.escape(claim.method)}</td><td>{figs or '–'}</td><td>{verdict_html(verdict)}</td></tr>")
     if data.flow_svg:
-        svg = _inline_svg(data.flow_svg)
-        flow = f"<figure>{svg}<figcaption>Error flow against lag (from <code>results/flow.json</code>).</figcaption></figure>"
+        flow = (f'<figure id="flow-figure">{_inline_svg(data.flow_svg, "flow-")}<figcaption>Error flow against lag '
+                "(from <code>results/flow.json</code>).</figcaption></figure>")
     else:
         flow = "<p><em>Not run yet:</em> run <code>lstm-proofs flow --json results/flow.json --plot results/flow.svg</code>.</p>"
     flow_rows = ""
@@ -146,7 +259,18 @@ def render_html(data: ReportData) -> str:
                                  for m in data.flow.get("measurements", [])])
     checks = (_check_rows(sorted(data.checks.values(), key=lambda r: r["id"])) if data.checks else
               "<p><em>Not run yet:</em> run <code>lstm-proofs check --json results/checks.json</code>.</p>")
-    toc = " · ".join(f'<a href="#cell-{s.cell.name}">{s.cell.name}</a>' for s in data.cells)
+    training, training_toc = _training_section(data)
+    subsections = {"cells": [(f"cell-{s.cell.name}", s.cell.name) for s in data.cells], "tasks": training_toc}
+    contents = _contents([(anchor, title, subsections.get(anchor, [])) for anchor, title in SECTIONS])
+    body = {
+        "claims": "<table><tr><th>where</th><th>claim (our words)</th><th>method</th><th>measured</th><th>verdict</th>"
+                  f"</tr>{''.join(claim_rows)}</table>",
+        "flow": f"{flow}\n{flow_rows}",
+        "cells": "\n".join(_cell_section(s) for s in data.cells),
+        "checks": checks,
+        "tasks": training,
+    }
+    sections = "\n".join(f'<h2 id="{anchor}">{html.escape(title)}</h2>\n{body[anchor]}' for anchor, title in SECTIONS)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"/><title>lstm-proofs report</title><style>{CSS}</style></head>
 <body>
@@ -154,18 +278,8 @@ def render_html(data: ReportData) -> str:
 <p>Hochreiter &amp; Schmidhuber, "Long Short-Term Memory", Neural Computation 9(8):1735-1780 (1997), and successors.
 Every figure below is read from results files produced by <code>lstm-proofs check</code>, <code>lstm-proofs flow</code>
 and <code>lstm-proofs train</code>.</p>
-<p>Checks: <b>{n_pass} of {len(data.checks)} passed</b>.</p>
-<h2 id="claims">The paper's claims</h2>
-<table><tr><th>where</th><th>claim (our words)</th><th>method</th><th>measured</th><th>verdict</th></tr>{''.join(claim_rows)}</table>
-<h2 id="flow">Error flow</h2>
-{flow}
-{flow_rows}
-<h2 id="cells">Cells: declarations, derivations, generated code</h2>
-<p>{toc}</p>
-{''.join(_cell_section(s) for s in data.cells)}
-<h2 id="checks">Verification</h2>
-{checks}
-<h2 id="tasks">Task results next to the paper's tables</h2>
-{_training_section(data)}
+<p>Checks: <b>{count(n_pass)} of {count(len(data.checks))} passed</b>.</p>
+{contents}
+{sections}
 </body></html>
 """

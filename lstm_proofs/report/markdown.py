@@ -5,15 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from lstm_proofs.codegen.markdown import KIND_TITLES, latex
-from lstm_proofs.report.build import KERNEL_OF_KIND, TRAINING_COLUMNS, ReportData, figure_file, training_rows
+from lstm_proofs.report.build import (KERNEL_OF_KIND, OTHER_COLUMNS, TRAINING_COLUMNS, ReportData, figure_file,
+                                      figure_text, other_training_rows, training_rows)
 
 
 def _fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value).replace("|", "\\|")
+    return figure_text(value).replace("|", "\\|")
+
+
+def _table(columns: tuple[str, ...], rows: list[tuple[Any, ...]], code_columns: tuple[int, ...] = (0,)) -> list[str]:
+    out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    out += ["| " + " | ".join(f"`{v}`" if i in code_columns else _fmt(v) for i, v in enumerate(r)) + " |"
+            for r in rows]
+    return out
 
 
 def _item_latex(item) -> str:
@@ -29,7 +33,7 @@ def render_report_markdown(data: ReportData) -> str:
     out = ["# lstm-proofs: derivation and verification report", "",
            "Hochreiter & Schmidhuber, \"Long Short-Term Memory\" (1997), and successors. Figures are read from results "
            "files produced by `lstm-proofs check`, `lstm-proofs flow` and `lstm-proofs train`.", "",
-           f"Checks: **{n_pass} of {len(data.checks)} passed**.", "", "## The paper's claims", "",
+           f"Checks: **{n_pass:,} of {len(data.checks):,} passed**.", "", "## The paper's claims", "",
            "| where | claim (our words) | method | measured | verdict |", "|---|---|---|---|---|"]
     for claim, verdict, matched in data.claims:
         figs = "; ".join(f"`{r['id']}`: {_fmt(r.get('max_rel_error'))}" for r in matched[:6])
@@ -63,9 +67,11 @@ def render_report_markdown(data: ReportData) -> str:
     out += ["", "## Task results", ""]
     if data.training:
         out += ["Statistics over all trials of every row at the paper's reading (method and verdict rule: "
-                "`docs/statistics.md`).", "",
-                "| " + " | ".join(TRAINING_COLUMNS) + " |", "|" + "---|" * len(TRAINING_COLUMNS)]
-        out += ["| " + " | ".join(_fmt(v) for v in r) + " |" for r in training_rows(data.rows)]
+                "`docs/statistics.md`); the reading column names any departure from the paper's conditions.", ""]
+        out += _table(TRAINING_COLUMNS, training_rows(data.rows))
+        if data.others:
+            out += ["", "Other readings (each run labelled by its reading; shown, not judged):", ""]
+            out += _table(OTHER_COLUMNS, other_training_rows(data.others), code_columns=(0, 2))
         for i, (title, _) in enumerate(data.figures, 1):
             out += ["", f"![{title}]({figure_file(i)})"]
     else:

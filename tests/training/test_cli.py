@@ -128,7 +128,7 @@ def test_list_and_help_show_rows(capsys):
 
 def test_results_missing_dir_is_an_error(tmp_path, capsys):
     assert main(["results", "--dir", str(tmp_path / "none"), "--out", str(tmp_path / "r.md")]) == 2
-    assert "no results directory" in capsys.readouterr().err
+    assert "none does not exist" in capsys.readouterr().err
 
 
 def test_results_check_passes_when_current_and_fails_with_a_diff_when_stale(quick_run, tmp_path, capsys):
