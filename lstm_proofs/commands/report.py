@@ -6,11 +6,17 @@ import argparse
 import time
 from pathlib import Path
 
-from lstm_proofs.commands.outputs import entries_within, force_flag, input_dir, output_dir
+from lstm_proofs.commands.outputs import Owned, entries_within, force_flag, input_dir, output_dir
 from lstm_proofs.errors import UserError
 
-#: What a report directory holds (``build_report``); only such a directory, or an empty one, is replaced unasked.
-REPORT_DIR = entries_within(("index.html", "report.md", "flow.svg"), ("study-*.svg",))
+
+
+def report_dir_test() -> Owned:
+    """What a report directory holds (``build_report``'s files): only such a directory, or an empty one, is
+    replaced unasked."""
+    from lstm_proofs.report.build import REPORT_FILES, figure_file
+
+    return entries_within(REPORT_FILES, (figure_file("*"),))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -74,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--results {results} is not a directory")
     else:
         results = input_dir("--results", args.results)
-    out = output_dir("--out", args.out, owned=REPORT_DIR, what="a report of lstm-proofs", force=args.force)
+    out = output_dir("--out", args.out, owned=report_dir_test(), what="a report of lstm-proofs", force=args.force)
     if out.resolve() == results.resolve() or out.resolve() in results.resolve().parents:
         raise UserError(f"--out {out} would replace the results directory {results}")
     ensure_results(results, args.full, args.fresh, quiet=args.quiet)

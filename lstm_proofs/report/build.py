@@ -240,9 +240,13 @@ def other_training_rows(others: list[tuple[dict[str, Any], RowReport | None]]) -
     return out
 
 
-def figure_file(index: int) -> str:
-    """The file name of the report's ``index``-th study figure (1-based)."""
+def figure_file(index: int | str) -> str:
+    """The file name of the report's ``index``-th study figure (1-based; ``"*"`` gives the glob of them all)."""
     return f"study-{index}.svg"
+
+
+#: The fixed files of a report directory (besides its study figures, :func:`figure_file`).
+REPORT_FILES = ("index.html", "report.md", "flow.svg")
 
 
 def build_report(results: Path, out: Path, cells: list[str] | None = None) -> Path:
@@ -258,10 +262,11 @@ def build_report(results: Path, out: Path, cells: list[str] | None = None) -> Pa
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        (tmp / "index.html").write_text(render_html(data))
-        (tmp / "report.md").write_text(render_report_markdown(data))
+        html_file, markdown_file, flow_file = REPORT_FILES
+        (tmp / html_file).write_text(render_html(data))
+        (tmp / markdown_file).write_text(render_report_markdown(data))
         if data.flow_svg is not None:
-            (tmp / "flow.svg").write_text(data.flow_svg)
+            (tmp / flow_file).write_text(data.flow_svg)
         for i, (_, svg) in enumerate(data.figures, 1):
             (tmp / figure_file(i)).write_text(svg)
         if out.exists():

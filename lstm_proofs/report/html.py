@@ -15,6 +15,7 @@ from sympy.printing.mathml import MathMLPresentationPrinter, greek_unicode
 from lstm_proofs.codegen.markdown import KIND_TITLES, DerivedItem
 from lstm_proofs.report.build import (KERNEL_OF_KIND, NETWORK_FUNCTIONS, OTHER_COLUMNS, TRAINING_COLUMNS, ReportData,
                                       figure_text, other_training_rows, training_rows)
+from lstm_proofs.training.results import fmt_count
 
 #: Width of the page's text column in CSS px; the figures (``FIGURE_WIDTH_INCHES`` of :mod:`lstm_proofs.flow.plot`,
 #: 1,008 px) are narrower, so they are shown at their natural size, where their smallest text is 11 px high.
@@ -117,11 +118,6 @@ def item_math(item: DerivedItem) -> str:
                              % (lhs, rhs))
 
 
-def count(n: int) -> str:
-    """A count with thousands separators."""
-    return f"{n:,}"
-
-
 def _fmt(value: Any) -> str:
     """A table figure (:func:`~lstm_proofs.report.build.figure_text`), HTML-escaped."""
     return html.escape(figure_text(value))
@@ -158,7 +154,7 @@ def _cell_section(sec) -> str:
         if fn and fn in sec.code:
             body += (f"<p>Generated code implementing <span class=\"label\">{html.escape(items[0].label)}</span> … "
                      f"<span class=\"label\">{html.escape(items[-1].label)}</span>:</p><pre>{html.escape(sec.code[fn])}</pre>")
-        title = f"{KIND_TITLES[kind]} ({count(len(items))})"
+        title = f"{KIND_TITLES[kind]} ({fmt_count(len(items))})"
         if kind in ("B", "L"):
             parts.append(f"<details><summary>{html.escape(title)}</summary>{body}</details>")
         else:
@@ -244,7 +240,7 @@ def render_html(data: ReportData) -> str:
         figs = "; ".join(f'<code>{html.escape(r["id"])}</code>: '
                          f'<span class="value">{_fmt(r.get("max_rel_error"))}</span>' for r in matched[:6])
         if len(matched) > 6:
-            figs += f"; … ({count(len(matched))} checks)"
+            figs += f"; … ({fmt_count(len(matched))} checks)"
         claim_rows.append(f"<tr><td>{html.escape(claim.where)}</td><td>{html.escape(claim.statement)}</td>"
                           f"<td>{html.escape(claim.method)}</td><td>{figs or '–'}</td><td>{verdict_html(verdict)}</td></tr>")
     if data.flow_svg:
@@ -278,7 +274,7 @@ def render_html(data: ReportData) -> str:
 <p>Hochreiter &amp; Schmidhuber, "Long Short-Term Memory", Neural Computation 9(8):1735-1780 (1997), and successors.
 Every figure below is read from results files produced by <code>lstm-proofs check</code>, <code>lstm-proofs flow</code>
 and <code>lstm-proofs train</code>.</p>
-<p>Checks: <b>{count(n_pass)} of {count(len(data.checks))} passed</b>.</p>
+<p>Checks: <b>{fmt_count(n_pass)} of {fmt_count(len(data.checks))} passed</b>.</p>
 {contents}
 {sections}
 </body></html>

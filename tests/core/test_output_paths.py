@@ -24,8 +24,8 @@ def place(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _fails(argv, fragment, capsys, work=None):
-    """``argv`` exits 2 with one line naming ``fragment``, and (if given) before ``work`` was called."""
+def _fails(argv, fragment, capsys):
+    """``argv`` exits 2 with one line of error holding ``fragment``."""
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and fragment in err[0], err
