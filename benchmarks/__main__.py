@@ -19,7 +19,8 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from benchmarks import report, suite, training  # noqa: E402
+from benchmarks import cluster, report, suite, training  # noqa: E402
+from lstm_proofs.commands.docs import replace_block  # noqa: E402
 from lstm_proofs.errors import UserError  # noqa: E402
 from lstm_proofs.results import write_json_atomic  # noqa: E402
 
@@ -34,14 +35,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3,
                    help="passes over the paper's networks the repeats are split into (default 3)")
     p.add_argument("--quick", action="store_true", help="2 repeats, memory only up to T = 1000 (a smoke run)")
+    p.add_argument("--only", choices=("cluster",),
+                   help="run one group of measurements and merge it into the existing results file")
     p.add_argument("--json", type=Path, default=ROOT / "results" / "benchmarks.json", help="results file")
     p.add_argument("--doc", type=Path, default=ROOT / "docs" / "performance.md", help="generated document")
     args = p.parse_args(argv)
     try:
-        if args.report:
+        if args.report or args.only:
             if not args.json.exists():
                 raise UserError(f"{args.json} not found: run 'python -m benchmarks' first")
             payload = json.loads(args.json.read_text())
+            if args.only == "cluster":
+                print(f"lstm-proofs train --cluster: {cluster.ROW}, {cluster.TRIALS} trials", flush=True)
+                payload["cluster"] = cluster.scaling()
+                write_json_atomic(args.json, payload)
         else:
             if args.repeats < 1 or args.rounds < 1:
                 raise UserError(f"--repeats and --rounds must be at least 1, got {args.repeats}, {args.rounds}")
@@ -49,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
             write_json_atomic(args.json, payload)
             print(report.table(payload))
         _write_text(args.doc, report.render(payload))
+        cluster_doc = args.doc.with_name("cluster.md")
+        if cluster_doc.exists():
+            _write_text(cluster_doc, replace_block(cluster_doc.read_text(), "cluster-figures",
+                                                   report.cluster_markdown(payload)))
         print(f"wrote {args.doc}" + ("" if args.report else f" and {args.json}"))
         return 0
     except UserError as exc:
@@ -76,6 +87,9 @@ def run(repeats: int, quick: bool = False, rounds: int = 1) -> dict:
     payload["memory"] = suite.memory((100, 1000) if quick else (100, 1000, 10000))
     print("lstm-proofs train: " + ", ".join(training.ROWS), flush=True)
     payload["training"] = training.all_costs(suite.numba_available())
+    if suite.numba_available():
+        print(f"lstm-proofs train --cluster: {cluster.ROW}, {cluster.TRIALS} trials", flush=True)
+        payload["cluster"] = cluster.scaling()
     payload["targets"] = report.targets(payload)
     payload["elapsed_s"] = round(time.perf_counter() - start, 1)
     return payload

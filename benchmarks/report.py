@@ -342,3 +342,40 @@ def render(payload: dict[str, Any]) -> str:
     L.append(f"| **total** | all {len(rows)} rows | | | | | {sum(p['trial_steps'] for p in rows):.3g} | "
              f"**{_h(totals['numpy_alone'])}** | **{_h(totals['numpy_lockstep'])}** | **{_h(totals['numba_lockstep'])}** |")
     return "\n".join(L) + "\n"
+
+
+def cluster_markdown(payload: dict[str, Any]) -> str:
+    """The measured block of docs/cluster.md: throughput from one process to two Dask workers, and the projected
+    wall time of the paper's tables on more cores (from :func:`projections`' numba column)."""
+    from benchmarks.cluster import CORES, fmt_hours, projections as on_cores
+
+    c = payload.get("cluster")
+    if not c:
+        return "(not measured yet: run `python -m benchmarks --only cluster`)"
+    mach = payload["machine"]
+    L = [f"Measured by `python -m benchmarks --only cluster` on {mach['cpu_count']} cores (load average at start "
+         f"{', '.join(f'{x:.1f}' for x in c['load_average_at_start'])}): "
+         f"`lstm-proofs train {c['row']} --trials {c['trials']}` (numba) at {c['caps'][0]:,} and {c['caps'][1]:,} "
+         "sequences per trial; the rate is the difference of the two runs' trial-steps over the difference of their "
+         "wall times, so start-up, the cluster's start and the final tests cancel.", "",
+         "| placement | wall, short run | wall, long run | trial-steps per second |", "|---|---:|---:|---:|"]
+    for p in c["placements"]:
+        L.append(f"| {p['placement']} | {p['short_s']:.1f} s | {p['long_s']:.1f} s | {p['steps_per_s']:,.0f} |")
+    eff = c["speedup_2_over_1_workers"] / 2
+    L += ["", f"Speed-up from 1 to 2 workers: **{c['speedup_2_over_1_workers']:.2f}x** (parallel efficiency "
+              f"{eff:.0%}); 2 workers against one process: {c['speedup_2_workers_over_in_process']:.2f}x.", ""]
+    rows, totals = projections(payload)
+    per_row = [{"trials": p["row"].trials, "hours": p["hours"]["numba_lockstep"]} for p in rows
+               if p["hours"]["numba_lockstep"] is not None]
+    proj = on_cores(per_row, min(1.0, eff))
+    L += [f"Projected wall time of the paper's {len(per_row)} LSTM rows (every trial, numba, in lockstep) at the paper's "
+          "mean sequences to success (`docs/performance.md`, \"Projected wall time\"): the one-core hours over the "
+          "cores, no row faster than one of its trials on one core, divided by the efficiency measured above beyond "
+          "one core. Trials that fail run to the sequence cap instead, up to 100 times longer on Exp. 2, so read "
+          "these as lower bounds. A matrix of readings reruns the table once per reading.", "",
+          "| cores | whole table | a matrix of 10 readings |", "|---:|---:|---:|"]
+    ten = on_cores([{**r, "hours": 10 * r["hours"]} for r in per_row], min(1.0, eff))
+    for a, b in zip(proj, ten):
+        L.append(f"| {a['cores']} | {fmt_hours(a['expected_h'])} | {fmt_hours(b['expected_h'])} |")
+    assert [a["cores"] for a in proj] == list(CORES)
+    return "\n".join(L)

@@ -5,12 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import math
-import queue as queue_module
 import signal
 import sys
 import textwrap
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +15,14 @@ from lstm_proofs.commands.arguments import float_arg, int_arg
 from lstm_proofs.commands.outputs import output_file
 from lstm_proofs.errors import UserError
 from lstm_proofs.training.checkpoints import Checkpoints, checkpoint_dir
+from lstm_proofs.training.execution import (MAX_LOCAL_WORKERS, ClusterSpec, Runner, TrialBatch, finite_mean,
+                                            parse_cluster, runner)
 from lstm_proofs.training.presets import (CONSTRUCTIONS, PRESETS, ST3_ERRORS, Preset, get_preset, with_construction,
                                           with_st3_error)
 
 #: Upper bounds of the numeric arguments.
 MAX_TRIALS = 10_000
 MAX_SEQUENCES_LIMIT = 1_000_000_000
-MAX_JOBS = 64
 
 
 def _rows_epilog() -> str:
@@ -50,7 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", default="0", metavar="S", help="base seed; trial i depends only on (S, i) (default 0)")
     p.add_argument("--max-sequences", metavar="M", help="cap on training sequences per trial (default: the row's)")
     p.add_argument("--json", metavar="PATH", help="results file (default results/train/<row>.json)")
-    p.add_argument("--jobs", default="1", metavar="N", help="worker processes, each running a chunk of trials")
+    p.add_argument("--cluster", metavar="SPEC",
+                   help="run chunks of trials on a Dask cluster: 'local' (one worker process per core), 'local:N' "
+                        "or 'tcp://HOST:PORT' (a running 'dask scheduler'; docs/cluster.md); results are the same "
+                        "bit for bit as in one process (default: in this process)")
+    p.add_argument("--jobs", metavar="N", help="shorthand for --cluster local:N (1: in this process)")
     p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE", help="task option (repeatable)")
     p.add_argument("--update", choices=("step", "sequence"),
                    help="LSTM weight-update timing (default: the row's, 'step'; spec section 5)")
@@ -128,16 +130,26 @@ def run(args: argparse.Namespace) -> int:
     seed = int_arg("--seed", args.seed, 0, 2**63 - 1)
     cap = (int_arg("--max-sequences", args.max_sequences, 1, MAX_SEQUENCES_LIMIT)
            if args.max_sequences is not None else preset.max_sequences)
-    jobs = int_arg("--jobs", args.jobs, 1, MAX_JOBS)
+    cluster = cluster_arg(args)
     every = float_arg("--checkpoint-every", args.checkpoint_every, 0.0, 1e6)
     path = output_file("--json", args.json if args.json is not None else default_path(preset, options, update),
                        owned=None)  # an existing file is checked (and resumed from) by ResultsFile
     backend = choose_backend(args.backend)
     lock = _results_lock(path)
     try:
-        return _train(preset, options, update, trials, seed, cap, jobs, every, path, backend, args.quiet)
+        return _train(preset, options, update, trials, seed, cap, cluster, every, path, backend, args.quiet)
     finally:
         lock.release()
+
+
+def cluster_arg(args: argparse.Namespace) -> ClusterSpec | None:
+    """Where to run from ``--cluster`` and ``--jobs`` (None: in this process)."""
+    if args.cluster is not None and args.jobs is not None:
+        raise UserError("give --cluster or --jobs, not both (--jobs N is --cluster local:N)")
+    if args.jobs is not None:
+        jobs = int_arg("--jobs", args.jobs, 1, MAX_LOCAL_WORKERS)
+        return None if jobs == 1 else ClusterSpec("local", workers=jobs)
+    return None if args.cluster is None else parse_cluster(args.cluster)
 
 
 def _results_lock(path: Path) -> Any:
@@ -158,8 +170,8 @@ def _results_lock(path: Path) -> Any:
     return lock
 
 
-def _train(preset: Preset, options: dict[str, Any], update: str, trials: int, seed: int, cap: int, jobs: int,
-           every: float, path: Path, backend: str, quiet: bool) -> int:
+def _train(preset: Preset, options: dict[str, Any], update: str, trials: int, seed: int, cap: int,
+           cluster: ClusterSpec | None, every: float, path: Path, backend: str, quiet: bool) -> int:
     """Run the pending trials of the results file ``path`` (locked by the caller); print the summary."""
     from lstm_proofs.training.results import ResultsFile, settings_of
 
@@ -180,33 +192,35 @@ def _train(preset: Preset, options: dict[str, Any], update: str, trials: int, se
           f"alpha {preset.learning_rate:g}, {preset.method}, update {update}, "
           + ("cells added sequentially, " if preset.construction.kind == "sequential" else "")
           + f"{backend} kernels; trials {trials} "
-          f"({trials - len(pending)} already in {path}), seed {seed}, cap {cap:,} sequences, jobs {jobs}")
+          f"({trials - len(pending)} already in {path}), seed {seed}, cap {cap:,} sequences, "
+          + (f"on cluster {cluster}" if cluster else "in this process"))
     if store is not None and resumed:
         print(f"resuming trial(s) {', '.join(map(str, resumed))} from their checkpoints in {store.directory}")
-    try:
-        results.write(trials)
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-    def on_result(rec: dict[str, Any]) -> None:
-        results.add(rec, trials)
-        if store is not None:
-            store.remove(int(rec["trial"]))  # only once the record is in the results file
-        print(trial_line(rec), flush=True)
-
-    if pending:
-        previous = {sig: signal.signal(sig, _stop_handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    with runner(cluster if pending else None, announce=lambda text: print(text, flush=True)) as run_batch:
         try:
-            _execute(preset, pending, seed, cap, options, update, backend, jobs, on_result, quiet=quiet,
-                     store=store)
-        except KeyboardInterrupt:
-            saved = f"; unfinished trials saved in {store.directory}" if store is not None else ""
-            print(f"stopped: {len(results.trials)} finished trial(s) kept in {path}{saved}; rerun the same command "
-                  "to resume", file=sys.stderr)
-            raise
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            results.write(trials)
+        except OSError as exc:
+            raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+        def on_result(rec: dict[str, Any]) -> None:
+            results.add(rec, trials)
+            if store is not None:
+                store.remove(int(rec["trial"]))  # only once the record is in the results file
+            print(trial_line(rec), flush=True)
+
+        if pending:
+            previous = {sig: signal.signal(sig, _stop_handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                batch = TrialBatch(preset, tuple(pending), seed, cap, options, update, backend, store)
+                _execute(batch, run_batch, on_result, quiet)
+            except KeyboardInterrupt:
+                saved = f"; unfinished trials saved in {store.directory}" if store is not None else ""
+                print(f"stopped: {len(results.trials)} finished trial(s) kept in {path}{saved}; rerun the same "
+                      "command to resume", file=sys.stderr)
+                raise
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
     print(summary_text(preset, results.trials, results.settings, path))
     return 0
 
@@ -278,21 +292,23 @@ def summary_text(preset: Preset, trials: dict[int, dict[str, Any]], settings: di
     return "\n".join(lines)
 
 
-# ----- execution: in-process or across worker processes -----
+# ----- execution: in this process or on a Dask cluster -----
 
-def _execute(preset: Preset, pending: list[int], seed: int, cap: int, options: dict[str, Any], update: str,
-             backend: str, jobs: int, on_result: Any, quiet: bool, store: Checkpoints | None = None) -> None:
+def _execute(batch: TrialBatch, run_batch: Runner, on_result: Any, quiet: bool) -> None:
+    """Run ``batch`` with ``run_batch`` behind a progress bar over its sequence budget."""
     from lstm_proofs.commands.progress import progress_bar
 
-    bar = progress_bar(disable=quiet, total=len(pending) * cap, unit="seq", desc=preset.row, unit_scale=True)
+    cap = batch.cap
+    bar = progress_bar(disable=quiet, total=len(batch.trials) * cap, unit="seq", desc=batch.preset.row,
+                       unit_scale=True)
     solved = [0]
-    errors: dict[int, float] = {}
+    errors: dict[str, float] = {}
 
-    def progress(worker: int, n: int, err: float) -> None:
-        errors[worker] = err
+    def progress(source: str, n: int, err: float) -> None:
+        errors[source] = err
         bar.update(n)
-        finite = [e for e in errors.values() if math.isfinite(e)]
-        bar.set_postfix_str(f"err {sum(finite) / len(finite):.4g}, solved {solved[0]}" if finite else "", refresh=False)
+        mean = finite_mean(list(errors.values()))
+        bar.set_postfix_str(f"err {mean:.4g}, solved {solved[0]}" if math.isfinite(mean) else "", refresh=False)
 
     def result(rec: dict[str, Any]) -> None:
         solved[0] += bool(rec["solved"])
@@ -301,95 +317,6 @@ def _execute(preset: Preset, pending: list[int], seed: int, cap: int, options: d
         on_result(rec)
 
     try:
-        if jobs == 1 or len(pending) == 1:
-            _run_inline(preset, pending, seed, cap, options, update, backend, progress, result, store)
-        else:
-            _run_pool(preset, pending, seed, cap, options, update, backend, min(jobs, len(pending)), progress, result,
-                      store)
+        run_batch(batch, progress, result)
     finally:
         bar.close()
-
-
-def _run_inline(preset, pending, seed, cap, options, update, backend, progress, result, store) -> None:  # noqa: ANN001
-    from lstm_proofs.training.trainer import run_trials
-
-    throttle = _Throttle(lambda n, err: progress(0, n, err))
-    run_trials(preset, pending, seed, cap, options, update, on_result=result,
-               on_progress=lambda n, err, active: throttle(n, err), backend=backend, checkpoints=store)
-    throttle.flush()
-
-
-class _Throttle:
-    """Forward progress at most every ``interval`` seconds (sums the sequence counts in between; the running
-    error, a function, is evaluated only when it is sent)."""
-
-    def __init__(self, send: Callable[[int, float], None], interval: float = 0.5) -> None:
-        self.send, self.interval = send, interval
-        self.n, self.err, self.last = 0, (lambda: float("nan")), time.monotonic()
-
-    def __call__(self, n: int, err: Callable[[], float]) -> None:
-        self.n += n
-        self.err = err
-        if time.monotonic() - self.last >= self.interval:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.n:
-            self.send(self.n, self.err())
-        self.n, self.last = 0, time.monotonic()
-
-
-def _worker(preset: Preset, chunk: list[int], seed: int, cap: int, options: dict[str, Any], update: str,
-            backend: str, worker: int, q: Any, store: Checkpoints | None) -> None:
-    from lstm_proofs.training.trainer import run_trials
-
-    for sig in (signal.SIGINT, signal.SIGTERM):  # save the chunk's trials at their sequence ends, then stop
-        signal.signal(sig, _stop_handler)
-    throttle = _Throttle(lambda n, err: q.put(("progress", worker, n, err)))
-    run_trials(preset, chunk, seed, cap, options, update, on_result=lambda rec: q.put(("result", worker, rec)),
-               on_progress=lambda n, err, active: throttle(n, err), backend=backend, checkpoints=store)
-    throttle.flush()
-
-
-def _run_pool(preset, pending, seed, cap, options, update, backend, jobs, progress, result,  # noqa: ANN001
-              store) -> None:  # noqa: ANN001
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from lstm_proofs.training.trainer import stop_requested
-
-    chunks = [pending[i::jobs] for i in range(jobs)]  # interleaved, so that each chunk gets a similar mix
-    with multiprocessing.Manager() as manager:
-        q = manager.Queue()
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_worker, preset, c, seed, cap, options, update, backend, w, q, store)
-                       for w, c in enumerate(chunks)]
-            told = False
-            try:
-                while True:
-                    if stop_requested() and not told:  # pass the stop on: workers save their trials and end
-                        for proc in list(getattr(pool, "_processes", {}).values()):
-                            proc.terminate()
-                        told = True
-                    try:
-                        msg = q.get(timeout=0.2)
-                    except queue_module.Empty:
-                        if all(f.done() for f in futures):
-                            break
-                        continue
-                    if msg[0] == "progress":
-                        progress(msg[1], msg[2], msg[3])
-                    else:
-                        result(msg[2])
-                for f in futures:
-                    f.result()  # re-raise a worker's exception
-                if told:
-                    raise KeyboardInterrupt
-            except BaseException:
-                # Stop the workers now: finished trials are in the file, unfinished ones resume from their last
-                # checkpoints.
-                # (ProcessPoolExecutor has no public way to end running tasks; its exit would wait for them.)
-                for proc in list(getattr(pool, "_processes", {}).values()):
-                    proc.terminate()
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise

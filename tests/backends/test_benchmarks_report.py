@@ -58,3 +58,24 @@ def test_rounds_merge_to_the_smaller_minimum_and_median_and_keep_other_values():
     assert merge_rounds(a, b) == {"network": "x", "none": None,
                                   "grad": {"numpy": {"min_us": 1.5, "median_us": 3.0, "repeats": 8},
                                            "agreement": 1e-15}}
+
+
+def test_cluster_projection_packs_core_hours_but_never_splits_a_trial():
+    from benchmarks.cluster import projections
+
+    rows = [{"trials": 10, "hours": 10.0}, {"trials": 20, "hours": 40.0}]  # 1 h and 2 h per trial
+    out = {p["cores"]: p for p in projections(rows, efficiency=0.8)}
+    assert out[1]["ideal_h"] == out[1]["expected_h"] == 50.0
+    assert out[8]["ideal_h"] == 50.0 / 8 and out[8]["expected_h"] == pytest.approx(50.0 / 8 / 0.8)
+    assert out[64]["ideal_h"] == 2.0  # the longest trial, not 50 / 64
+
+
+@pytest.mark.skipif(not RESULTS.exists(), reason="no results/benchmarks.json (run python -m benchmarks)")
+def test_checked_in_cluster_page_quotes_the_results_file():
+    from lstm_proofs.commands.docs import replace_block
+
+    doc = ROOT / "docs" / "cluster.md"
+    payload = json.loads(RESULTS.read_text())
+    assert replace_block(doc.read_text(), "cluster-figures", report.cluster_markdown(payload)) == doc.read_text()
+    if "cluster" in payload:
+        assert f"**{payload['cluster']['speedup_2_over_1_workers']:.2f}x**" in doc.read_text()
