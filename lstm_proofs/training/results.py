@@ -77,6 +77,7 @@ class ResultsFile:
         self.preset = preset
         self.settings = settings
         self.trials: dict[int, dict[str, Any]] = {}
+        self.replays: list[dict[str, Any]] = []  # lstm-proofs replay's checks of the trials under later code
         self.seconds_before = 0.0
         self.started = time.perf_counter()
         if self.path.exists():
@@ -93,6 +94,7 @@ class ResultsFile:
                                 " use another --json path or remove the file")
             self.trials = {int(r["trial"]): r for r in old.get("trials", [])}
             self.seconds_before = float(old.get("wall_seconds", 0.0))
+            self.replays = list(old.get("replays", []))
 
     def done(self) -> set[int]:
         return set(self.trials)
@@ -112,6 +114,8 @@ class ResultsFile:
             "provenance": provenance(str(self.settings.get("backend", "numpy"))),
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
+        if self.replays:
+            payload["replays"] = self.replays
         write_json_atomic(self.path, payload)
 
 
@@ -157,6 +161,24 @@ def summarise(trials: list[dict[str, Any]], cap: int | None = None) -> dict[str,
     return out
 
 
+def read_run(path: Path) -> dict[str, Any]:
+    """One results file, with its ``path``.
+
+    Raises:
+        UserError: if it is not a readable results file of this format (the one line names the file and why).
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path} ({type(exc).__name__})") from None
+    problem = _shape_problem(data)
+    if problem:
+        raise UserError(f"{path} ({problem})")
+    data["path"] = str(path)
+    return data
+
+
 def load_runs(root: Path = RESULTS_DIR) -> list[dict[str, Any]]:
     """Every results file under ``root`` (sorted by name), each with its ``path``.
 
@@ -167,16 +189,9 @@ def load_runs(root: Path = RESULTS_DIR) -> list[dict[str, Any]]:
     runs, bad = [], []
     for path in sorted(Path(root).glob("*.json")):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            bad.append(f"{path} ({type(exc).__name__})")
-            continue
-        problem = _shape_problem(data)
-        if problem:
-            bad.append(f"{path} ({problem})")
-            continue
-        data["path"] = str(path)
-        runs.append(data)
+            runs.append(read_run(path))
+        except UserError as exc:
+            bad.append(str(exc))
     if bad:
         raise UserError(f"unreadable results file(s): {'; '.join(bad)}")
     return runs
@@ -340,7 +355,14 @@ def commit_text(rep: Any, plain: bool = False) -> str:
     if pv.dirty:
         text += " (dirty tree)"
     if pv.changed:
-        text += " (trainer changed since)" if plain else " **trainer changed since**"
+        replay = pv.replay
+        if replay is None:
+            text += " (trainer changed since)" if plain else " **trainer changed since**"
+        elif replay.get("identical"):
+            n = len(replay.get("trials", []))
+            text += f" (trainer changed since; {n} trial(s) replayed identically by the current one)"
+        else:
+            text += " (trainer changed since; replay differs)" if plain else " **trainer changed since; replay differs**"
     return text
 
 

@@ -45,8 +45,14 @@ class Provenance:
     dirty: bool
     unknown: int  # trials without a code stamp
     fingerprints: list[str]
-    changed: bool  # the trainer's fingerprint differs from the current tree's
+    changed: bool  # the trainer's fingerprint differs from the current tree's (or a trial has no stamp)
     backend: str
+    replay: dict[str, Any] | None = None  # the latest ``lstm-proofs replay`` under the current trainer, if any
+
+    @property
+    def current(self) -> bool:
+        """The trials are the current trainer's: produced by it, or replayed identically under it."""
+        return not self.changed or bool(self.replay and self.replay.get("identical"))
 
 
 @dataclass
@@ -102,7 +108,9 @@ def provenance_of(run: dict[str, Any], current: str | None = None) -> Provenance
                 prints.append(str(s.get("trainer")))
             dirty |= bool(s.get("dirty"))
     changed = unknown > 0 or any(f != current for f in prints)
-    return Provenance(commits, dirty, unknown, prints, changed, str(run["settings"].get("backend", "numpy")))
+    replays = [r for r in run.get("replays", []) if r.get("trainer") == current]
+    return Provenance(commits, dirty, unknown, prints, changed, str(run["settings"].get("backend", "numpy")),
+                      replays[-1] if replays else None)
 
 
 def comparisons_of(preset: Preset, trials: list[dict[str, Any]]) -> list[Comparison]:

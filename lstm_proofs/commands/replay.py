@@ -1,0 +1,146 @@
+"""``lstm-proofs replay``: rerun finished trials of results files under the current code and check that they come
+out the same, bit for bit.
+
+A results file records the trainer fingerprint of the code that produced each trial
+(:mod:`~lstm_proofs.training.provenance`). When the trainer's sources change (a refactor, a new diagnostic, a bug fix
+elsewhere in a file the fingerprint covers), ``lstm-proofs results`` marks the file's rows "trainer changed since":
+nobody has shown that the current code would give the same trials. ``replay`` shows it, or shows that it would not:
+it reruns the cheapest finished trials of each file (the fewest training sequences; ``--trials``) with the file's
+own settings and backend, compares every field of each new record with the stored one (except wall time and code
+stamps), and appends the outcome to the file's ``replays`` list (trainer fingerprint, commit, trials, verdict,
+differences). ``results`` then shows a row whose trials were replayed identically under the current trainer as
+current, with the replay named; a replay that differs is shown as such, and the command exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+from lstm_proofs.commands.arguments import int_arg
+from lstm_proofs.errors import UserError
+from lstm_proofs.training.execution import RUN_FIELDS, TrialBatch, runner
+
+#: Default number of trials replayed per file.
+DEFAULT_TRIALS = 2
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``replay`` sub-command to the CLI's sub-parsers."""
+    p = sub.add_parser(
+        "replay", help="rerun the cheapest finished trials of results files under the current code, bit for bit",
+        description=textwrap.fill(
+            "Rerun the cheapest finished trials (fewest training sequences) of each results file under the current "
+            "code, with the file's settings and backend, and check that every field of each record comes out the "
+            "same (wall time and code stamps aside). The outcome is appended to the file's 'replays' list, which "
+            "'lstm-proofs results' reads: a row replayed identically under the current trainer is current. Exit 1 "
+            "if any trial differs.", 100))
+    p.add_argument("files", nargs="+", metavar="FILE", help="results files of lstm-proofs train")
+    p.add_argument("--trials", default=str(DEFAULT_TRIALS), metavar="K",
+                   help=f"trials replayed per file (default {DEFAULT_TRIALS})")
+    p.add_argument("--again", action="store_true",
+                   help="replay even where the current trainer produced the trials or has replayed them already")
+    p.add_argument("--cluster", metavar="SPEC", help="run the trials on a Dask cluster (as for train)")
+    p.add_argument("--jobs", metavar="N", help="shorthand for --cluster local:N")
+    p.set_defaults(func=run)
+
+
+def _arguments_of(settings: dict[str, Any]) -> argparse.Namespace:
+    """``train``'s arguments that reproduce a results file's settings."""
+    construction = settings.get("construction")
+    return argparse.Namespace(task=settings["row"], row=None, update=settings["update"],
+                              opt=[f"{k}={v}" for k, v in settings["task_options"].items()],
+                              construction=None if construction is None else construction.get("kind", "sequential"),
+                              st3_error=settings.get("st3_error"))
+
+
+def differences(stored: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The fields of a stored trial record that a rerun does not reproduce (a field the current code adds to its
+    records is not a difference; one it no longer writes is)."""
+    out = []
+    for key in sorted(set(stored) - set(RUN_FIELDS)):
+        if key not in new:
+            out.append(f"{key}: missing in the rerun")
+        elif json.loads(json.dumps(new[key])) != stored[key]:
+            out.append(f"{key}: stored {stored[key]!r}, rerun {new[key]!r}")
+    return out
+
+
+def choose_trials(records: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
+    """The ``k`` records with the fewest training sequences (then the lowest trial index)."""
+    return sorted(records, key=lambda r: (int(r["sequences"]), int(r["trial"])))[:k]
+
+
+def replay_file(path: Path, k: int, cluster: Any, again: bool) -> bool | None:
+    """Replay ``k`` trials of one results file; True if identical, False if not, None if skipped."""
+    from lstm_proofs.commands.train import _results_lock, resolve
+    from lstm_proofs.training.provenance import code_stamp, trainer_fingerprint
+    from lstm_proofs.results import write_json_atomic
+    from lstm_proofs.training.results import read_run, settings_of
+
+    lock = _results_lock(path)
+    try:
+        data = read_run(path)
+        settings = data["settings"]
+        current = trainer_fingerprint()
+        stamps = [s for r in data["trials"] for s in r.get("code") or [{}]]
+        if not data["trials"]:
+            print(f"{path}: no finished trials to replay")
+            return None
+        if not again and stamps and all(s.get("trainer") == current for s in stamps):
+            print(f"{path}: produced by the current trainer ({current}); nothing to replay")
+            return None
+        if not again and any(r.get("trainer") == current and r.get("identical") for r in data.get("replays", [])):
+            print(f"{path}: already replayed identically under the current trainer ({current})")
+            return None
+        preset, options, update = resolve(_arguments_of(settings))
+        backend = str(settings.get("backend", "numpy"))
+        if json.loads(json.dumps(settings_of(preset, int(settings["seed"]), int(settings["max_sequences"]), options,
+                                             update, backend))) != settings:
+            raise UserError(f"{path}: the current presets cannot reproduce the file's settings (a row's defaults "
+                            "changed); it cannot be replayed")
+        chosen = choose_trials(data["trials"], k)
+        print(f"{path}: replaying trial(s) {', '.join(str(r['trial']) for r in chosen)} "
+              f"({sum(int(r['sequences']) for r in chosen):,} sequences) under trainer {current}", flush=True)
+        batch = TrialBatch(preset, tuple(int(r["trial"]) for r in chosen), int(settings["seed"]),
+                           int(settings["max_sequences"]), options, update, backend)
+        new: dict[int, dict[str, Any]] = {}
+        started = time.perf_counter()
+        with runner(cluster, announce=print) as run_batch:
+            run_batch(batch, lambda *a: None, lambda rec: new.__setitem__(int(rec["trial"]), rec))
+        diffs = {int(r["trial"]): differences(r, new[int(r["trial"])]) for r in chosen}
+        identical = not any(diffs.values())
+        entry = {**code_stamp(), "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                 "seconds": round(time.perf_counter() - started, 1), "trials": sorted(diffs),
+                 "identical": identical, "differences": {str(t): d for t, d in diffs.items() if d}}
+        data = read_run(path)  # unchanged under the lock, but read again so that nothing else is lost
+        data.pop("path", None)
+        data["replays"] = [*data.get("replays", []), entry]
+        write_json_atomic(path, data)
+    finally:
+        lock.release()
+    for t, d in diffs.items():
+        print(f"  trial {t}: " + ("identical" if not d else "DIFFERS: " + "; ".join(d)))
+    return identical
+
+
+def run(args: argparse.Namespace) -> int:
+    """Replay every file; 1 if a trial differed, else 0."""
+    from lstm_proofs.commands.train import cluster_arg
+
+    k = int_arg("--trials", args.trials, 1, 10_000)
+    cluster = cluster_arg(args)
+    paths = [Path(f) for f in args.files]
+    for p in paths:
+        if not p.is_file():
+            raise UserError(f"{p}: no such results file")
+    outcomes = [replay_file(p, k, cluster, args.again) for p in paths]
+    differ = [str(p) for p, o in zip(paths, outcomes) if o is False]
+    if differ:
+        print(f"lstm-proofs: replay: trials differ in {', '.join(differ)}")
+        return 1
+    return 0

@@ -1,0 +1,110 @@
+"""``lstm-proofs replay``: finished trials rerun under the current code come out the same, bit for bit; a changed
+record is caught; ``results`` reads the replays."""
+
+import json
+
+import pytest
+
+from lstm_proofs.cli import main
+from lstm_proofs.commands.replay import choose_trials, differences
+from lstm_proofs.training.results import commit_text
+from lstm_proofs.training.study import provenance_of, row_report
+from lstm_proofs.training.presets import get_preset
+
+QUICK = ["train", "2a", "--row", "lstm", "--opt", "p=5", "--trials", "3", "--max-sequences", "4000", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def run_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("replay") / "quick.json"
+    assert main([*QUICK, "--json", str(path)]) == 0
+    return path
+
+
+def _copy(run_file, tmp_path, name="run.json"):
+    path = tmp_path / name
+    path.write_text(run_file.read_text())
+    return path
+
+
+def test_a_file_of_the_current_trainer_needs_no_replay(run_file, tmp_path, capsys):
+    path = _copy(run_file, tmp_path)
+    assert main(["replay", str(path)]) == 0
+    assert "produced by the current trainer" in capsys.readouterr().out
+    assert "replays" not in json.loads(path.read_text())
+
+
+def test_replayed_trials_are_identical_and_recorded(run_file, tmp_path, capsys):
+    path = _copy(run_file, tmp_path)
+    before = json.loads(path.read_text())
+    for rec in before["trials"]:  # as if produced by an older trainer
+        rec["code"] = [{**rec["code"][0], "trainer": "0123456789abcdef"}]
+    path.write_text(json.dumps(before))
+    assert main(["replay", str(path), "--trials", "2"]) == 0
+    out = capsys.readouterr().out
+    cheapest = [r["trial"] for r in choose_trials(before["trials"], 2)]
+    assert f"replaying trial(s) {cheapest[0]}, {cheapest[1]}" in out and out.count("identical") == 2
+    after = json.loads(path.read_text())
+    assert after["trials"] == before["trials"] and after["settings"] == before["settings"]
+    (entry,) = after["replays"]
+    assert entry["identical"] is True and entry["trials"] == sorted(cheapest) and entry["differences"] == {}
+    assert main(["replay", str(path)]) == 0  # already replayed under this trainer: skipped
+    assert "already replayed identically" in capsys.readouterr().out
+    # train resuming the file keeps its replays
+    assert main([*QUICK, "--trials", "3", "--json", str(path)]) == 0
+    assert json.loads(path.read_text())["replays"] == after["replays"]
+
+
+def test_a_record_the_code_does_not_reproduce_is_reported(run_file, tmp_path, capsys):
+    path = _copy(run_file, tmp_path)
+    data = json.loads(path.read_text())
+    victim = choose_trials(data["trials"], 1)[0]
+    victim["test"]["mean_error"] += 1e-15  # one bit of one figure
+    path.write_text(json.dumps(data))
+    assert main(["replay", str(path), "--again", "--trials", "1"]) == 1
+    out = capsys.readouterr().out
+    assert f"trial {victim['trial']}: DIFFERS: test:" in out and "trials differ in" in out
+    (entry,) = json.loads(path.read_text())["replays"]
+    assert entry["identical"] is False and list(entry["differences"]) == [str(victim["trial"])]
+
+
+def test_differences_ignore_run_fields_and_added_fields_but_not_dropped_ones():
+    stored = {"trial": 1, "sequences": 10, "seconds": 3.0, "code": [{"commit": "a"}], "test": {"wrong": 0}}
+    assert differences(stored, {**stored, "seconds": 9.0, "code": [], "new_field": 1}) == []
+    assert differences(stored, {k: v for k, v in stored.items() if k != "test"}) == ["test: missing in the rerun"]
+    assert differences(stored, {**stored, "sequences": 11}) == ["sequences: stored 10, rerun 11"]
+
+
+def test_results_show_a_changed_trainer_and_a_replay_under_the_current_one(run_file):
+    run = json.loads(run_file.read_text())
+    preset = get_preset("2a/lstm")
+    assert not provenance_of(run).changed
+    other = "0123456789abcdef"
+    changed = row_report(preset, run, current=other)
+    assert changed.provenance.changed and not changed.provenance.current
+    assert "**trainer changed since**" in commit_text(changed)
+    replays = [{"trainer": other, "identical": True, "trials": [0, 2]}]
+    replayed = row_report(preset, {**run, "replays": replays}, current=other)
+    assert replayed.provenance.current
+    assert "trainer changed since; 2 trial(s) replayed identically by the current one" in commit_text(replayed)
+    differs = row_report(preset, {**run, "replays": [{**replays[0], "identical": False}]}, current=other)
+    assert "replay differs" in commit_text(differs) and not differs.provenance.current
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["settings"].update(learning_rate=0.123), "cannot reproduce the file's settings"),
+    (lambda d: d.update(trials="x"), "missing row, settings or trials"),
+])
+def test_unreplayable_files_are_one_line_errors(run_file, tmp_path, capsys, edit, message):
+    path = _copy(run_file, tmp_path)
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+    assert main(["replay", str(path), "--again"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_missing_file_is_a_one_line_error(tmp_path, capsys):
+    assert main(["replay", str(tmp_path / "none.json")]) == 2
+    assert "no such results file" in capsys.readouterr().err
