@@ -29,7 +29,7 @@ import numpy as np
 from lstm_proofs.errors import UserError
 from lstm_proofs.inputs import Inputs, select_sequences
 from lstm_proofs.network.model import kernel_inputs, load_kernels
-from lstm_proofs.network.topology import Params, Topology
+from lstm_proofs.network.topology import Params, Topology, require_params
 
 UPDATES = ("step", "sequence")
 
@@ -105,6 +105,9 @@ class OnlineLearner:
             Outputs (T, B, K).
         """
         top = self.topology
+        if not isinstance(state, TrialState):
+            raise TypeError(f"state must be a TrialState (weights and learning rates), got {type(state).__name__}")
+        require_params(state.params, "state.params")
         T, B, _ = xs.shape
         xs = kernel_inputs(self.kernels, xs)
         P = state.params
@@ -156,6 +159,7 @@ class OnlineLearner:
             ``dL/dw`` (the negative of the summed learner updates), masked.
         """
         top = self.topology
+        require_params(params)
         B = xs.shape[1]
         xs = kernel_inputs(self.kernels, xs)
         W_h = np.ascontiguousarray(np.broadcast_to(params.W_hidden, (B, *params.W_hidden.shape)))

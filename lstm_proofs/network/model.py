@@ -20,7 +20,7 @@ import numpy as np
 
 from lstm_proofs.errors import UserError
 from lstm_proofs.inputs import Inputs, OneHotInputs
-from lstm_proofs.network.topology import Params, Topology
+from lstm_proofs.network.topology import Params, Topology, require_params
 
 
 BACKENDS = ("numpy", "numba")
@@ -89,6 +89,7 @@ class Network:
     def _check(self, params: Params, xs: Inputs, targets: np.ndarray | None = None,
                mask: np.ndarray | None = None) -> None:
         top = self.topology
+        require_params(params)
         for name, shape in top.param_shapes().items():
             if name not in params.arrays:
                 raise UserError(f"parameters lack {name!r}")

@@ -223,6 +223,16 @@ class Params:
         raise IndexError(k)
 
 
+def require_params(obj: object, what: str = "params") -> "Params":
+    """``obj`` if it is a :class:`Params`; a :class:`TypeError` naming what was given otherwise (a plain array or
+    dict passed where the API expects named parameter arrays)."""
+    if not isinstance(obj, Params):
+        raise TypeError(f"{what} must be a lstm_proofs.network.Params (named parameter arrays), got "
+                        f"{type(obj).__name__}; Params.from_vector(topology, vector) builds one from a flat vector "
+                        "and Params(dict_of_arrays) from arrays by name")
+    return obj
+
+
 def init_params(
     topology: Topology,
     rng: np.random.Generator,

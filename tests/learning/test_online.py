@@ -103,3 +103,21 @@ def test_learner_memory_does_not_grow_with_sequence_length():
 def test_bad_update_mode():
     with pytest.raises(UserError, match="update must be one of"):
         OnlineLearner(TOP, "batch")
+
+
+def test_plain_arrays_where_params_are_expected_are_type_errors():
+    rng = np.random.default_rng(0)
+    xs, tg, mask = _data(rng, 5)
+    params = init_params(TOP, rng, 0.1)
+    vector = params.to_vector(TOP)
+    with pytest.raises(TypeError, match="params must be a lstm_proofs.network.Params .*got ndarray"):
+        Network(TOP).forward(vector, xs)
+    with pytest.raises(TypeError, match="got dict"):
+        Network(TOP).loss_and_grad(params.arrays, xs, tg, mask)
+    learner = OnlineLearner(TOP)
+    with pytest.raises(TypeError, match="got ndarray"):
+        learner.sequence_gradient(vector, xs, tg, mask)
+    with pytest.raises(TypeError, match="state.params must be .*got ndarray"):
+        learner.run_sequence(TrialState(vector, np.ones(1)), xs, tg, mask)
+    with pytest.raises(TypeError, match="state must be a TrialState"):
+        learner.run_sequence(params, xs, tg, mask)
