@@ -33,6 +33,33 @@ LSTM1997_2A = declare_cell(
     """,
 )
 
+LSTM1997_HID = declare_cell(
+    "lstm1997_hid",
+    "LSTM 1997 with h the identity: the cell state leaves the cell unsquashed (a contrast for state drift)",
+    "Hochreiter & Schmidhuber (1997), Section 4 ('internal state drift': h(x) = x avoids it)",
+    ("in", "out"),
+    """
+    y_in  = sigma(net_in)             # eq. (7) input gate
+    y_out = sigma(net_out)            # eq. (8) output gate
+    s     = s_prev + y_in * g(net_c)  # eq. (9) internal state: the CEC, self-connection fixed at 1.0
+    y_c   = y_out * s                 # eq. (9) with h the identity
+    """,
+)
+
+LSTM1997_SWAP = declare_cell(
+    "lstm1997_swap",
+    "LSTM 1997 with Table 10's caption's ranges: g in [-1, 1] and h in [-2, 2] (the appendix has them the other "
+    "way round)",
+    "Hochreiter & Schmidhuber (1997), Table 10 caption against Appendix A.1 eqs. (4)-(5)",
+    ("in", "out"),
+    """
+    y_in  = sigma(net_in)                           # eq. (7) input gate
+    y_out = sigma(net_out)                          # eq. (8) output gate
+    s     = s_prev + y_in * (2 * sigma(net_c) - 1)  # eq. (9) with g in [-1, 1] (Table 10 caption)
+    y_c   = y_out * (4 * sigma(s) - 2)              # eq. (9) with h in [-2, 2] (Table 10 caption)
+    """,
+)
+
 FORGET = declare_cell(
     "forget",
     "LSTM with forget gate: the CEC's self-connection becomes the forget gate's activation",
@@ -106,7 +133,8 @@ RNN_LINEAR = declare_cell(
 )
 
 CELLS: dict[str, CellDeclaration] = {
-    c.name: c for c in (LSTM1997, LSTM1997_2A, FORGET, PEEPHOLE, VANILLA, RNN, RNN_TANH, RNN_LINEAR)
+    c.name: c for c in (LSTM1997, LSTM1997_2A, LSTM1997_HID, LSTM1997_SWAP, FORGET, PEEPHOLE, VANILLA, RNN, RNN_TANH,
+                        RNN_LINEAR)
 }
 
 

@@ -77,12 +77,13 @@ def choose_trials(records: list[dict[str, Any]], k: int) -> list[dict[str, Any]]
 
 def replay_file(path: Path, k: int, cluster: Any, again: bool) -> bool | None:
     """Replay ``k`` trials of one results file; True if identical, False if not, None if skipped."""
-    from lstm_proofs.commands.train import _results_lock, resolve
+    from lstm_proofs.commands.train import results_lock, resolve
+    from lstm_proofs.training.readings import recorded_readings
     from lstm_proofs.training.provenance import code_stamp, trainer_fingerprint
     from lstm_proofs.results import write_json_atomic
     from lstm_proofs.training.results import read_run, settings_of
 
-    lock = _results_lock(path)
+    lock = results_lock(path)
     try:
         data = read_run(path)
         settings = data["settings"]
@@ -98,6 +99,9 @@ def replay_file(path: Path, k: int, cluster: Any, again: bool) -> bool | None:
             print(f"{path}: already replayed identically under the current trainer ({current})")
             return None
         preset, options, update = resolve(_arguments_of(settings))
+        preset = recorded_readings(preset, list(settings.get("readings") or []))
+        if settings.get("diagnostics"):
+            preset = preset.with_(diagnostics=True)
         backend = str(settings.get("backend", "numpy"))
         if json.loads(json.dumps(settings_of(preset, int(settings["seed"]), int(settings["max_sequences"]), options,
                                              update, backend))) != settings:

@@ -135,9 +135,9 @@ def run(args: argparse.Namespace) -> int:
     path = output_file("--json", args.json if args.json is not None else default_path(preset, options, update),
                        owned=None)  # an existing file is checked (and resumed from) by ResultsFile
     backend = choose_backend(args.backend)
-    lock = _results_lock(path)
+    lock = results_lock(path)
     try:
-        return _train(preset, options, update, trials, seed, cap, cluster, every, path, backend, args.quiet)
+        return train_row(preset, options, update, trials, seed, cap, cluster, every, path, backend, args.quiet)
     finally:
         lock.release()
 
@@ -152,7 +152,7 @@ def cluster_arg(args: argparse.Namespace) -> ClusterSpec | None:
     return None if args.cluster is None else parse_cluster(args.cluster)
 
 
-def _results_lock(path: Path) -> Any:
+def results_lock(path: Path) -> Any:
     """An acquired lock on the results file ``path`` (a hidden ``.<name>.lock`` beside it), so that a second
     ``train`` on the same file refuses instead of running every trial again."""
     from filelock import FileLock, Timeout
@@ -170,9 +170,10 @@ def _results_lock(path: Path) -> Any:
     return lock
 
 
-def _train(preset: Preset, options: dict[str, Any], update: str, trials: int, seed: int, cap: int,
-           cluster: ClusterSpec | None, every: float, path: Path, backend: str, quiet: bool) -> int:
-    """Run the pending trials of the results file ``path`` (locked by the caller); print the summary."""
+def train_row(preset: Preset, options: dict[str, Any], update: str, trials: int, seed: int, cap: int,
+              cluster: ClusterSpec | None, every: float, path: Path, backend: str, quiet: bool) -> int:
+    """Run the pending trials of the results file ``path`` (locked by the caller, :func:`results_lock`); print
+    the summary. Returns 0."""
     from lstm_proofs.training.results import ResultsFile, settings_of
 
     settings = settings_of(preset, seed, cap, options, update, backend)

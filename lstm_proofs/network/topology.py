@@ -54,6 +54,8 @@ class Topology:
             below, inputs included, Table 10 "B").
         bias: bias weights on ``none``; ``gates`` (gate units only, "ga"); ``hidden`` (all hidden units, "b1");
             ``all`` (all non-input units).
+        output_bias: give the output units a bias weight whatever ``bias`` says (a reading of the paper that
+            ``lstm-proofs ablate`` tries where Table 10 gives the outputs none; it changes the weight count).
     """
 
     cell: str
@@ -64,6 +66,7 @@ class Topology:
     recurrent: Recurrent = "all"
     output_from: OutputFrom = "cells"
     bias: Bias = "none"
+    output_bias: bool = False
 
     def __post_init__(self) -> None:
         decl = get_cell(self.cell)
@@ -136,7 +139,7 @@ class Topology:
         if self.output_from == "below":
             mask[:, :self.n_in] = True
         mask[:, self.n_in:self.n_in + self.n_cells] = True  # gate units never feed output units
-        if self.bias == "all":
+        if self.bias == "all" or self.output_bias:
             mask[:, -1] = True
         return mask
 

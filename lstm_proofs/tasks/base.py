@@ -140,6 +140,7 @@ class Option:
         low, high: inclusive bounds for numbers (None: unbounded).
         choices: allowed values for string options.
         unconfirmed: the spec section of the UNCONFIRMED point the option switches ("" if confirmed).
+        alternatives: for a number with an UNCONFIRMED value, the documented other readings of it.
     """
 
     name: str
@@ -149,6 +150,16 @@ class Option:
     high: float | None = None
     choices: tuple[str, ...] = ()
     unconfirmed: str = ""
+    alternatives: tuple[Any, ...] = ()
+
+    def alternative_values(self) -> tuple[Any, ...]:
+        """The values a reading of the option may take, the default among them: its choices, both truth values,
+        or a number's default and documented alternatives."""
+        if self.choices:
+            return self.choices
+        if self.kind is bool:
+            return (False, True)
+        return (self.default, *self.alternatives)
 
     @property
     def kind(self) -> type:

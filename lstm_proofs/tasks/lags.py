@@ -128,7 +128,7 @@ class VeryLongLagTask(Task):
         Option("continue_prob", 0.9,
                "probability of appending another distractor (else the trigger e) after the prefix; "
                "0.9 gives the paper's expected length formula, 0.1 is P's printed 1/10", 0.0, 0.999,
-               unconfirmed="6.4"),
+               unconfirmed="6.4", alternatives=(0.1,)),
         Option("distractor_range", "p",
                "distractors drawn from a_1 .. a_p ('p') or, literally as printed, a_1 .. a_q ('q', needs q <= p)",
                choices=("p", "q"), unconfirmed="6.4"),

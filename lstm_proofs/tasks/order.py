@@ -27,7 +27,7 @@ class _OrderTask(Task):
     tolerance = 0.3  # Table 11: ABS(0.3), for all output units
     option_specs = (
         Option("origin", 1, "positions t1, t2, ... are counted from 1 (E is element 1) or from 0 (E is element 0)",
-               0, 1, unconfirmed="6.10"),
+               0, 1, unconfirmed="6.10", alternatives=(0,)),
     )
 
     def n_inputs(self, **options: Any) -> int:

@@ -158,6 +158,14 @@ class Preset:
         train_set_size: for Exp. 1, the size of the fixed training set (0: sequences generated online).
         trials_per_dataset: Exp. 1 uses 3 training/test-set pairs with 10 trials each.
         construction: cells from the start, or added once the error has stopped decreasing (Exps. 2a, 2b).
+        bias_intervals: per gate, a half-width for the random initial biases of that gate other than
+            ``init_interval`` (drawn from the same stream, scaled; ``lstm-proofs ablate``'s reading ``in-bias``).
+        fresh_training: Exp. 1: train on freshly generated strings instead of the fixed training set (the sets are
+            still used by the stopping test).
+        diagnostics: record sampled internal-state and gate statistics and, at the end, where the errors are
+            (:mod:`~lstm_proofs.training.diagnostics`); they do not change the training.
+        readings: names of the readings and contrasts of :mod:`~lstm_proofs.training.readings` applied to the row
+            beyond its task options, update timing, construction and ST3 error (empty for the paper's reading).
     """
 
     row: str
@@ -181,6 +189,10 @@ class Preset:
     train_set_size: int = 0
     trials_per_dataset: int = 0
     construction: Construction = Construction()
+    bias_intervals: dict[str, float] = field(default_factory=dict)
+    fresh_training: bool = False
+    diagnostics: bool = False
+    readings: tuple[str, ...] = ()
 
     @property
     def file_stem(self) -> str:
@@ -197,7 +209,8 @@ class Preset:
             "row": self.row, "task": self.task, "title": self.title, "task_options": dict(self.task_options),
             "topology": {"cell": top.cell, "n_in": top.n_in, "n_out": top.n_out, "n_blocks": top.n_blocks,
                          "block_size": top.block_size, "recurrent": top.recurrent, "output_from": top.output_from,
-                         "bias": top.bias, "n_weights": top.n_weights},
+                         "bias": top.bias, **({"output_bias": True} if top.output_bias else {}),
+                         "n_weights": top.n_weights},
             "paper_weights": self.paper_weights, "method": self.method, "init_interval": self.init_interval,
             "gate_biases": {k: list(v) for k, v in self.gate_biases.items()}, "learning_rate": self.learning_rate,
             "update": self.update, "stopping": self.stopping.describe(), "stopping_kind": self.stopping.kind,

@@ -38,6 +38,10 @@ def settings_of(preset: Preset, seed: int, max_sequences: int, options: dict[str
         settings["construction"] = construction
     if preset.stopping.error != "absolute":  # files without the key used the mean absolute error
         settings["st3_error"] = preset.stopping.error
+    if preset.readings:  # lstm-proofs ablate's readings and contrasts beyond the keys above
+        settings["readings"] = list(preset.readings)
+    if preset.diagnostics:
+        settings["diagnostics"] = True
     return settings
 
 
@@ -52,7 +56,7 @@ def is_paper_setting(preset: Preset, settings: dict[str, Any]) -> bool:
     """True if a run used the row's task options, update timing and construction (its sequence cap may differ)."""
     return (settings["task_options"] == row_options(preset) and settings["update"] == preset.update
             and settings.get("construction") == json.loads(json.dumps(preset.construction.setting()))
-            and settings.get("st3_error", "absolute") == "absolute")
+            and settings.get("st3_error", "absolute") == "absolute" and not settings.get("readings"))
 
 
 def construction_text(settings: dict[str, Any]) -> str:
@@ -283,7 +287,7 @@ def deviations(preset: Preset, run: dict[str, Any]) -> list[str]:
     if s["capped"]:
         out.append(f"{s['capped']} trial(s) hit the cap")
     if not is_paper_setting(preset, st):
-        out.append(f"options {st['task_options']}, update {st['update']}, construction {construction_text(st)}")
+        out.append(f"reading: {reading_text(preset, st)}")
     return out
 
 
@@ -304,8 +308,9 @@ def reading_parts(preset: Preset, options: dict[str, Any], update: str, construc
 
 def reading_text(preset: Preset, settings: dict[str, Any]) -> str:
     """A run's departures from the paper's reading of its row, in words (``paper`` when it has none)."""
-    return ", ".join(reading_parts(preset, settings.get("task_options") or {}, settings.get("update"),
-                                   construction_text(settings), settings.get("st3_error", "absolute"))) or "paper"
+    parts = reading_parts(preset, settings.get("task_options") or {}, settings.get("update"),
+                          construction_text(settings), settings.get("st3_error", "absolute"))
+    return ", ".join(parts + [str(r) for r in settings.get("readings") or []]) or "paper"
 
 
 def fmt_count(x: float | None, censored: bool = False) -> str:

@@ -41,6 +41,7 @@ from lstm_proofs.network import Network, Params, init_params
 from lstm_proofs.network.model import load_kernels
 from lstm_proofs.tasks import Batch, get_task
 from lstm_proofs.training.checkpoints import Checkpoints
+from lstm_proofs.training.diagnostics import PROBE_SEQUENCES, PROBE_STREAM, SITE_SEQUENCES, Probe, error_sites, measure
 from lstm_proofs.training.presets import Preset, with_construction
 from lstm_proofs.training.provenance import code_stamp
 
@@ -84,8 +85,18 @@ def dataset_seed(seed: int, dataset: int) -> np.random.SeedSequence:
 
 def initial_params(preset: Preset, seed: int, trial: int) -> Params:
     """The initial weights of a trial (Section 5: uniform in the interval; Table 10 gate biases)."""
-    rng = np.random.default_rng(trial_seed(seed, trial, 0))
-    return init_params(preset.topology, rng, preset.init_interval, dict(preset.gate_biases) or None)
+    return _draw(preset, np.random.default_rng(trial_seed(seed, trial, 0)))
+
+
+def _draw(preset: Preset, rng: np.random.Generator) -> Params:
+    """Weights uniform in the row's interval with its fixed gate biases; a gate with its own bias interval
+    (``preset.bias_intervals``) has its random biases scaled to it (same random numbers, so nothing else moves)."""
+    params = init_params(preset.topology, rng, preset.init_interval, dict(preset.gate_biases) or None)
+    rows = preset.topology.row_slices()
+    for gate, half in preset.bias_intervals.items():
+        if gate not in preset.gate_biases and preset.init_interval > 0:
+            params.arrays["W_hidden"][rows[gate], -1] *= half / preset.init_interval
+    return params
 
 
 def hidden_part(preset: Preset) -> dict[str, np.ndarray]:
@@ -109,8 +120,7 @@ def starting_params(preset: Preset, seed: int, trial: int) -> Params:
 def added_cell_params(preset: Preset, seed: int, trial: int) -> Params:
     """The weights a trial's cells get when they are added: drawn like initial weights (uniform in the row's
     interval, Table 10 gate biases) from the trial's own stream 4; only the hidden part of them is used."""
-    rng = np.random.default_rng(trial_seed(seed, trial, 4))
-    return init_params(preset.topology, rng, preset.init_interval, dict(preset.gate_biases) or None)
+    return _draw(preset, np.random.default_rng(trial_seed(seed, trial, 4)))
 
 
 class Plateau:
@@ -164,6 +174,7 @@ class _Trial:
     checks: int = 0
     passed_test: dict[str, Any] | None = None
     cell_added: int | None = None
+    probe: Probe | None = None
     start: float = field(default_factory=time.perf_counter)
 
     def __post_init__(self) -> None:
@@ -190,6 +201,8 @@ class _Trial:
                  "block_state": self.block_state, "next_index": self.next_index, "code": self.code,
                  "plateau": None if self.plateau is None else
                  {k: getattr(self.plateau, k) for k in ("total", "count", "reference", "stale")}}
+        if self.probe is not None:
+            state["probe"] = self.probe.state()
         return state, {"win_ok": self.win_ok, "win_err": self.win_err}
 
     def restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray], task: Any, block: int) -> None:
@@ -209,6 +222,8 @@ class _Trial:
         if self.plateau is not None and state["plateau"] is not None:
             for key, value in state["plateau"].items():
                 setattr(self.plateau, key, value)
+        if self.probe is not None:
+            self.probe.restore(state["probe"])
         here = self.code[-1]
         self.code = [*state["code"], here] if state["code"][-1] != here else list(state["code"])
 
@@ -224,7 +239,7 @@ class _Trial:
         Online sequences are generated ``block`` at a time (``block`` depends only on the task options, so the
         stream is the same whatever the batch) and handed out one by one.
         """
-        if self.train_set is not None:
+        if self.train_set is not None and not self.preset.fresh_training:
             return self.train_set, int(self.rng_train.integers(self.train_set.n))
         if self.pending is None or self.next_index == self.pending.n:
             self.block_state = self.rng_train.bit_generator.state
@@ -319,7 +334,15 @@ class _Runner:
             if tr.dataset not in self._sets:
                 self._sets[tr.dataset] = reber_sets(self.task, self.options, self.seed, tr.dataset, p.train_set_size)
             tr.train_set, tr.test_set = self._sets[tr.dataset]
+        if p.diagnostics:
+            rng = np.random.default_rng(trial_seed(self.seed, index, PROBE_STREAM))
+            tr.probe = Probe(self.eval.net, self.task.generate(rng, PROBE_SEQUENCES, **self.options), rng)
         return tr
+
+    def observe(self, tr: _Trial, params: Callable[[], Params]) -> None:
+        """Sample the trial's diagnostics when a sampling point is reached (no-op without diagnostics)."""
+        if tr.probe is not None and tr.probe.due(tr.sequences):
+            tr.probe.sample(tr.sequences, params())
 
     def check(self, tr: _Trial, params: Callable[[], Params]) -> str | None:
         """``criterion`` when the trial meets its stopping criterion, ``cap`` at the sequence cap, else None."""
@@ -380,6 +403,11 @@ class _Runner:
             rec["test"] = self.eval.fresh(params, rng, p.test_size)
         rec["train_window"] = {"size": tr.filled, "wrong": int((~tr.win_ok[: tr.filled]).sum()),
                                "mean_error": tr.running_error()}
+        if tr.probe is not None:
+            sites = tr.test_set if tr.test_set is not None else self.task.generate(
+                tr.probe.rng, SITE_SEQUENCES, **self.options)
+            rec["diagnostics"] = {"samples": tr.probe.samples, "end": measure(self.eval.net, params, tr.probe.batch),
+                                  "error_sites": error_sites(p.task, self.eval.net, params, sites)}
         rec["seconds"] = time.perf_counter() - tr.start
         rec["code"] = tr.code  # commit, dirty flag and trainer fingerprint of every process that advanced it
         return rec
@@ -486,6 +514,7 @@ def _run_lockstep(runner: _Runner, trials: list[int], on_result: ResultFn | None
                 new = added_cell_params(p, runner.seed, tr.index)
                 for name, m in hidden.items():
                     state.params.arrays[name][b][m] = new.arrays[name][m]
+            runner.observe(tr, lambda b=b: _one(state.params, b))
             stop = runner.check(tr, lambda b=b: _one(state.params, b))
             if stop is None:
                 keep.append(b)
@@ -564,23 +593,36 @@ def _one(stacked: Params, b: int) -> Params:
 
 def _run_conventional(runner: _Runner, trials: list[int], on_result: ResultFn | None,
                       on_progress: ProgressFn | None, saver: _Saver) -> list[dict[str, Any]]:
-    """Table 2's baselines: full gradient (BPTT; identical to offline RTRL), weights updated after each sequence."""
+    """Full-gradient training, one trial after another, weights updated after each sequence: Table 2's baselines
+    (BPTT; identical to offline RTRL), and LSTM rows under ``lstm-proofs ablate``'s contrast ``gradient=full``
+    (with sequential construction where the row has it: the hidden part's gradient is held at zero until the
+    cells are added)."""
     p, task, opts = runner.preset, runner.task, runner.options
     net = Network(p.topology, runner.kernels)
     block = generation_block(task, opts)
+    hidden = hidden_part(p) if p.construction.kind == "sequential" else {}
     results = []
     for index in trials:
         tr = runner.new_trial(index)
-        params = saver.resume(tr, task, block, initial_params(p, runner.seed, index))
+        params = saver.resume(tr, task, block, starting_params(p, runner.seed, index))
         while True:
             batch = tr.next_sequence(task, block)
             outs = net.forward(params, batch.inputs).outputs
             tr.record(bool(task.correct(outs, batch, **opts)[0]), float(task.errors(outs, batch, **opts)[0]))
-            _, grad = net.loss_and_grad(params, batch.inputs, batch.targets, batch.mask)
+            loss, grad = net.loss_and_grad(params, batch.inputs, batch.targets, batch.mask)
+            frozen = tr.frozen
             for k, g in grad.arrays.items():
+                if frozen and k in hidden:
+                    g[hidden[k]] = 0.0
                 params.arrays[k] -= p.learning_rate * g
+            if frozen and tr.plateau.add(float(loss)):
+                tr.cell_added = tr.sequences  # the error has stopped decreasing: add the cell and its gate
+                new = added_cell_params(p, runner.seed, index)
+                for name, m in hidden.items():
+                    params.arrays[name][m] = new.arrays[name][m]
             if on_progress:
                 on_progress(1, tr.running_error, 1)
+            runner.observe(tr, lambda: params)
             stop = runner.check(tr, lambda: params)
             if stop is not None:
                 rec = runner.finish(tr, params, stop)

@@ -1,0 +1,118 @@
+"""``lstm-proofs ablate``: run a table row under its default reading and under each reading and contrast that
+applies to it, one change at a time (:mod:`lstm_proofs.training.readings`)."""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from lstm_proofs.commands.arguments import float_arg, int_arg
+from lstm_proofs.commands.outputs import output_file
+from lstm_proofs.commands.train import (MAX_SEQUENCES_LIMIT, MAX_TRIALS, choose_backend, cluster_arg, resolve,
+                                        results_lock, train_row)
+from lstm_proofs.errors import UserError
+from lstm_proofs.training.ablation import ABLATE_DIR
+from lstm_proofs.training.presets import sanitise
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``ablate`` sub-command to the CLI's sub-parsers."""
+    p = sub.add_parser(
+        "ablate", help="run a row under every documented reading of the paper and contrast, one change at a time",
+        description=textwrap.fill(
+            "Run one table row under its default reading (docs/decisions.md) and under each documented "
+            "alternative reading of the paper and each contrast (full gradient, forget-gate cell, other squashing "
+            "ranges) that applies to it, one change at a time, with the row's trial count and seeds. Each reading "
+            "has its own results file, <root>/<row>/<reading>.json, resumed like train's; trials record "
+            "diagnostics (internal states, gate activations, where the errors are). 'lstm-proofs results' "
+            "turns the files into docs/readings.md.", 100),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("task", nargs="?", help="task name or row id, as for train")
+    p.add_argument("--row", help="row of the task, as for train")
+    p.add_argument("--readings", metavar="LIST",
+                   help="comma-separated readings to run ('default' is the row's own; see --list; default: all)")
+    p.add_argument("--list", action="store_true", help="list the readings and contrasts that apply to the row")
+    p.add_argument("--trials", metavar="N", help="trials per reading (default: the paper's count for the row)")
+    p.add_argument("--seed", default="0", metavar="S", help="base seed, as for train (default 0)")
+    p.add_argument("--max-sequences", metavar="M", help="cap on training sequences per trial (default: the row's)")
+    p.add_argument("--root", default=str(ABLATE_DIR), metavar="DIR",
+                   help=f"directory of the results files (default {ABLATE_DIR})")
+    p.add_argument("--cluster", metavar="SPEC", help="run the trials on a Dask cluster (as for train)")
+    p.add_argument("--jobs", metavar="N", help="shorthand for --cluster local:N")
+    p.add_argument("--backend", choices=("auto", "numpy", "numba"), default="auto", help="as for train")
+    p.add_argument("--checkpoint-every", default="60", metavar="SECONDS", help="as for train (default 60)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def _base(args: argparse.Namespace) -> tuple[Any, dict[str, Any], str]:
+    ns = argparse.Namespace(task=args.task, row=args.row, opt=[], update=None, construction=None, st3_error=None)
+    return resolve(ns)
+
+
+def reading_path(root: Path, row: str, reading: str, cap: int | None) -> Path:
+    """``<root>/<row>/<reading>[__cap=M].json`` (the cap in the name when it is not the row's)."""
+    return Path(root) / sanitise(row) / (sanitise(reading) + (f"__cap={cap}" if cap is not None else "") + ".json")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chosen readings of the row one after another; print the matrix; 0 on completion."""
+    from lstm_proofs.training.readings import DEFAULT, apply_reading, readings_for
+
+    base = _base(args)
+    preset, options, update = base
+    available = readings_for(preset, options, update)
+    if args.list:
+        print(f"readings of row {preset.row} (each run with the row's other settings unchanged):")
+        print(f"  {DEFAULT:<22} reading   our default (docs/decisions.md)")
+        for r in available:
+            print(f"  {r.name:<22} {r.kind:<9} {r.text} [{r.source}]")
+        return 0
+    names = [DEFAULT] + [r.name for r in available]
+    if args.readings is not None:
+        chosen = [n.strip() for n in args.readings.split(",") if n.strip()]
+        unknown = [n for n in chosen if n not in names]
+        if unknown or not chosen:
+            raise UserError(f"--readings: {', '.join(unknown) or 'empty list'} not a reading of row {preset.row}; "
+                            f"its readings: {', '.join(names)}")
+        names = list(dict.fromkeys(chosen))
+    trials = int_arg("--trials", args.trials, 1, MAX_TRIALS) if args.trials is not None else preset.trials
+    seed = int_arg("--seed", args.seed, 0, 2**63 - 1)
+    cap = (int_arg("--max-sequences", args.max_sequences, 1, MAX_SEQUENCES_LIMIT)
+           if args.max_sequences is not None else None)
+    cluster = cluster_arg(args)
+    every = float_arg("--checkpoint-every", args.checkpoint_every, 0.0, 1e6)
+    backend = choose_backend(args.backend)
+    runs = []
+    for name in names:  # paths and readings checked before anything runs
+        r_preset, r_options, r_update = apply_reading(base, name)
+        r_preset = r_preset.with_(diagnostics=True)
+        path = output_file("--root", str(reading_path(Path(args.root), preset.row, name, cap)), owned=None)
+        runs.append((name, r_preset, r_options, r_update, path))
+    for i, (name, r_preset, r_options, r_update, path) in enumerate(runs):
+        print(f"== reading {i + 1} of {len(runs)}: {name}", flush=True)
+        lock = results_lock(path)
+        try:
+            train_row(r_preset, r_options, r_update, trials, seed, cap or preset.max_sequences, cluster, every, path,
+                      backend, args.quiet)
+        finally:
+            lock.release()
+    print(matrix_text(preset, [(name, path) for name, *_, path in runs]))
+    return 0
+
+
+def matrix_text(preset: Any, files: list[tuple[str, Path]]) -> str:
+    """The readings of a row side by side: trials, success with its interval, median sequences, verdict."""
+    from lstm_proofs.training.results import read_run, stats_cells
+    from lstm_proofs.training.study import row_report
+
+    lines = [f"readings of {preset.row} ({preset.paper.table}):"]
+    for name, path in files:
+        rep = row_report(preset, read_run(path))
+        success, median, _, _, censored, verdict = stats_cells(rep)
+        n = len(rep.run["trials"]) if rep.run else 0
+        lines.append(f"  {name:<22} {n:>3} trials; success {success}; median {median}; {censored} censored; "
+                     f"{verdict}")
+    return "\n".join(lines)
