@@ -22,6 +22,7 @@ core), ``local:N`` (N worker processes) and ``tcp://HOST:PORT`` (a running sched
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import os
 import queue
@@ -99,8 +100,9 @@ def parse_cluster(text: str) -> ClusterSpec:
 
 def outcome(record: dict[str, Any]) -> dict[str, Any]:
     """A trial record without its run fields (:data:`RUN_FIELDS`): what must be equal, bit for bit, whenever the
-    trial is run again."""
-    return {k: v for k, v in record.items() if k not in RUN_FIELDS}
+    trial is run again. Compared as JSON (what the results file keeps): records that came as Dask events have
+    tuples where the worker had lists."""
+    return json.loads(json.dumps({k: v for k, v in record.items() if k not in RUN_FIELDS}))
 
 
 Runner = Callable[[TrialBatch, ProgressFn, ResultFn], None]

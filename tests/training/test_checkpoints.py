@@ -15,6 +15,7 @@ from lstm_proofs.tasks import get_task
 from lstm_proofs.training import trainer
 from lstm_proofs.training.checkpoints import Checkpoints
 from lstm_proofs.training.presets import get_preset
+from lstm_proofs.training.readings import apply_reading
 from lstm_proofs.training.trainer import run_trials
 
 SMALL_2A = {"p": 5, "criterion": "all_steps"}
@@ -40,6 +41,11 @@ CASES = {
                                                                    check_every=20, check_size=16)),
            {"T": 10, "N": 3}, 600),
     "2a-bptt": (_small_2a(get_preset("2a", "bptt/p=100")), SMALL_2A, 300),
+    # ablate's runs: diagnostics sampled during training (their state is checkpointed), and the full-gradient
+    # contrast on an LSTM row with sequential construction (hidden part frozen, then added)
+    "1-reber-diagnostics": (get_preset("1", "3x2/lr=0.5").with_(diagnostics=True), None, 400),
+    "2a-full-gradient": (apply_reading((_small_2a(get_preset("2a", "lstm")), SMALL_2A, "step"), "gradient=full")[0]
+                         .with_(diagnostics=True), SMALL_2A, 1500),
 }
 
 

@@ -1,0 +1,99 @@
+"""``lstm-proofs ablate``: a row under its readings, resumable, its default equal to train's run, its files read by
+``results`` (docs/readings.md) and ``replay``."""
+
+import json
+
+import pytest
+
+from lstm_proofs.cli import main
+
+QUICK = ["6a", "--trials", "2", "--max-sequences", "300", "--quiet"]
+OUTCOME = ("trial", "solved", "stop", "sequences", "test", "train_window", "stopping_checks")
+
+
+@pytest.fixture(scope="module")
+def ablated(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ablate")
+    assert main(["ablate", *QUICK, "--readings", "default,origin=0,gradient=full", "--root", str(root)]) == 0
+    return root
+
+
+def _trials(path):
+    return json.loads(path.read_text())["trials"]
+
+
+def test_each_reading_has_its_own_file_with_diagnostics(ablated):
+    files = sorted(p.name for p in (ablated / "6a").iterdir() if p.suffix == ".json")
+    assert files == ["default__cap=300.json", "gradient=full__cap=300.json", "origin=0__cap=300.json"]
+    full = json.loads((ablated / "6a" / "gradient=full__cap=300.json").read_text())
+    assert full["settings"]["readings"] == ["gradient=full"] and full["settings"]["method"] == "bptt"
+    assert json.loads((ablated / "6a" / "origin=0__cap=300.json").read_text())["settings"]["task_options"][
+        "origin"] == 0
+    for rec in _trials(ablated / "6a" / "default__cap=300.json"):
+        d = rec["diagnostics"]
+        assert [s["sequences"] for s in d["samples"]] == [100, 200] and len(d["end"]["max_abs_state"]) == 4
+        assert set(d["end"]["gate_mean"]) == {"in", "out"} and d["error_sites"] is None
+
+
+def test_default_reading_equals_train_and_diagnostics_change_nothing(ablated, tmp_path):
+    path = tmp_path / "train.json"
+    assert main(["train", *QUICK, "--json", str(path)]) == 0
+    trained = {r["trial"]: r for r in _trials(path)}
+    for rec in _trials(ablated / "6a" / "default__cap=300.json"):
+        assert {k: rec.get(k) for k in OUTCOME} == {k: trained[rec["trial"]].get(k) for k in OUTCOME}
+        assert "diagnostics" not in trained[rec["trial"]]
+
+
+def test_rerun_resumes_and_list_shows_the_readings(ablated, capsys):
+    assert main(["ablate", *QUICK, "--readings", "default", "--root", str(ablated)]) == 0
+    out = capsys.readouterr().out
+    assert "(2 already in" in out and "readings of 6a (Table 9):" in out
+    assert main(["ablate", "6a", "--list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("origin=0", "update=sequence", "st3-error=squared", "out-bias=section4", "gradient=full",
+                 "cell=forget", "h=identity", "ranges=swapped"):
+        assert f"  {name} " in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--readings", "cell=forget,nope=1"], "--readings: nope=1 not a reading of row 6a"),
+    (["--readings", ","], "--readings: empty list"),
+    (["--trials", "0"], "--trials"),
+])
+def test_bad_arguments_are_one_line_errors(args, message, tmp_path, capsys):
+    assert main(["ablate", "6a", "--root", str(tmp_path), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())
+
+
+def test_results_writes_the_readings_page_and_figure(ablated, tmp_path, capsys):
+    out, readings = tmp_path / "results.md", tmp_path / "readings.md"
+    args = ["results", "--out", str(out), "--ablate-dir", str(ablated), "--readings-out", str(readings)]
+    assert main(args) == 0
+    text = readings.read_text()
+    assert "## `6a`" in text and "| `gradient=full__cap=300` | contrast | 2 | 300 |" in text
+    assert "| `origin=0__cap=300` | reading |" in text and (tmp_path / "readings-states.png").stat().st_size > 0
+    assert "largest \\|s\\|, unsolved" in text
+    assert main([*args, "--check"]) == 0
+    readings.write_text(text.replace("contrast", "kontrast"))
+    assert main([*args, "--check"]) == 1
+
+
+def test_replay_rebuilds_a_reading(ablated, tmp_path, capsys):
+    path = tmp_path / "full.json"
+    data = json.loads((ablated / "6a" / "gradient=full__cap=300.json").read_text())
+    for rec in data["trials"]:  # as if produced by an older trainer
+        rec["code"] = [{**rec["code"][0], "trainer": "0123456789abcdef"}]
+    path.write_text(json.dumps(data))
+    assert main(["replay", str(path), "--trials", "1"]) == 0
+    assert json.loads(path.read_text())["replays"][0]["identical"] is True
+
+
+def test_ablate_on_a_local_cluster_equals_the_serial_run(ablated, tmp_path):
+    assert main(["ablate", *QUICK, "--readings", "origin=0", "--root", str(tmp_path), "--cluster", "local:2"]) == 0
+    serial = {r["trial"]: {k: r.get(k) for k in (*OUTCOME, "diagnostics")}
+              for r in _trials(ablated / "6a" / "origin=0__cap=300.json")}
+    cluster = {r["trial"]: {k: r.get(k) for k in (*OUTCOME, "diagnostics")}
+               for r in _trials(tmp_path / "6a" / "origin=0__cap=300.json")}
+    assert cluster == serial

@@ -1,0 +1,159 @@
+"""Readings of the paper and contrasts (lstm_proofs.training.readings) and the diagnostics trials record with them."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from lstm_proofs.errors import UserError
+from lstm_proofs.network import Network
+from lstm_proofs.tasks import get_task
+from lstm_proofs.training.diagnostics import error_sites, sample_points
+from lstm_proofs.training.presets import get_preset
+from lstm_proofs.training.readings import TRAINER_READINGS, apply_reading, readings_for, recorded_readings
+from lstm_proofs.training.results import row_options, settings_of
+from lstm_proofs.training.trainer import initial_params, run_trials
+
+
+def _run(row: str, sub: str | None = None):
+    preset = get_preset(row, sub)
+    return preset, row_options(preset), preset.update
+
+
+def _names(row, sub=None):
+    return [r.name for r in readings_for(*_run(row, sub))]
+
+
+def test_each_row_gets_the_readings_that_apply_to_it():
+    reber = _names("1", "3x2/lr=0.5")
+    assert {"targets=legal", "update=sequence", "in-bias=table10", "train=fresh", "check=every", "output-bias=yes",
+            "gradient=full", "cell=forget", "h=identity", "ranges=swapped"} == set(reber)
+    lstm2a = _names("2a", "lstm")
+    assert {"criterion=end", "construction=full", "plateau=long", "gradient=full"} <= set(lstm2a)
+    assert "cell=forget" not in lstm2a and "st3-error=squared" not in lstm2a  # 2a's own cell; no ST3
+    assert {"x2_range=positions", "first_marker=end", "first_pair_rule=x1_only", "st3-error=squared",
+            "out-bias=section4"} <= set(_names("4", "T=100"))
+    assert "st3-error=squared" not in _names("5", "nseq=140")
+    assert {"continue_prob=0.1", "distractor_range=q"} <= set(_names("2c", "q=50,p=50"))
+    assert "origin=0" in _names("6a")
+    assert _names("2a", "rtrl/p=4/lr=1") == ["criterion=end", "check=every"]  # baselines: no LSTM readings
+    names = reber
+    assert names.index("targets=legal") < names.index("gradient=full")  # readings before contrasts
+
+
+def test_unknown_or_inapplicable_reading_is_a_user_error():
+    with pytest.raises(UserError, match="does not apply to row 2a/lstm"):
+        apply_reading(_run("2a", "lstm"), "cell=forget")
+    with pytest.raises(UserError, match="no-such"):
+        apply_reading(_run("6a"), "no-such=1")
+
+
+def test_in_bias_reading_scales_only_the_input_gate_biases():
+    base = _run("1", "3x2/lr=0.5")
+    table10 = apply_reading(base, "in-bias=table10")[0]
+    a, b = initial_params(base[0], 0, 4), initial_params(table10, 0, 4)
+    rows = base[0].topology.row_slices()["in"]
+    np.testing.assert_array_equal(b.W_hidden[rows, -1], 0.5 * a.W_hidden[rows, -1])
+    assert np.abs(b.W_hidden[rows, -1]).max() <= 0.1
+    a.W_hidden[rows, -1] = b.W_hidden[rows, -1]
+    for name in a.arrays:
+        np.testing.assert_array_equal(a[name], b[name])
+
+
+def test_bias_readings_change_the_network_as_documented():
+    base = _run("4", "T=100")
+    out = apply_reading(base, "out-bias=section4")[0]
+    params = initial_params(out, 0, 0)
+    np.testing.assert_array_equal(params.W_hidden[out.topology.row_slices()["out"], -1], [-1.0, -2.0])
+    reber = _run("1", "4x1/lr=0.1")
+    biased = apply_reading(reber, "output-bias=yes")[0]
+    assert biased.topology.n_weights == reber[0].topology.n_weights + reber[0].topology.n_out
+    forget = apply_reading(reber, "cell=forget")[0]
+    assert forget.topology.cell == "forget" and forget.gate_biases["forget"] == (0.5, 1.0, 1.5, 2.0)
+
+
+def test_recorded_readings_rebuild_the_settings_for_replay():
+    for name in ("gradient=full", "plateau=long", "train=fresh", "check=every"):
+        for row, sub in (("2a", "lstm"), ("1", "3x2/lr=0.5")):
+            run = _run(row, sub)
+            if name not in [r.name for r in readings_for(*run)]:
+                continue
+            preset, options, update = apply_reading(run, name)
+            settings = settings_of(preset, 0, 1000, options, update)
+            assert settings["readings"] == [name]
+            again = recorded_readings(replace(run[0], update=update), settings["readings"])
+            again = again if name != "plateau=long" else again  # window recorded in construction settings
+            assert settings_of(again, 0, 1000, options, update) == settings
+    with pytest.raises(UserError, match="unknown reading"):
+        recorded_readings(run[0], ["bogus=1"])
+
+
+def test_every_trainer_reading_has_a_source_and_kind():
+    for r in TRAINER_READINGS:
+        assert r.kind in ("reading", "contrast") and r.source and r.text and "=" in r.name
+
+
+def test_full_gradient_contrast_trains_with_the_full_gradient_and_adds_the_cell():
+    """gradient=full on Exp. 2a (sequential construction): the hidden part stays zero until the cell is added,
+    and the trial records diagnostics; the truncated run with the same timing takes another path."""
+    small = {"p": 5, "criterion": "all_steps"}
+    task = get_task("2a")
+    base = get_preset("2a", "lstm")
+    base = base.with_(topology=base.topology.with_(n_in=task.n_inputs(**small), n_out=task.n_outputs(**small)),
+                      test_size=200, stopping=replace(base.stopping, check_size=200))
+    full = apply_reading((base, small, "step"), "gradient=full")[0].with_(diagnostics=True)
+    assert full.method == "bptt" and full.update == "sequence"
+    (rec,) = run_trials(full, [0], seed=1, max_sequences=3000, options=small)
+    assert rec["cell_added"] is not None and rec["cell_added"] > 0
+    samples = rec["diagnostics"]["samples"]
+    assert [s["sequences"] for s in samples] == [n for n in sample_points(rec["sequences"])]
+    frozen = [s for s in samples if s["sequences"] <= rec["cell_added"]]
+    assert len(frozen) >= 2 and all(s["max_abs_state"] == frozen[0]["max_abs_state"] for s in frozen)
+    assert any(s["max_abs_state"] != frozen[0]["max_abs_state"] for s in samples if s not in frozen)
+    assert set(rec["diagnostics"]["error_sites"]) == {"sequences", "wrong_final", "wrong_middle"}
+    (trunc,) = run_trials(base.with_(update="sequence"), [0], seed=1, max_sequences=3000, options=small)
+    assert (trunc["sequences"], trunc.get("test")) != (rec["sequences"], rec.get("test"))
+
+
+def test_sample_points_are_a_1_2_5_series():
+    assert sample_points(20_000) == [100, 200, 500, 1000, 2000, 5000, 10_000, 20_000]
+    assert sample_points(99) == []
+
+
+def test_error_sites_of_reber_count_the_long_lag_step_apart():
+    task = get_task("1")
+    batch = task.generate(np.random.default_rng(0), 20)
+    legal = batch.info["legal"][:, :batch.steps].transpose(1, 0, 2).astype(float)
+    net = _FixedNet(legal)
+    assert error_sites("1", net, None, batch) == {"sequences": 20, "wrong_long_lag": 0, "wrong_elsewhere": 0}
+    bad = legal.copy()
+    idx = batch.lengths - 2  # input: the inner E; target: the T or P of the second symbol
+    bad[idx[:5], np.arange(5)] = 1.0 - bad[idx[:5], np.arange(5)]
+    assert error_sites("1", _FixedNet(bad), None, batch) == {"sequences": 20, "wrong_long_lag": 5,
+                                                            "wrong_elsewhere": 0}
+    bad = legal.copy()
+    bad[0, :3] = 1.0 - bad[0, :3]  # the first step: inner grammar
+    assert error_sites("1", _FixedNet(bad), None, batch)["wrong_elsewhere"] == 3
+
+
+def test_error_sites_of_2a_split_final_and_middle_steps():
+    task = get_task("2a")
+    batch = task.generate(np.random.default_rng(0), 10, p=6)
+    outs = batch.targets.copy()
+    assert error_sites("2a", _FixedNet(outs), None, batch)["wrong_final"] == 0
+    outs[batch.lengths[:4] - 1, np.arange(4)] = 1.0 - outs[batch.lengths[:4] - 1, np.arange(4)]
+    sites = error_sites("2a", _FixedNet(outs), None, batch)
+    assert sites["wrong_final"] == 4 and sites["wrong_middle"] == 0
+    assert error_sites("4", _FixedNet(outs), None, batch) is None
+
+
+class _FixedNet(Network):
+    """A network whose forward pass returns fixed outputs (to test the error-site counting alone)."""
+
+    def __init__(self, outputs):
+        self._outputs = outputs
+
+    def forward(self, params, xs):
+        class _Pass:
+            outputs = self._outputs
+        return _Pass()
