@@ -134,16 +134,22 @@ def diagnostics_text(runs: list[ReadingRun]) -> list[str]:
         for solved in (True, False):
             ends = [max(d["end"]["max_abs_state"]) for s, d in diag if s == solved and d["end"]]
             cells.append(f"{np.median(ends):.3g} ({len(ends)})" if ends else "-")
+        saturated = [d["end"]["output_end_saturated"] for s, d in diag
+                     if not s and "output_end_saturated" in d["end"]]
+        cells.append(f"{np.median(saturated):.0%}" if saturated else "-")
         sites = [d["error_sites"] for s, d in diag if not s and d.get("error_sites")]
         cells.append(_sites_text(sites))
         rows.append(f"| `{r.name}` | {' | '.join(cells)} |")
     if not rows:
         return []
     return ["Diagnostics at the end of training (the last section explains |s|): median over "
-            "trials of the largest |s| over the cells (trials), and where unsolved trials still err on fresh "
-            "sequences (Exp. 1: its test set).", "",
-            "| reading | largest \\|s\\|, solved | largest \\|s\\|, unsolved | unsolved trials' errors |",
-            "|---|---|---|---|", *rows]
+            "trials of the largest |s| over the cells (trials); median over unsolved trials of the fraction of "
+            "output activations at the last step of the probe sequences that are saturated (within 0.01 of 0 or "
+            "1, slope below a 25th of its largest); where unsolved trials still err on fresh sequences (Exp. 1: "
+            "its test set).", "",
+            "| reading | largest \\|s\\|, solved | largest \\|s\\|, unsolved | outputs saturated at the end, "
+            "unsolved | unsolved trials' errors |",
+            "|---|---|---|---|---|", *rows]
 
 
 def _sites_text(sites: list[dict[str, Any]]) -> str:

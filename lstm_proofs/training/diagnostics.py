@@ -4,7 +4,8 @@ A trial run with diagnostics (``lstm-proofs ablate``, or a preset with ``diagnos
 probe batch of fresh task sequences, drawn from its own random stream 5 so the training is unchanged, and runs its
 current weights forward on it at 100, 200, 500, 1,000, 2,000, 5,000, ... training sequences and at its end. Each
 sample records, per memory cell, the largest |s| (internal state, the CEC) over the probe's steps and the mean |s|
-at the sequence ends, and, per gate and block, the mean activation. These are the quantities of the paper's
+at the sequence ends; per gate and block, the mean activation; per output unit, the mean activation at the last
+step, and the fraction of (sequence, output unit) pairs whose last activation is saturated (within 0.01 of 0 or 1). These are the quantities of the paper's
 Section 4 "internal state drift" (|s| grows until h'(s) vanishes) and "abuse problem" (gates stuck open or shut).
 
 At the end, for the tasks where the paper's failure modes can be told apart, where the errors are on 256 fresh
@@ -33,6 +34,10 @@ PROBE_SEQUENCES = 8
 
 #: Fresh sequences on which the error sites are counted at the end.
 SITE_SEQUENCES = 256
+
+#: An output unit counts as saturated when its (logistic) activation is within 0.01 of 0 or 1, where its slope
+#: f' = y (1 - y) is below 0.0099, a 25th of its largest value.
+SATURATED = 0.49
 
 #: ABS(0.25), Exp. 2a/2b's per-output error bound (Section 5.2).
 EXP2_BOUND = 0.25
@@ -95,9 +100,12 @@ def measure(net: Network, params: Params, batch: Batch) -> dict[str, Any]:
     end = s[batch.lengths - 1, np.arange(batch.n)]                                     # (B, C, S)
     rows = top.row_slices()
     acts = fp.activations[valid]                                                       # (valid steps, N_a)
+    last = fp.outputs[batch.lengths - 1, np.arange(batch.n)]                          # (B, K)
     return {"max_abs_state": _round(np.where(valid[..., None, None], s, 0.0).max(axis=(0, 1)).ravel()),
             "end_abs_state": _round(end.mean(axis=0).ravel()),
-            "gate_mean": {g: _round(acts[:, rows[g]].mean(axis=0)) for g in top.gates}}
+            "gate_mean": {g: _round(acts[:, rows[g]].mean(axis=0)) for g in top.gates},
+            "output_end_mean": _round(last.mean(axis=0)),
+            "output_end_saturated": float(np.mean(np.abs(last - 0.5) > SATURATED))}
 
 
 def _round(values: np.ndarray) -> list[float]:
