@@ -344,6 +344,16 @@ def render(payload: dict[str, Any]) -> str:
     return "\n".join(L) + "\n"
 
 
+def _readings(row: str) -> int:
+    """Runs of the row in its readings matrix: the default and every reading and contrast that applies."""
+    from lstm_proofs.training.presets import get_preset
+    from lstm_proofs.training.readings import readings_for
+    from lstm_proofs.training.results import row_options
+
+    preset = get_preset(row)
+    return 1 + len(readings_for(preset, row_options(preset), preset.update))
+
+
 def cluster_markdown(payload: dict[str, Any]) -> str:
     """The measured block of docs/cluster.md: throughput from one process to two Dask workers, and the projected
     wall time of the paper's tables on more cores (from :func:`projections`' numba column)."""
@@ -365,16 +375,18 @@ def cluster_markdown(payload: dict[str, Any]) -> str:
     L += ["", f"Speed-up from 1 to 2 workers: **{c['speedup_2_over_1_workers']:.2f}x** (parallel efficiency "
               f"{eff:.0%}); 2 workers against one process: {c['speedup_2_workers_over_in_process']:.2f}x.", ""]
     rows, totals = projections(payload)
-    per_row = [{"trials": p["row"].trials, "hours": p["hours"]["numba_lockstep"]} for p in rows
-               if p["hours"]["numba_lockstep"] is not None]
+    per_row = [{"trials": p["row"].trials, "hours": p["hours"]["numba_lockstep"], "readings": _readings(p["row"].row)}
+               for p in rows if p["hours"]["numba_lockstep"] is not None]
     proj = on_cores(per_row, min(1.0, eff))
     L += [f"Projected wall time of the paper's {len(per_row)} LSTM rows (every trial, numba, in lockstep) at the paper's "
           "mean sequences to success (`docs/performance.md`, \"Projected wall time\"): the one-core hours over the "
           "cores, no row faster than one of its trials on one core, divided by the efficiency measured above beyond "
           "one core. Trials that fail run to the sequence cap instead, up to 100 times longer on Exp. 2, so read "
-          "these as lower bounds. A matrix of readings reruns the table once per reading.", "",
-          "| cores | whole table | a matrix of 10 readings |", "|---:|---:|---:|"]
-    ten = on_cores([{**r, "hours": 10 * r["hours"]} for r in per_row], min(1.0, eff))
+          "these as lower bounds. The readings matrix (`lstm-proofs ablate` on every row) reruns each row once "
+          f"per reading that applies to it ({sum(r['readings'] for r in per_row)} runs of a row in all, the default "
+          "included), each at the default's cost.", "",
+          "| cores | whole table | readings matrix |", "|---:|---:|---:|"]
+    ten = on_cores([{**r, "hours": r["readings"] * r["hours"]} for r in per_row], min(1.0, eff))
     for a, b in zip(proj, ten):
         L.append(f"| {a['cores']} | {fmt_hours(a['expected_h'])} | {fmt_hours(b['expected_h'])} |")
     assert [a["cores"] for a in proj] == list(CORES)
