@@ -26,7 +26,8 @@ from typing import Any
 _PACKAGE = Path(__file__).resolve().parents[1]
 
 #: Source files (relative to the package, or ``derivations/``) whose content decides a trial's outcome.
-TRAINER_SOURCES = ("training/trainer.py", "training/presets.py", "training/checkpoints.py", "learning/*.py",
+TRAINER_SOURCES = ("training/trainer.py", "training/presets.py", "training/checkpoints.py", "training/diagnostics.py",
+                   "learning/*.py",
                    "network/*.py", "tasks/*.py", "inputs.py", "numerics.py")
 
 #: Packages whose versions are recorded.
