@@ -27,8 +27,7 @@ _PACKAGE = Path(__file__).resolve().parents[1]
 
 #: Source files (relative to the package, or ``derivations/``) whose content decides a trial's outcome.
 TRAINER_SOURCES = ("training/trainer.py", "training/presets.py", "training/checkpoints.py", "training/diagnostics.py",
-                   "learning/*.py",
-                   "network/*.py", "tasks/*.py", "inputs.py", "numerics.py")
+                   "learning/*.py", "network/*.py", "tasks/*.py", "inputs.py", "numerics.py")
 
 #: Packages whose versions are recorded.
 PACKAGES = ("numpy", "numba", "llvmlite", "scipy", "sympy")
