@@ -21,6 +21,9 @@ from lstm_proofs.training.study import RowReport, row_report
 #: Where ``lstm-proofs ablate`` writes (``<dir>/<row>/<reading>.json``).
 ABLATE_DIR = Path("results/ablate")
 
+#: An unsolved trial's outputs are stuck when at least this fraction of its final output activations is saturated.
+STUCK = 0.9
+
 #: Verdicts under which a reading brings a row into agreement with the paper (or beyond it).
 AGREEING = ("reproduces", "faster", "more reliable")
 
@@ -136,20 +139,32 @@ def diagnostics_text(runs: list[ReadingRun]) -> list[str]:
             cells.append(f"{np.median(ends):.3g} ({len(ends)})" if ends else "-")
         saturated = [d["end"]["output_end_saturated"] for s, d in diag
                      if not s and "output_end_saturated" in d["end"]]
-        cells.append(f"{np.median(saturated):.0%}" if saturated else "-")
+        cells.append(f"{sum(x >= STUCK for x in saturated)} of {len(saturated)}" if saturated else "-")
         sites = [d["error_sites"] for s, d in diag if not s and d.get("error_sites")]
         cells.append(_sites_text(sites))
+        added = [t["cell_added"] for t in trials if "cell_added" in t]
+        cells.append(_added_text(added))
         rows.append(f"| `{r.name}` | {' | '.join(cells)} |")
     if not rows:
         return []
-    return ["Diagnostics at the end of training (the last section explains |s|): median over "
-            "trials of the largest |s| over the cells (trials); median over unsolved trials of the fraction of "
-            "output activations at the last step of the probe sequences that are saturated (within 0.01 of 0 or "
-            "1, slope below a 25th of its largest); where unsolved trials still err on fresh sequences (Exp. 1: "
-            "its test set).", "",
-            "| reading | largest \\|s\\|, solved | largest \\|s\\|, unsolved | outputs saturated at the end, "
-            "unsolved | unsolved trials' errors |",
-            "|---|---|---|---|---|", *rows]
+    return ["Diagnostics at the end of training (the last section explains |s|): median over trials of the "
+            "largest |s| over the cells (number of trials); unsolved trials whose outputs are stuck, i.e. at "
+            f"least {STUCK:.0%} of the output activations at the last step of the probe sequences are saturated "
+            "(within 0.01 of 0 or 1, where the logistic's slope is below a 25th of its largest); where unsolved "
+            "trials still err on fresh sequences (Exp. 1: its test set); under sequential construction, the "
+            "median number of training sequences before the cell was added.", "",
+            "| reading | largest \\|s\\|, solved | largest \\|s\\|, unsolved | unsolved with stuck outputs | "
+            "unsolved trials' errors | cell added after |",
+            "|---|---|---|---|---|---|", *rows]
+
+
+def _added_text(added: list[int | None]) -> str:
+    if not added:
+        return "-"
+    known = [a for a in added if a is not None]
+    never = len(added) - len(known)
+    return (f"{fmt_count(float(np.median(known)))}" if known else "never") + (f" ({never} never)" if never and known
+                                                                              else "")
 
 
 def _sites_text(sites: list[dict[str, Any]]) -> str:
