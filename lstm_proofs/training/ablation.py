@@ -112,8 +112,9 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
                   "The largest |s| over the memory cells of a trial's network on its probe sequences (8 fresh "
                   "sequences, the trial's own random stream), sampled at 100, 200, 500, ... training sequences, "
                   "for the default reading of each row: solved trials in blue, unsolved in red. h(s) = 2 sigma(s) "
-                  "- 1 is within 1% of +-1 once |s| > 5.3, where its slope, and the error flowing back through it, "
-                  "has fallen below 1% of its value at 0 (Section 4's 'internal state drift').", "",
+                  "- 1 is within 1% of +-1 once |s| > 5.3 (dotted line), where its slope, and with it the error "
+                  "flowing back through h, has fallen below 2% of its value at 0 (Section 4's 'internal state "
+                  "drift').", "",
                   f"![internal states]({figure})", ""]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -201,7 +202,10 @@ def states_figure(matrix: dict[str, list[ReadingRun]], path: Path) -> bool:
             xs = [s["sequences"] for s in t["diagnostics"]["samples"] if s.get("max_abs_state")]
             ys = [max(s["max_abs_state"]) for s in t["diagnostics"]["samples"] if s.get("max_abs_state")]
             ax.plot(xs, ys, color="tab:blue" if t["solved"] else "tab:red", alpha=0.6, lw=1)
-        ax.axhline(5.3, color="grey", ls=":", lw=1)
+        ax.axhline(5.3, color="grey", ls=":", lw=1, label="|s| = 5.3: h' < 2% of h'(0)")
+        ax.plot([], [], color="tab:blue", label="solved")
+        ax.plot([], [], color="tab:red", label="not solved")
+        ax.legend(fontsize=7, loc="lower right")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(row, fontsize=9)
