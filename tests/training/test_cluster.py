@@ -80,6 +80,19 @@ def test_local_cluster_equals_serial_run(serial, tmp_path, capsys):
     assert _outcomes(path) == serial
 
 
+def _stop(procs: list[subprocess.Popen]) -> None:
+    """Terminate the hand-started scheduler and workers; kill any that has not exited after 30 s (a loaded
+    machine can take that long to shut a worker down; the test's assertions are made before)."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 def test_scheduler_and_workers_started_by_hand(serial, tmp_path):
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -98,10 +111,7 @@ def test_scheduler_and_workers_started_by_hand(serial, tmp_path):
         assert f"cluster {address}: 2 worker(s), 2 thread(s)" in run.stdout
         assert _outcomes(path) == serial
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(timeout=30)
+        _stop(procs)
 
 
 def _start_cluster_run(path: Path) -> subprocess.Popen:
