@@ -90,3 +90,12 @@ def test_sequence_gradient_of_a_single_sequence(backend):
         params, np.repeat(xs, 2, axis=1), np.repeat(tg, 2, axis=1), np.repeat(mask, 2, axis=1))
     for name, arr in ref.arrays.items():  # two copies of the sequence: twice the gradient
         np.testing.assert_allclose(2 * got.arrays[name], arr, rtol=1e-12, atol=1e-15)
+
+
+def test_the_shared_runtime_is_part_of_the_trainer_fingerprint():
+    """A change to a shared loop changes every cell's training: results made before it must show as made by other
+    code (docs/statistics.md)."""
+    from lstm_proofs.training.provenance import trainer_files
+
+    names = {f.name for f in trainer_files() if f.parent.name == "kernels"}
+    assert {"numba_loops.py", "numba_sums.py", "numba_entry.py", "numpy_network.py"} <= names
