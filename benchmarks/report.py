@@ -270,11 +270,13 @@ def render(payload: dict[str, Any]) -> str:
          f"trial-step for {payload['lockstep_trials']} independent trials in lockstep. "
          "\"end error\": error only at the sequence end (Exps. 2c-6), where both learners skip the exact-zero "
          "gradient of the other steps.",
-         "* **NumPy**: the generated `derivations/<cell>.py`: `forward_sequence` / `gradient_sequence` (a Python "
+         "* **NumPy**: the generated `derivations/<cell>.py` with the shared scaffolding of "
+         "`lstm_proofs/kernels/numpy_network.py`: `forward_sequence` / `gradient_sequence` (a Python "
          "loop over time steps, with the work that does not depend on the previous step done for all steps at once "
          "outside it) and `learner_sequence` (a Python loop of `learner_step`'s arithmetic, buffers made once per "
-         "sequence); **numba**: the generated "
-         "`derivations/numba_<cell>.py`, whole sequences in one compiled call (`load_kernels(cell, backend=\"numba\")`).",
+         "sequence); **numba**: the whole-sequence loops of `lstm_proofs/kernels/numba_loops.py`, written once and "
+         "compiled per cell with the cell's generated functions (`derivations/numba_<cell>.py`) inlined, whole "
+         "sequences in one compiled call (`load_kernels(cell, backend=\"numba\")`).",
          "", "## The paper's networks (microseconds per step; lockstep columns per trial-step)", "",
          "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
     L += ["| " + " | ".join(r) + " |" for r in network_rows(payload)]

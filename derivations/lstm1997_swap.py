@@ -20,7 +20,7 @@ Per-block arrays are (B, C, 1), per-cell arrays (B, C, S); per-cell parameters a
 import numpy as np
 
 from lstm_proofs import numerics as _k
-from lstm_proofs.errors import UserError
+from lstm_proofs.kernels import numpy_network as _net
 
 CELL = 'lstm1997_swap'
 BACKEND = "numpy"
@@ -31,7 +31,7 @@ TARGETS = ('y_in', 'y_out', 's', 'y_c')
 TRACE_INPUTS = ('net_c', 'net_in')
 EXIT_INPUTS = ('net_out',)
 CHUNK_ELEMENTS = 8192  # gradient_sequence: local partials computed for about this many values per call
-MODES = ("forward", "step", "sequence", "gradient")  # learner_sequence: what it does with the gradient estimate
+MODES = _net.MODES  # learner_sequence: what it does with the gradient estimate
 
 # ----- cell kernels -----
 
@@ -166,20 +166,8 @@ def cell_exit(net_c, net_in, net_out, s_prev, y_in, y_out, s, y_c):
 # ----- network steps (Section 4 topology; Section 5 timing: inputs, then hidden units, then outputs) -----
 
 def forward_step(W_hidden, W_output, P, x, a_prev, s_prev, C, S):
-    """One time step of the network with weights shared across the batch.
-
-    Args:
-        W_hidden: (C*S + G*C, Z) weights into cells (rows 0..CS-1), then each gate's C rows (GATES order). The
-            caller may drop the columns of activations R..N_a-1 when they hold no weights (Z = I + R + 1; under
-            recurrent='cells' the gates feed nothing back): they would only multiply zeros.
-        W_output: (K, U) weights into the output units.
-        P: tuple of per-cell parameters in PARAMS order, each (C, S).
-        x: (B, I) current inputs; a_prev: (B, N_a) previous hidden activations; s_prev: previous state (B, C, S).
-        C, S: number of blocks and cells per block.
-
-    Returns:
-        y_k (B, K) outputs, a (B, N_a) activations, s (new state), and the cache for backward_step.
-    """
+    """One time step of the network, weights shared across the batch (Section 5 timing; Args, Returns:
+    lstm_proofs/kernels/numpy_network.py, DOCS)."""
     B = x.shape[0]
     CS = C * S
     I = x.shape[1]
@@ -199,18 +187,8 @@ def forward_step(W_hidden, W_output, P, x, a_prev, s_prev, C, S):
 
 
 def backward_step(W_hidden, W_output, P, cache, d_y_k, d_a, d_s, truncated, C, S):
-    """One step of backpropagation through time, composed from the derived adjoint step of the cell.
-
-    Args:
-        W_hidden, W_output, P: as given to forward_step; cache: forward_step's cache for this step.
-        d_y_k: (B, K) error at the outputs (dL/dy_k); d_a: (B, N_a) error at this step's activations arriving
-            through the recurrent weights of the next step; d_s: error at this step's state from the next step.
-        truncated: True for the paper's truncated gradient: errors reaching the net inputs of cells and gates are
-            not propagated to the previous step's activations (Section 4, Appendix A.1).
-
-    Returns:
-        dW_hidden, dW_output, dP (tuple, summed over the batch), d_a_prev (B, N_a), d_s_prev.
-    """
+    """One step of backpropagation through time, full or truncated, composed from the cell's derived adjoint
+    step (Args, Returns: lstm_proofs/kernels/numpy_network.py, DOCS)."""
     z, u, net_c, net_in, net_out, s_prev, y_in, y_out, s, y_c, net_k, y_k = cache
     B = z.shape[0]
     CS = C * S
@@ -236,23 +214,9 @@ def backward_step(W_hidden, W_output, P, cache, d_y_k, d_a, d_s, truncated, C, S
 
 
 def learner_step(W_hidden, W_output, P, x, a_prev, s_prev, traces, target, tmask, C, S):
-    """One time step of the paper's online learner (Appendix A.1), each batch element an independent trial.
-
-    Forward step, forward-accumulated traces ds/dw (eqs. 25, 27), output error (eq. 19), and the gradient
-    estimate of this step (eqs. 20-28): errors are truncated once they leave a cell or gate, except inside the
-    CEC, where the traces carry them. The caller adds alpha times the returned gradients to the weights.
-
-    Args:
-        W_hidden: (B, C*S + G*C, Z), W_output: (B, K, U): per-trial weights.
-        P: per-trial per-cell parameters, each (B, C, S).
-        x: (B, I); a_prev: (B, N_a); s_prev: (B, C, S).
-        traces: tuple in TRACE_INPUTS order; (B, C, S, Z) for net inputs, (B, C, S) for parameters.
-        target: (B, K) targets; tmask: (B, 1) or (B, K), 1.0 where an error signal is given at this step.
-
-    Returns:
-        y_k, a, s, traces, G_hidden (B, C*S + G*C, Z), G_output (B, K, U), G_P (tuple, each (B, C, S)),
-        where G = -dE(t)/dw with E(t) = 1/2 sum_k (t_k - y_k)^2 (eq. 16 with the factor 2 absorbed, eq. 19).
-    """
+    """One time step of the paper's online learner (Appendix A.1), each batch element an independent trial:
+    forward step, traces (eqs. 25, 27), output error (eq. 19), gradient estimate G = -dE(t)/dw (eqs. 20-28)
+    (Args, Returns: lstm_proofs/kernels/numpy_network.py, DOCS)."""
     B = x.shape[0]
     CS = C * S
     I = x.shape[1]
@@ -301,44 +265,13 @@ def learner_step(W_hidden, W_output, P, x, a_prev, s_prev, traces, target, tmask
 
 
 def learner_sequence(W_hidden, W_output, P, learning_rate, xs, targets, mask, mask_hidden, mask_output, mode, C, S):
-    """The online learner over one sequence per trial (Section 5, Appendix A.1): learner_step at every step and
-    the weight changes applied in the same call.
-
-    Activations, states and traces start at zero. ``mode``: 'step' adds alpha * G (masked) to the weights after
-    every step (eq. 17); 'sequence' sums G over the sequence and adds alpha times the sum at its end; 'gradient'
-    leaves the weights alone and returns the per-trial sums of G; 'forward' only runs the network. The results
-    equal those of a loop of learner_step calls followed by these updates bit for bit: the same operations on the
-    same values, the traces updated in place, and at a step where no trial has an error signal the gradient,
-    exactly zero, is neither computed nor added.
-
-    Args:
-        W_hidden (B, C*S + G*C, Z), W_output (B, K, U), P (tuple of (B, C, S)): per-trial weights, changed in
-            place by modes 'step' and 'sequence'.
-        learning_rate: (B,) per-trial alpha. xs: (T, B, I); targets: (T, B, K); mask: (T, B) or (T, B, K), 1.0
-            where an error signal is given. mask_hidden, mask_output: 1.0 where a weight exists (shaped like one
-            trial's W_hidden, W_output). mode: one of MODES. C, S: blocks and cells per block.
-
-    Returns:
-        ys (T, B, K), and for mode 'gradient' the per-trial sums of G = -dE/dw (G_hidden, G_output, G_P tuple),
-        else None.
-    """
-    if mode not in MODES:
-        raise UserError(f"learner mode must be one of {MODES}, got {mode!r}")
-    T, B, I = xs.shape
+    """The online learner over one sequence per trial, learner_step at every step with the weight changes of
+    ``mode`` applied in the same call, bit for bit a loop of learner_step (Args, Returns:
+    lstm_proofs/kernels/numpy_network.py, DOCS)."""
+    T, B, I, N, Z, dtype, m, errs, lr, lr_h, lr_o, ys, zu, net = _net.learner_buffers(  # zu: sources (z, u) of a step
+        W_hidden, W_output, P, learning_rate, xs, mask, mask_hidden, mask_output, mode)
     CS = C * S
-    N, Z = W_hidden.shape[1], W_hidden.shape[2]
-    dtype = np.result_type(xs, W_hidden, W_output, *P)
-    m = mask if mask.ndim == 3 else mask[..., None]
     learn = mode != "forward"
-    errs = (m != 0).any(axis=(1, 2))  # steps at which some trial has an error signal
-    lr = np.asarray(learning_rate, dtype=float).reshape(B, 1, 1)
-    lr_h, lr_o = lr * mask_hidden, lr * mask_output  # (G * alpha_mask) equals alpha * (G * mask) bit for bit
-    ys = np.empty((T, B, W_output.shape[1]), dtype=dtype)
-    # Sources in two buffers: the output units' sources u = (x(t), y(t), 1) of step t are the hidden units'
-    # sources z = (x(t+1), y(t), 1) of step t+1 once x(t+1) is written in (eqs. 6-9: y^u(t-1) feeds step t).
-    zu = np.zeros((2, B, Z), dtype=dtype)  # y(-1) = 0 before the first step
-    zu[:, :, -1] = 1.0  # the bias source
-    net = np.empty((B, N), dtype=dtype)  # net inputs of cells and gates (eqs. 6-9) of the current step
     sg_buf = np.empty((B, N), dtype=dtype)  # sigma(net) of the current step
     sg_net_c = sg_buf[:, :CS].reshape(B, C, S)
     sg_net_in = sg_buf[:, CS + 0 * C:CS + 1 * C].reshape(B, C, 1)
@@ -395,52 +328,23 @@ def learner_sequence(W_hidden, W_output, P, learning_rate, xs, targets, mask, ma
         G_net_in = np.vecmat(e_s, T_net_in)  # eqs. (24), (26), (28)
         G_net_out = np.add.reduce(e_y_c * dyc_dnet_out, axis=2)[:, :, None] * z_rows  # eqs. (21), (22)
         G_hidden = np.concatenate((G_net_c, G_net_in, G_net_out), axis=1)
-        if mode == "step":  # eq. (17): weight change alpha * (-dE/dw) at every step
-            G_hidden *= lr_h
-            W_hidden += G_hidden
-            G_output *= lr_o
-            W_output += G_output
-        elif acc is None:
-            acc = [G_hidden, G_output]
-        else:
-            for total, g in zip(acc, (G_hidden, G_output)):
-                total += g
-    if mode == "sequence" and acc is not None:
-        W_hidden += lr * (acc[0] * mask_hidden)
-        W_output += lr * (acc[1] * mask_output)
-    if mode != "gradient":
-        return ys, None
-    if acc is None:
-        acc = [np.zeros_like(W_hidden), np.zeros_like(W_output)]
-    return ys, (acc[0], acc[1], tuple(acc[2:]))
+        acc = _net.learner_change(mode, acc, (G_hidden, G_output,), lr, lr_h, lr_o, W_hidden, W_output, P)  # eq. (17)
+    return _net.learner_result(mode, acc, ys, lr, W_hidden, W_output, P, mask_hidden, mask_output)
 
 
 # ----- whole sequences (the same arithmetic as forward_step and backward_step, with the work that does not
 # depend on the previous step taken out of the time loop) -----
 
 def forward_sequence(W_hidden, W_output, P, xs, C, S):
-    """Forward pass over xs (T, B, I) from zero activations and states, weights shared by the batch.
-
-    Section 5 timing, as forward_step at every step; the input and bias part of every net input (eqs. 6-9) is
-    computed for all steps before the time loop and the output units for all steps after it, since neither depends
-    on the previous step.
-
-    Args:
-        W_hidden, W_output, P: as for forward_step; either weight matrix may lack the columns of trailing
-            activations that hold no weights (Network drops them). xs: (T, B, I). C, S: blocks and cells per block.
-
-    Returns:
-        ys (T, B, K), activations (T, B, N_a), states (T, B, C, S) (None without state), and the cache for
-        gradient_sequence.
-    """
+    """Forward pass over xs (T, B, I) from zero activations and states, weights shared by the batch; the input
+    part of the net inputs before the time loop, the output units after it (Args, Returns:
+    lstm_proofs/kernels/numpy_network.py, DOCS)."""
     T, B, I = xs.shape
     CS = C * S
     R = W_hidden.shape[1] - I - 1  # recurrent sources: all N_a activations, or a leading part of them
     dtype = np.result_type(xs, W_hidden, W_output, *P)
     N = W_hidden.shape[0]
-    nets = (xs.reshape(T * B, I) @ W_hidden[:, :I].T).astype(dtype, copy=False)  # eqs. (6)-(9): the x(t) part,
-    nets += W_hidden[:, -1]  # the bias,
-    nets = nets.reshape(T, B, N)  # and the recurrent part, added in the loop
+    nets = _net.input_nets(xs, W_hidden, dtype)  # eqs. (6)-(9): x(t) and bias; the recurrent part added in the loop
     W_rec = W_hidden[:, I:I + R].T
     acts = np.empty((T, B, N), dtype=dtype)
     states = np.empty((T, B, C, S), dtype=dtype)
@@ -467,30 +371,14 @@ def forward_sequence(W_hidden, W_output, P, xs, C, S):
         acts_c[t] = y_c  # y(t): cells,
         acts[t, :, CS:] = sgs[t][:, CS:]  # then each gate, y_g = sigma(net_g)
         states[t] = s
-    X, A = xs.reshape(T * B, I), acts.reshape(T * B, N)  # every step's x(t) and y(t), one row per step
-    Ro = W_output.shape[1] - I - 1  # activations the output units read: all N_a, or a leading part of them
-    net_k = (X @ W_output[:, :I].T + A[:, :Ro] @ W_output[:, I:I + Ro].T + W_output[:, -1]).reshape(T, B, W_output.shape[0])
-    ys = _k.sigmoid(net_k)  # output units, logistic
+    net_k, ys = _net.output_units(xs, acts, W_output)  # output units, logistic
     return ys, acts, states, (nets, states, net_k, P, sgs, sgns)
 
 
 def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, C, S):
-    """Backpropagation through time over the sequences of a forward_sequence call.
-
-    backward_step's arithmetic at every step, reorganised: the output units' errors and the weight gradients (one
-    product over all steps) are computed outside the time loop; the local partials (cell_partials) a chunk of steps
-    at a time, from the values the forward pass kept (activations, states, logistic values of the net inputs);
-    the loop runs the linear adjoint step (cell_adjoint) and the error flowing back through the recurrent weights.
-
-    Args:
-        W_hidden, W_output: as given to forward_sequence; xs, ys, acts, cache: its inputs and results.
-        d_ys: (T, B, K) dL/dy_k. truncated: the paper's truncated gradient (Section 4, Appendix A.1): no error
-            leaves the net inputs for the previous step's activations.
-
-    Returns:
-        dW_hidden (in the columns of the given W_hidden), dW_output, dP (tuple in PARAMS order), summed over the
-        batch and the steps (not masked).
-    """
+    """BPTT over the sequences of a forward_sequence call: backward_step's arithmetic, with the output units and
+    the weight gradients outside the time loop and the local partials a chunk of steps at a time (Args, Returns:
+    lstm_proofs/kernels/numpy_network.py, DOCS)."""
     nets, states, net_k, P, sgs, sgns = cache
     T, B, I = xs.shape
     CS = C * S
@@ -499,14 +387,7 @@ def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, 
     y_k = ys
     d_net_k = d_ys * y_k*_k.sigmoid(-net_k)  # output units: f'(net_k) through its value
     N = acts.shape[2]
-    X, A, E = xs.reshape(T * B, I), acts.reshape(T * B, N), d_net_k.reshape(T * B, W_output.shape[0])  # one row per step
-    Ro = W_output.shape[1] - I - 1  # activations the output units read: all N_a, or a leading part of them
-    dW_output = np.concatenate((E.T @ X, E.T @ A[:, :Ro], E.sum(axis=0)[:, None]), axis=1)  # sources x(t), y(t), bias
-    if Ro == N:
-        d_acts = (E @ W_output[:, I:I + N]).reshape(T, B, N)  # error at y(t) from the output units
-    else:
-        d_acts = np.zeros((T, B, N), dtype=dtype)
-        d_acts[:, :, :Ro] = (E @ W_output[:, I:I + Ro]).reshape(T, B, Ro)
+    X, dW_output, d_acts = _net.output_errors(xs, acts, d_net_k, W_output, dtype)  # d_acts: error at y(t) from them
     net_c = nets[:, :, :CS].reshape(T, B, C, S)
     net_in = nets[:, :, CS + 0 * C:CS + 1 * C].reshape(T, B, C, 1)
     net_out = nets[:, :, CS + 1 * C:CS + 2 * C].reshape(T, B, C, 1)
@@ -547,8 +428,9 @@ def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, 
         d_net_c_seq[t] = d_net_c
         d_net_in_seq[t] = d_net_in
         d_net_out_seq[t] = d_net_out
-    D = d_nets.reshape(T * B, N)  # error at the net inputs of every step (eqs. 6-9), one row per step
-    D_rec = d_nets[1:].reshape((T - 1) * B, N).T @ acts[:-1, :, :R].reshape((T - 1) * B, R)  # y(t-1); none at t=0
-    dW_hidden = np.concatenate((D.T @ X, D_rec, D.sum(axis=0)[:, None]), axis=1)  # sources x(t), y(t-1), bias
+    dW_hidden = _net.hidden_gradient(d_nets, X, acts, R)  # sources x(t), y(t-1), bias
     dP = ()
     return dW_hidden, dW_output, dP
+
+
+_net.document(globals())  # the network functions' docstrings: Args and Returns

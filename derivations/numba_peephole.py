@@ -12,17 +12,19 @@ Declaration:
     y_out    = sigma(net_out + p_out * s)             # Gers 2002: output gate sees s(t)
     y_c      = y_out * h(s)                           # eq. (9) cell output
 
-Whole-sequence kernels: loops over sequences (or trials), time steps, blocks and cells, with the derived cell
-arithmetic as scalar code, compiled by numba on first use (numba is imported only then; without it the functions
-raise UserError). Network and OnlineLearner call forward_sequence, gradient_sequence and learner_sequence when a
-module defines them. Shapes as in derivations/peephole.py; float64 only.
+What this cell computes in one step, as scalar code per memory-cell block (CSE temporaries t0, t1, ...; a sum over
+a block's cells is an accumulator bs<k>_). The whole-sequence loops around it (sequences or trials, time steps,
+blocks; the net inputs, output units and weight gradients) are written once for every cell in
+lstm_proofs/kernels/numba_loops.py and compiled by numba around these functions on first use
+(lstm_proofs/kernels/numba_compile.py; numba is imported only then, and without it the entry points raise
+UserError). Network and OnlineLearner call forward_sequence, gradient_sequence and learner_sequence
+(lstm_proofs/kernels/numba_entry.py). Shapes as in derivations/peephole.py; float64 only.
 """
 
 import math
 
-import numpy as np
-
-from lstm_proofs.errors import UserError
+from lstm_proofs.kernels import numba_entry as _entry
+from lstm_proofs.kernels.numba_math import sigmoid as _sigmoid  # compiled and bound anew on first use
 
 CELL = 'peephole'
 BACKEND = "numba"
@@ -32,2100 +34,519 @@ PARAMS = ('p_in', 'p_forget', 'p_out')
 TARGETS = ('y_in', 'y_forget', 's', 'y_out', 'y_c')
 TRACE_INPUTS = ('net_c', 'net_in', 'net_forget', 'p_in', 'p_forget')
 EXIT_INPUTS = ('net_out', 'p_out')
-MODES = {"forward": 0, "step": 1, "sequence": 2, "gradient": 3}
+MODES = _entry.MODES
+N_GATES = 3  # gate units per block
+N_CELL_PARTIALS = 15  # local partials _cell_step stores per cell and step
+N_BLOCK_PARTIALS = 0  # local partials _cell_step stores per block and step
+N_TRACE_NETS = 3  # net inputs whose weights have traces ds/dw
+N_TRACE_PARAMS = 2  # per-cell parameters with traces
+N_EXIT = 2  # exit partials dy_c/du
 
 
-def _sigmoid(x):
-    """Logistic function from exp(-|x|) only (never overflows): exp(x) / (1 + exp(x)) for x < 0, else
-    1 / (1 + exp(-x)). Branch-free (the select picks the numerator), and sigma(x), sigma(-x) of one x take the
-    same exp, which the compiler computes once when both appear in a kernel."""
-    e = math.exp(-abs(x))
-    return (e if x < 0.0 else 1.0) / (1.0 + e)
+# ----- the cell's step (plain Python; numba inlines it into the loops) -----
 
 
-def _time_major_inputs(XS, b, t0, n, XT):
-    """XT[m, u] = XS[t0 + u, b, m] for u < n: a chunk of one sequence's inputs, time innermost. Eight inputs at a
-    time, so that each row of XS is read a cache line at once."""
-    I = XS.shape[2]
-    m = 0
-    while m + 8 <= I:
-        for u in range(n):
-            XT[m, u] = XS[t0 + u, b, m]
-            XT[m + 1, u] = XS[t0 + u, b, m + 1]
-            XT[m + 2, u] = XS[t0 + u, b, m + 2]
-            XT[m + 3, u] = XS[t0 + u, b, m + 3]
-            XT[m + 4, u] = XS[t0 + u, b, m + 4]
-            XT[m + 5, u] = XS[t0 + u, b, m + 5]
-            XT[m + 6, u] = XS[t0 + u, b, m + 6]
-            XT[m + 7, u] = XS[t0 + u, b, m + 7]
-        m += 8
-    while m < I:
-        for u in range(n):
-            XT[m, u] = XS[t0 + u, b, m]
-        m += 1
+def _cell_step(NET_, PM, STATES, ACTS, PD, t_, b_, c_, C, S, CS):
+    """Block c_ at step t_ of sequence b_ (forward loops): the declaration's equations, writing the states
+    and activations, and the local partials (35 ops), stored in PD for the backward loops (here the sigmoids
+    they are made of are at hand)."""
+    net_in = NET_[CS + 0 * C + c_]
+    net_forget = NET_[CS + 1 * C + c_]
+    net_out = NET_[CS + 2 * C + c_]
+    for j_ in range(S):  # the cells of the block
+        net_c = NET_[c_ * S + j_]
+        s_prev = (STATES[t_ - 1, b_, c_, j_] if t_ > 0 else 0.0)
+        p_in = PM[0, c_, j_]
+        p_forget = PM[1, c_, j_]
+        p_out = PM[2, c_, j_]
+        y_in = _sigmoid(net_in + p_in*s_prev)
+        y_forget = _sigmoid(net_forget + p_forget*s_prev)
+        s = s_prev*y_forget + y_in*(4*_sigmoid(net_c) - 2)
+        y_out = _sigmoid(net_out + p_out*s)
+        y_c = y_out*(2*_sigmoid(s) - 1)
+        t0 = y_in*_sigmoid(-net_in - p_in*s_prev)
+        t1 = y_forget*_sigmoid(-net_forget - p_forget*s_prev)
+        t2 = 4*_sigmoid(net_c)
+        t3 = y_out*_sigmoid(-net_out - p_out*s)
+        t4 = 2*_sigmoid(s)
+        pd_y_in__net_in = t0
+        pd_y_in__p_in = s_prev*t0
+        pd_y_in__s_prev = p_in*t0
+        pd_y_forget__net_forget = t1
+        pd_y_forget__p_forget = s_prev*t1
+        pd_y_forget__s_prev = p_forget*t1
+        pd_s__net_c = t2*y_in*_sigmoid(-net_c)
+        pd_s__s_prev = y_forget
+        pd_s__y_forget = s_prev
+        pd_s__y_in = t2 - 2
+        pd_y_out__net_out = t3
+        pd_y_out__p_out = s*t3
+        pd_y_out__s = p_out*t3
+        pd_y_c__s = t4*y_out*_sigmoid(-s)
+        pd_y_c__y_out = t4 - 1
+        STATES[t_, b_, c_, j_] = s
+        PD[t_, b_, 0 * CS + c_ * S + j_] = pd_y_in__net_in
+        PD[t_, b_, 1 * CS + c_ * S + j_] = pd_y_in__p_in
+        PD[t_, b_, 2 * CS + c_ * S + j_] = pd_y_in__s_prev
+        PD[t_, b_, 3 * CS + c_ * S + j_] = pd_y_forget__net_forget
+        PD[t_, b_, 4 * CS + c_ * S + j_] = pd_y_forget__p_forget
+        PD[t_, b_, 5 * CS + c_ * S + j_] = pd_y_forget__s_prev
+        PD[t_, b_, 6 * CS + c_ * S + j_] = pd_s__net_c
+        PD[t_, b_, 7 * CS + c_ * S + j_] = pd_s__s_prev
+        PD[t_, b_, 8 * CS + c_ * S + j_] = pd_s__y_forget
+        PD[t_, b_, 9 * CS + c_ * S + j_] = pd_s__y_in
+        PD[t_, b_, 10 * CS + c_ * S + j_] = pd_y_out__net_out
+        PD[t_, b_, 11 * CS + c_ * S + j_] = pd_y_out__p_out
+        PD[t_, b_, 12 * CS + c_ * S + j_] = pd_y_out__s
+        PD[t_, b_, 13 * CS + c_ * S + j_] = pd_y_c__s
+        PD[t_, b_, 14 * CS + c_ * S + j_] = pd_y_c__y_out
+        ACTS[t_, b_, c_ * S + j_] = y_c
+        if j_ == 0:
+            ACTS[t_, b_, CS + 0 * C + c_] = y_in
+        if j_ == 0:
+            ACTS[t_, b_, CS + 1 * C + c_] = y_forget
+        if j_ == 0:
+            ACTS[t_, b_, CS + 2 * C + c_] = y_out
 
 
-def _input_part(W, XT, n, out, o0):
-    """out[o0 + r, u] += sum_m W[r, m] * XT[m, u] for u < n: the input part of rows of W (the sources x(t), m <
-    XT.shape[0]) for n time steps at once. Each sum runs over m in plain order, as a row's own loop would start;
-    the innermost loop is over time steps, independent sums that the compiler vectorises, and four inputs are
-    added (in order) before a sum is stored again."""
-    R, M = W.shape[0], XT.shape[0]
-    for r in range(R):
-        m = 0
-        while m + 4 <= M:
-            w0, w1, w2, w3 = W[r, m], W[r, m + 1], W[r, m + 2], W[r, m + 3]
-            for u in range(n):
-                out[o0 + r, u] = (((out[o0 + r, u] + w0 * XT[m, u]) + w1 * XT[m + 1, u]) + w2 * XT[m + 2, u]) \
-                    + w3 * XT[m + 3, u]
-            m += 4
-        while m < M:
-            w = W[r, m]
-            for u in range(n):
-                out[o0 + r, u] += w * XT[m, u]
-            m += 1
-
-
-def _input_nonzero(XS, OFF, IDX, VAL):
-    """The nonzero inputs of every step, as compressed rows: step t of sequence b (row r = t * B + b) has the
-    inputs m = IDX[OFF[r]:OFF[r + 1]] with x_m(t) = VAL[OFF[r]:OFF[r + 1]] != 0 (ascending; NaN counts as
-    nonzero). Returns their number, or -1 as soon as they would not fit in IDX (the inputs are not sparse enough
-    for the lists to pay). The inputs are tested eight at a time, so that the zero stretches of a one-hot input go
-    by quickly."""
-    T, B, I = XS.shape
-    n = IDX.shape[0]
-    c = 0
-    for t in range(T):
-        for b in range(B):
-            OFF[t * B + b] = c
-            m = 0
-            while m < I:
-                e = min(m + 8, I)
-                if m + 8 > I or (XS[t, b, m] != 0.0) | (XS[t, b, m + 1] != 0.0) | (XS[t, b, m + 2] != 0.0) | \
-                        (XS[t, b, m + 3] != 0.0) | (XS[t, b, m + 4] != 0.0) | (XS[t, b, m + 5] != 0.0) | \
-                        (XS[t, b, m + 6] != 0.0) | (XS[t, b, m + 7] != 0.0):
-                    for q in range(m, e):
-                        if XS[t, b, q] != 0.0:
-                            if c == n:
-                                return -1
-                            IDX[c] = q
-                            VAL[c] = XS[t, b, q]
-                            c += 1
-                m = e
-    OFF[T * B] = c
-    return c
-
-
-def _input_part_sparse(W, B, OFF, IDX, VAL, b, t0, n, out, o0):
-    """_input_part over the nonzero inputs listed by _input_nonzero: out[o0 + r, u] += sum W[r, m] * x_m(t0 + u)
-    over the inputs m of step t0 + u of sequence b, in ascending order. A skipped term is w * 0.0 = +-0.0, and a
-    running sum that starts at +0.0 is never -0.0 (x + (-x) rounds to +0.0), so adding it would change nothing:
-    each sum is bit for bit the dense one (for finite weights; an infinite weight times 0.0 would be NaN there)."""
-    R = W.shape[0]
-    for u in range(n):
-        t = t0 + u
-        for q in range(OFF[t * B + b], OFF[t * B + b + 1]):
-            m = IDX[q]
-            x = VAL[q]
-            for r in range(R):
-                out[o0 + r, u] += W[r, m] * x
-
-
-def _mark_seen(IDX, q0, q1, SEEN, SL, ns):
-    """Adds the inputs IDX[q0:q1] not yet in the list SL[:ns] (flags SEEN) to it; returns its new length. The
-    learner's traces of input weights ds/dw_im are sums of terms proportional to x_m, so outside the inputs seen
-    since the traces were reset they are exactly zero."""
-    for q in range(q0, q1):
-        m = IDX[q]
-        if not SEEN[m]:
-            SEEN[m] = True
-            SL[ns] = m
-            ns += 1
-    return ns
-
-
-N_CELL_PARTIALS = 15  # local partials the forward kernel stores per cell and step
-N_BLOCK_PARTIALS = 0  # local partials the forward kernel stores per block and step
-TIME_CHUNK = 32  # steps whose input parts the forward kernel computes together
-SPARSE_DENSITY = 0.25  # inputs are sparse below this mean fraction of nonzero ones per step
-SPARSE_MIN_INPUTS = 16  # and with at least this many inputs (input_path)
-SEEN_ALL = 0.5  # _learner_kernel_lists: trace loops over all inputs once this fraction was seen
-
-# ----- kernels (plain Python; compiled by numba on first use) -----
-
-def _forward_kernel(W_h, W_o, PM, XS, YS, FK, ACTS, STATES, PD, C, S):
-    """Forward pass over whole sequences, weights shared by the batch (Section 5 timing).
-
-    Fills YS (T, B, K), ACTS (T, B, N_a) and STATES (T, B, C, S): the outputs, hidden activations and states of
-    every step; and for the backward pass FK (T, B, K), the output units' derivatives f'(net_k), and PD (T, B, .),
-    the cell's local partials (35 ops per block and step; computed here, where the sigmoids they are made of
-    are at hand). A sequence goes in chunks of TC steps, whose input parts (x(t) through the weights) are computed
-    together.
-    """
-    T, B, I = XS.shape
-    K = W_o.shape[0]
-    CS = C * S
-    NA = CS + 3 * C
-    Z = I + NA + 1
-    TC = min(max(T, 1), TIME_CHUNK)
-    XT_ = np.empty((I, TC))  # a chunk's inputs, time innermost
-    NX_ = np.empty((NA + K, TC))  # the sums over the chunk's inputs
-    NET_, NK_ = np.empty(NA), np.empty(K)  # the net inputs of the hidden units and of the output units
-    for b_ in range(B):
-        for t0_ in range(0, T, TC):
-            n_ = min(TC, T - t0_)
-            _time_major_inputs(XS, b_, t0_, n_, XT_)  # the chunk's inputs x(t), time innermost
-            NX_[:, :n_] = 0.0  # eqs. (6)-(9) and the output units: the sums over x(t), for the chunk's steps at once
-            _input_part(W_h, XT_, n_, NX_, 0)
-            _input_part(W_o, XT_, n_, NX_, NA)
-            for u_ in range(n_):
-                t_ = t0_ + u_
-                n_rec_ = NA if t_ > 0 else 0  # net inputs: each sum over x(t) continued over y(t-1), then the bias
-                r_ = 0
-                while r_ + 8 <= NA:
-                    a0_ = NX_[r_, u_]
-                    a1_ = NX_[r_ + 1, u_]
-                    a2_ = NX_[r_ + 2, u_]
-                    a3_ = NX_[r_ + 3, u_]
-                    a4_ = NX_[r_ + 4, u_]
-                    a5_ = NX_[r_ + 5, u_]
-                    a6_ = NX_[r_ + 6, u_]
-                    a7_ = NX_[r_ + 7, u_]
-                    for m_ in range(n_rec_):
-                        z_ = ACTS[t_ - 1, b_, m_]
-                        a0_ += W_h[r_, I + m_] * z_
-                        a1_ += W_h[r_ + 1, I + m_] * z_
-                        a2_ += W_h[r_ + 2, I + m_] * z_
-                        a3_ += W_h[r_ + 3, I + m_] * z_
-                        a4_ += W_h[r_ + 4, I + m_] * z_
-                        a5_ += W_h[r_ + 5, I + m_] * z_
-                        a6_ += W_h[r_ + 6, I + m_] * z_
-                        a7_ += W_h[r_ + 7, I + m_] * z_
-                    NET_[r_] = a0_ + W_h[r_, Z - 1]
-                    NET_[r_ + 1] = a1_ + W_h[r_ + 1, Z - 1]
-                    NET_[r_ + 2] = a2_ + W_h[r_ + 2, Z - 1]
-                    NET_[r_ + 3] = a3_ + W_h[r_ + 3, Z - 1]
-                    NET_[r_ + 4] = a4_ + W_h[r_ + 4, Z - 1]
-                    NET_[r_ + 5] = a5_ + W_h[r_ + 5, Z - 1]
-                    NET_[r_ + 6] = a6_ + W_h[r_ + 6, Z - 1]
-                    NET_[r_ + 7] = a7_ + W_h[r_ + 7, Z - 1]
-                    r_ += 8
-                if r_ + 4 <= NA:
-                    a0_ = NX_[r_, u_]
-                    a1_ = NX_[r_ + 1, u_]
-                    a2_ = NX_[r_ + 2, u_]
-                    a3_ = NX_[r_ + 3, u_]
-                    for m_ in range(n_rec_):
-                        z_ = ACTS[t_ - 1, b_, m_]
-                        a0_ += W_h[r_, I + m_] * z_
-                        a1_ += W_h[r_ + 1, I + m_] * z_
-                        a2_ += W_h[r_ + 2, I + m_] * z_
-                        a3_ += W_h[r_ + 3, I + m_] * z_
-                    NET_[r_] = a0_ + W_h[r_, Z - 1]
-                    NET_[r_ + 1] = a1_ + W_h[r_ + 1, Z - 1]
-                    NET_[r_ + 2] = a2_ + W_h[r_ + 2, Z - 1]
-                    NET_[r_ + 3] = a3_ + W_h[r_ + 3, Z - 1]
-                    r_ += 4
-                if r_ + 2 <= NA:
-                    a0_ = NX_[r_, u_]
-                    a1_ = NX_[r_ + 1, u_]
-                    for m_ in range(n_rec_):
-                        z_ = ACTS[t_ - 1, b_, m_]
-                        a0_ += W_h[r_, I + m_] * z_
-                        a1_ += W_h[r_ + 1, I + m_] * z_
-                    NET_[r_] = a0_ + W_h[r_, Z - 1]
-                    NET_[r_ + 1] = a1_ + W_h[r_ + 1, Z - 1]
-                    r_ += 2
-                if r_ + 1 <= NA:
-                    a0_ = NX_[r_, u_]
-                    for m_ in range(n_rec_):
-                        z_ = ACTS[t_ - 1, b_, m_]
-                        a0_ += W_h[r_, I + m_] * z_
-                    NET_[r_] = a0_ + W_h[r_, Z - 1]
-                for c_ in range(C):  # the cell's equations (the declaration) and local partials, per block
-                    net_in = NET_[CS + 0 * C + c_]
-                    net_forget = NET_[CS + 1 * C + c_]
-                    net_out = NET_[CS + 2 * C + c_]
-                    for j_ in range(S):  # the cells of the block
-                        net_c = NET_[c_ * S + j_]
-                        s_prev = (STATES[t_ - 1, b_, c_, j_] if t_ > 0 else 0.0)
-                        p_in = PM[0, c_, j_]
-                        p_forget = PM[1, c_, j_]
-                        p_out = PM[2, c_, j_]
-                        y_in = _sigmoid(net_in + p_in*s_prev)
-                        y_forget = _sigmoid(net_forget + p_forget*s_prev)
-                        s = s_prev*y_forget + y_in*(4*_sigmoid(net_c) - 2)
-                        y_out = _sigmoid(net_out + p_out*s)
-                        y_c = y_out*(2*_sigmoid(s) - 1)
-                        t0 = y_in*_sigmoid(-net_in - p_in*s_prev)
-                        t1 = y_forget*_sigmoid(-net_forget - p_forget*s_prev)
-                        t2 = 4*_sigmoid(net_c)
-                        t3 = y_out*_sigmoid(-net_out - p_out*s)
-                        t4 = 2*_sigmoid(s)
-                        pd_y_in__net_in = t0
-                        pd_y_in__p_in = s_prev*t0
-                        pd_y_in__s_prev = p_in*t0
-                        pd_y_forget__net_forget = t1
-                        pd_y_forget__p_forget = s_prev*t1
-                        pd_y_forget__s_prev = p_forget*t1
-                        pd_s__net_c = t2*y_in*_sigmoid(-net_c)
-                        pd_s__s_prev = y_forget
-                        pd_s__y_forget = s_prev
-                        pd_s__y_in = t2 - 2
-                        pd_y_out__net_out = t3
-                        pd_y_out__p_out = s*t3
-                        pd_y_out__s = p_out*t3
-                        pd_y_c__s = t4*y_out*_sigmoid(-s)
-                        pd_y_c__y_out = t4 - 1
-                        STATES[t_, b_, c_, j_] = s
-                        PD[t_, b_, 0 * CS + c_ * S + j_] = pd_y_in__net_in
-                        PD[t_, b_, 1 * CS + c_ * S + j_] = pd_y_in__p_in
-                        PD[t_, b_, 2 * CS + c_ * S + j_] = pd_y_in__s_prev
-                        PD[t_, b_, 3 * CS + c_ * S + j_] = pd_y_forget__net_forget
-                        PD[t_, b_, 4 * CS + c_ * S + j_] = pd_y_forget__p_forget
-                        PD[t_, b_, 5 * CS + c_ * S + j_] = pd_y_forget__s_prev
-                        PD[t_, b_, 6 * CS + c_ * S + j_] = pd_s__net_c
-                        PD[t_, b_, 7 * CS + c_ * S + j_] = pd_s__s_prev
-                        PD[t_, b_, 8 * CS + c_ * S + j_] = pd_s__y_forget
-                        PD[t_, b_, 9 * CS + c_ * S + j_] = pd_s__y_in
-                        PD[t_, b_, 10 * CS + c_ * S + j_] = pd_y_out__net_out
-                        PD[t_, b_, 11 * CS + c_ * S + j_] = pd_y_out__p_out
-                        PD[t_, b_, 12 * CS + c_ * S + j_] = pd_y_out__s
-                        PD[t_, b_, 13 * CS + c_ * S + j_] = pd_y_c__s
-                        PD[t_, b_, 14 * CS + c_ * S + j_] = pd_y_c__y_out
-                        ACTS[t_, b_, c_ * S + j_] = y_c
-                        if j_ == 0:
-                            ACTS[t_, b_, CS + 0 * C + c_] = y_in
-                        if j_ == 0:
-                            ACTS[t_, b_, CS + 1 * C + c_] = y_forget
-                        if j_ == 0:
-                            ACTS[t_, b_, CS + 2 * C + c_] = y_out
-                # output units see x(t), the current activations and the bias; logistic
-                r_ = 0
-                while r_ + 8 <= K:
-                    a0_ = NX_[NA + r_, u_]
-                    a1_ = NX_[NA + r_ + 1, u_]
-                    a2_ = NX_[NA + r_ + 2, u_]
-                    a3_ = NX_[NA + r_ + 3, u_]
-                    a4_ = NX_[NA + r_ + 4, u_]
-                    a5_ = NX_[NA + r_ + 5, u_]
-                    a6_ = NX_[NA + r_ + 6, u_]
-                    a7_ = NX_[NA + r_ + 7, u_]
-                    for m_ in range(NA):
-                        z_ = ACTS[t_, b_, m_]
-                        a0_ += W_o[r_, I + m_] * z_
-                        a1_ += W_o[r_ + 1, I + m_] * z_
-                        a2_ += W_o[r_ + 2, I + m_] * z_
-                        a3_ += W_o[r_ + 3, I + m_] * z_
-                        a4_ += W_o[r_ + 4, I + m_] * z_
-                        a5_ += W_o[r_ + 5, I + m_] * z_
-                        a6_ += W_o[r_ + 6, I + m_] * z_
-                        a7_ += W_o[r_ + 7, I + m_] * z_
-                    NK_[r_] = a0_ + W_o[r_, Z - 1]
-                    NK_[r_ + 1] = a1_ + W_o[r_ + 1, Z - 1]
-                    NK_[r_ + 2] = a2_ + W_o[r_ + 2, Z - 1]
-                    NK_[r_ + 3] = a3_ + W_o[r_ + 3, Z - 1]
-                    NK_[r_ + 4] = a4_ + W_o[r_ + 4, Z - 1]
-                    NK_[r_ + 5] = a5_ + W_o[r_ + 5, Z - 1]
-                    NK_[r_ + 6] = a6_ + W_o[r_ + 6, Z - 1]
-                    NK_[r_ + 7] = a7_ + W_o[r_ + 7, Z - 1]
-                    r_ += 8
-                if r_ + 4 <= K:
-                    a0_ = NX_[NA + r_, u_]
-                    a1_ = NX_[NA + r_ + 1, u_]
-                    a2_ = NX_[NA + r_ + 2, u_]
-                    a3_ = NX_[NA + r_ + 3, u_]
-                    for m_ in range(NA):
-                        z_ = ACTS[t_, b_, m_]
-                        a0_ += W_o[r_, I + m_] * z_
-                        a1_ += W_o[r_ + 1, I + m_] * z_
-                        a2_ += W_o[r_ + 2, I + m_] * z_
-                        a3_ += W_o[r_ + 3, I + m_] * z_
-                    NK_[r_] = a0_ + W_o[r_, Z - 1]
-                    NK_[r_ + 1] = a1_ + W_o[r_ + 1, Z - 1]
-                    NK_[r_ + 2] = a2_ + W_o[r_ + 2, Z - 1]
-                    NK_[r_ + 3] = a3_ + W_o[r_ + 3, Z - 1]
-                    r_ += 4
-                if r_ + 2 <= K:
-                    a0_ = NX_[NA + r_, u_]
-                    a1_ = NX_[NA + r_ + 1, u_]
-                    for m_ in range(NA):
-                        z_ = ACTS[t_, b_, m_]
-                        a0_ += W_o[r_, I + m_] * z_
-                        a1_ += W_o[r_ + 1, I + m_] * z_
-                    NK_[r_] = a0_ + W_o[r_, Z - 1]
-                    NK_[r_ + 1] = a1_ + W_o[r_ + 1, Z - 1]
-                    r_ += 2
-                if r_ + 1 <= K:
-                    a0_ = NX_[NA + r_, u_]
-                    for m_ in range(NA):
-                        z_ = ACTS[t_, b_, m_]
-                        a0_ += W_o[r_, I + m_] * z_
-                    NK_[r_] = a0_ + W_o[r_, Z - 1]
-                for k_ in range(K):
-                    net_k = NK_[k_]
-                    y_k = _sigmoid(net_k)
-                    YS[t_, b_, k_] = y_k
-                    FK[t_, b_, k_] = y_k*_sigmoid(-net_k)
-
-
-def _forward_kernel_sparse(W_h, W_o, PM, T, B, I, OFF, IDX, VAL, YS, FK, ACTS, STATES, PD, C, S):
-    """Forward pass over whole sequences, weights shared by the batch (Section 5 timing).
-
-    Fills YS (T, B, K), ACTS (T, B, N_a) and STATES (T, B, C, S): the outputs, hidden activations and states of
-    every step; and for the backward pass FK (T, B, K), the output units' derivatives f'(net_k), and PD (T, B, .),
-    the cell's local partials (35 ops per block and step; computed here, where the sigmoids they are made of
-    are at hand). A sequence goes in chunks of TC steps, whose input parts (x(t) through the weights) are computed
-    together;
-    here over each step's nonzero inputs only (the same sums: _input_part_sparse).
-    """
-    K = W_o.shape[0]
-    CS = C * S
-    NA = CS + 3 * C
-    Z = I + NA + 1
-    TC = min(max(T, 1), TIME_CHUNK)
-    # OFF, IDX, VAL: the nonzero inputs of every step (_input_nonzero)
-    NX_ = np.empty((NA + K, TC))  # the sums over the chunk's inputs
-    NET_, NK_ = np.empty(NA), np.empty(K)  # the net inputs of the hidden units and of the output units
-    for b_ in range(B):
-        for t0_ in range(0, T, TC):
-            n_ = min(TC, T - t0_)
-            NX_[:, :n_] = 0.0  # eqs. (6)-(9) and the output units: the sums over x(t), for the chunk's steps at once
-            _input_part_sparse(W_h, B, OFF, IDX, VAL, b_, t0_, n_, NX_, 0)
-            _input_part_sparse(W_o, B, OFF, IDX, VAL, b_, t0_, n_, NX_, NA)
-            for u_ in range(n_):
-                t_ = t0_ + u_
-                n_rec_ = NA if t_ > 0 else 0  # net inputs: each sum over x(t) continued over y(t-1), then the bias
-                r_ = 0
-                while r_ + 8 <= NA:
-                    a0_ = NX_[r_, u_]
-                    a1_ = NX_[r_ + 1, u_]
-                    a2_ = NX_[r_ + 2, u_]
-                    a3_ = NX_[r_ + 3, u_]
-                    a4_ = NX_[r_ + 4, u_]
-                    a5_ = NX_[r_ + 5, u_]
-                    a6_ = NX_[r_ + 6, u_]
-                    a7_ = NX_[r_ + 7, u_]
-                    for m_ in range(n_rec_):
-                        z_ = ACTS[t_ - 1, b_, m_]
-                        a0_ += W_h[r_, I + m_] * z_
-                        a1_ += W_h[r_ + 1, I + m_] * z_
-                        a2_ += W_h[r_ + 2, I + m_] * z_
-                        a3_ += W_h[r_ + 3, I + m_] * z_
-                        a4_ += W_h[r_ + 4, I + m_] * z_
-                        a5_ += W_h[r_ + 5, I + m_] * z_
-                        a6_ += W_h[r_ + 6, I + m_] * z_
-                        a7_ += W_h[r_ + 7, I + m_] * z_
-                    NET_[r_] = a0_ + W_h[r_, Z - 1]
-                    NET_[r_ + 1] = a1_ + W_h[r_ + 1, Z - 1]
-                    NET_[r_ + 2] = a2_ + W_h[r_ + 2, Z - 1]
-                    NET_[r_ + 3] = a3_ + W_h[r_ + 3, Z - 1]
-                    NET_[r_ + 4] = a4_ + W_h[r_ + 4, Z - 1]
-                    NET_[r_ + 5] = a5_ + W_h[r_ + 5, Z - 1]
-                    NET_[r_ + 6] = a6_ + W_h[r_ + 6, Z - 1]
-                    NET_[r_ + 7] = a7_ + W_h[r_ + 7, Z - 1]
-                    r_ += 8
-                if r_ + 4 <= NA:
-                    a0_ = NX_[r_, u_]
-                    a1_ = NX_[r_ + 1, u_]
-                    a2_ = NX_[r_ + 2, u_]
-                    a3_ = NX_[r_ + 3, u_]
-                    for m_ in range(n_rec_):
-                        z_ = ACTS[t_ - 1, b_, m_]
-                        a0_ += W_h[r_, I + m_] * z_
-                        a1_ += W_h[r_ + 1, I + m_] * z_
-                        a2_ += W_h[r_ + 2, I + m_] * z_
-                        a3_ += W_h[r_ + 3, I + m_] * z_
-                    NET_[r_] = a0_ + W_h[r_, Z - 1]
-                    NET_[r_ + 1] = a1_ + W_h[r_ + 1, Z - 1]
-                    NET_[r_ + 2] = a2_ + W_h[r_ + 2, Z - 1]
-                    NET_[r_ + 3] = a3_ + W_h[r_ + 3, Z - 1]
-                    r_ += 4
-                if r_ + 2 <= NA:
-                    a0_ = NX_[r_, u_]
-                    a1_ = NX_[r_ + 1, u_]
-                    for m_ in range(n_rec_):
-                        z_ = ACTS[t_ - 1, b_, m_]
-                        a0_ += W_h[r_, I + m_] * z_
-                        a1_ += W_h[r_ + 1, I + m_] * z_
-                    NET_[r_] = a0_ + W_h[r_, Z - 1]
-                    NET_[r_ + 1] = a1_ + W_h[r_ + 1, Z - 1]
-                    r_ += 2
-                if r_ + 1 <= NA:
-                    a0_ = NX_[r_, u_]
-                    for m_ in range(n_rec_):
-                        z_ = ACTS[t_ - 1, b_, m_]
-                        a0_ += W_h[r_, I + m_] * z_
-                    NET_[r_] = a0_ + W_h[r_, Z - 1]
-                for c_ in range(C):  # the cell's equations (the declaration) and local partials, per block
-                    net_in = NET_[CS + 0 * C + c_]
-                    net_forget = NET_[CS + 1 * C + c_]
-                    net_out = NET_[CS + 2 * C + c_]
-                    for j_ in range(S):  # the cells of the block
-                        net_c = NET_[c_ * S + j_]
-                        s_prev = (STATES[t_ - 1, b_, c_, j_] if t_ > 0 else 0.0)
-                        p_in = PM[0, c_, j_]
-                        p_forget = PM[1, c_, j_]
-                        p_out = PM[2, c_, j_]
-                        y_in = _sigmoid(net_in + p_in*s_prev)
-                        y_forget = _sigmoid(net_forget + p_forget*s_prev)
-                        s = s_prev*y_forget + y_in*(4*_sigmoid(net_c) - 2)
-                        y_out = _sigmoid(net_out + p_out*s)
-                        y_c = y_out*(2*_sigmoid(s) - 1)
-                        t0 = y_in*_sigmoid(-net_in - p_in*s_prev)
-                        t1 = y_forget*_sigmoid(-net_forget - p_forget*s_prev)
-                        t2 = 4*_sigmoid(net_c)
-                        t3 = y_out*_sigmoid(-net_out - p_out*s)
-                        t4 = 2*_sigmoid(s)
-                        pd_y_in__net_in = t0
-                        pd_y_in__p_in = s_prev*t0
-                        pd_y_in__s_prev = p_in*t0
-                        pd_y_forget__net_forget = t1
-                        pd_y_forget__p_forget = s_prev*t1
-                        pd_y_forget__s_prev = p_forget*t1
-                        pd_s__net_c = t2*y_in*_sigmoid(-net_c)
-                        pd_s__s_prev = y_forget
-                        pd_s__y_forget = s_prev
-                        pd_s__y_in = t2 - 2
-                        pd_y_out__net_out = t3
-                        pd_y_out__p_out = s*t3
-                        pd_y_out__s = p_out*t3
-                        pd_y_c__s = t4*y_out*_sigmoid(-s)
-                        pd_y_c__y_out = t4 - 1
-                        STATES[t_, b_, c_, j_] = s
-                        PD[t_, b_, 0 * CS + c_ * S + j_] = pd_y_in__net_in
-                        PD[t_, b_, 1 * CS + c_ * S + j_] = pd_y_in__p_in
-                        PD[t_, b_, 2 * CS + c_ * S + j_] = pd_y_in__s_prev
-                        PD[t_, b_, 3 * CS + c_ * S + j_] = pd_y_forget__net_forget
-                        PD[t_, b_, 4 * CS + c_ * S + j_] = pd_y_forget__p_forget
-                        PD[t_, b_, 5 * CS + c_ * S + j_] = pd_y_forget__s_prev
-                        PD[t_, b_, 6 * CS + c_ * S + j_] = pd_s__net_c
-                        PD[t_, b_, 7 * CS + c_ * S + j_] = pd_s__s_prev
-                        PD[t_, b_, 8 * CS + c_ * S + j_] = pd_s__y_forget
-                        PD[t_, b_, 9 * CS + c_ * S + j_] = pd_s__y_in
-                        PD[t_, b_, 10 * CS + c_ * S + j_] = pd_y_out__net_out
-                        PD[t_, b_, 11 * CS + c_ * S + j_] = pd_y_out__p_out
-                        PD[t_, b_, 12 * CS + c_ * S + j_] = pd_y_out__s
-                        PD[t_, b_, 13 * CS + c_ * S + j_] = pd_y_c__s
-                        PD[t_, b_, 14 * CS + c_ * S + j_] = pd_y_c__y_out
-                        ACTS[t_, b_, c_ * S + j_] = y_c
-                        if j_ == 0:
-                            ACTS[t_, b_, CS + 0 * C + c_] = y_in
-                        if j_ == 0:
-                            ACTS[t_, b_, CS + 1 * C + c_] = y_forget
-                        if j_ == 0:
-                            ACTS[t_, b_, CS + 2 * C + c_] = y_out
-                # output units see x(t), the current activations and the bias; logistic
-                r_ = 0
-                while r_ + 8 <= K:
-                    a0_ = NX_[NA + r_, u_]
-                    a1_ = NX_[NA + r_ + 1, u_]
-                    a2_ = NX_[NA + r_ + 2, u_]
-                    a3_ = NX_[NA + r_ + 3, u_]
-                    a4_ = NX_[NA + r_ + 4, u_]
-                    a5_ = NX_[NA + r_ + 5, u_]
-                    a6_ = NX_[NA + r_ + 6, u_]
-                    a7_ = NX_[NA + r_ + 7, u_]
-                    for m_ in range(NA):
-                        z_ = ACTS[t_, b_, m_]
-                        a0_ += W_o[r_, I + m_] * z_
-                        a1_ += W_o[r_ + 1, I + m_] * z_
-                        a2_ += W_o[r_ + 2, I + m_] * z_
-                        a3_ += W_o[r_ + 3, I + m_] * z_
-                        a4_ += W_o[r_ + 4, I + m_] * z_
-                        a5_ += W_o[r_ + 5, I + m_] * z_
-                        a6_ += W_o[r_ + 6, I + m_] * z_
-                        a7_ += W_o[r_ + 7, I + m_] * z_
-                    NK_[r_] = a0_ + W_o[r_, Z - 1]
-                    NK_[r_ + 1] = a1_ + W_o[r_ + 1, Z - 1]
-                    NK_[r_ + 2] = a2_ + W_o[r_ + 2, Z - 1]
-                    NK_[r_ + 3] = a3_ + W_o[r_ + 3, Z - 1]
-                    NK_[r_ + 4] = a4_ + W_o[r_ + 4, Z - 1]
-                    NK_[r_ + 5] = a5_ + W_o[r_ + 5, Z - 1]
-                    NK_[r_ + 6] = a6_ + W_o[r_ + 6, Z - 1]
-                    NK_[r_ + 7] = a7_ + W_o[r_ + 7, Z - 1]
-                    r_ += 8
-                if r_ + 4 <= K:
-                    a0_ = NX_[NA + r_, u_]
-                    a1_ = NX_[NA + r_ + 1, u_]
-                    a2_ = NX_[NA + r_ + 2, u_]
-                    a3_ = NX_[NA + r_ + 3, u_]
-                    for m_ in range(NA):
-                        z_ = ACTS[t_, b_, m_]
-                        a0_ += W_o[r_, I + m_] * z_
-                        a1_ += W_o[r_ + 1, I + m_] * z_
-                        a2_ += W_o[r_ + 2, I + m_] * z_
-                        a3_ += W_o[r_ + 3, I + m_] * z_
-                    NK_[r_] = a0_ + W_o[r_, Z - 1]
-                    NK_[r_ + 1] = a1_ + W_o[r_ + 1, Z - 1]
-                    NK_[r_ + 2] = a2_ + W_o[r_ + 2, Z - 1]
-                    NK_[r_ + 3] = a3_ + W_o[r_ + 3, Z - 1]
-                    r_ += 4
-                if r_ + 2 <= K:
-                    a0_ = NX_[NA + r_, u_]
-                    a1_ = NX_[NA + r_ + 1, u_]
-                    for m_ in range(NA):
-                        z_ = ACTS[t_, b_, m_]
-                        a0_ += W_o[r_, I + m_] * z_
-                        a1_ += W_o[r_ + 1, I + m_] * z_
-                    NK_[r_] = a0_ + W_o[r_, Z - 1]
-                    NK_[r_ + 1] = a1_ + W_o[r_ + 1, Z - 1]
-                    r_ += 2
-                if r_ + 1 <= K:
-                    a0_ = NX_[NA + r_, u_]
-                    for m_ in range(NA):
-                        z_ = ACTS[t_, b_, m_]
-                        a0_ += W_o[r_, I + m_] * z_
-                    NK_[r_] = a0_ + W_o[r_, Z - 1]
-                for k_ in range(K):
-                    net_k = NK_[k_]
-                    y_k = _sigmoid(net_k)
-                    YS[t_, b_, k_] = y_k
-                    FK[t_, b_, k_] = y_k*_sigmoid(-net_k)
-
-
-def _backward_kernel(W_h, W_o, XS, ACTS, FK, PD, DYS, truncated, C, S, GW_h, GW_o, GP):
-    """Backpropagation through time over whole sequences, summed into GW_h, GW_o, GP. DYS (T, B, K) is dL/dy_k;
-    the activations, the output units' f'(net_k) (FK) and the cell's local partials (PD) come from
-    _forward_kernel. With ``truncated`` the paper's truncated gradient (Section 4, Appendix A.1).
-
-    Per step and block: the adjoint step, linear in the errors (25 ops), with the stored local partials; a sum
-    over the block's cells accumulates in the loop over the cells.
-    """
-    T, B, I = XS.shape
-    K = W_o.shape[0]
-    CS = C * S
-    NA = CS + 3 * C
-    Z = I + NA + 1
-    D_A, D_NET = np.empty(NA), np.empty(NA)  # errors at the activations y and at the net inputs
-    D_S, D_SNEW = np.empty((C, S)), np.empty((C, S))  # errors at the states s(t) and s(t-1)
-    SRC_, DNK_ = np.empty(Z), np.empty(K)  # the sources y^m of a step; the output units' errors
-    for b_ in range(B):
-        D_A[:] = 0.0
-        D_S[:, :] = 0.0
-        for t_ in range(T - 1, -1, -1):
-            for m_ in range(I):  # the output units' sources: x(t), y(t)
-                SRC_[m_] = XS[t_, b_, m_]
-            for m_ in range(NA):
-                SRC_[I + m_] = ACTS[t_, b_, m_]
-            for k_ in range(K):  # output units: the error at net_k (eq. 19 with dL/dy_k), then dL/dw_km
-                dnk_ = DYS[t_, b_, k_] * FK[t_, b_, k_]
-                DNK_[k_] = dnk_
-                for m_ in range(Z - 1):
-                    GW_o[k_, m_] += dnk_ * SRC_[m_]
-                GW_o[k_, Z - 1] += dnk_
-            # the error at the activations y(t): what came back through the recurrent weights, plus the output units'
-            r_ = 0
-            while r_ + 8 <= NA:
-                a0_ = D_A[r_]
-                a1_ = D_A[r_ + 1]
-                a2_ = D_A[r_ + 2]
-                a3_ = D_A[r_ + 3]
-                a4_ = D_A[r_ + 4]
-                a5_ = D_A[r_ + 5]
-                a6_ = D_A[r_ + 6]
-                a7_ = D_A[r_ + 7]
-                for m_ in range(K):
-                    z_ = DNK_[m_]
-                    a0_ += W_o[m_, I + r_] * z_
-                    a1_ += W_o[m_, I + r_ + 1] * z_
-                    a2_ += W_o[m_, I + r_ + 2] * z_
-                    a3_ += W_o[m_, I + r_ + 3] * z_
-                    a4_ += W_o[m_, I + r_ + 4] * z_
-                    a5_ += W_o[m_, I + r_ + 5] * z_
-                    a6_ += W_o[m_, I + r_ + 6] * z_
-                    a7_ += W_o[m_, I + r_ + 7] * z_
-                D_A[r_] = a0_
-                D_A[r_ + 1] = a1_
-                D_A[r_ + 2] = a2_
-                D_A[r_ + 3] = a3_
-                D_A[r_ + 4] = a4_
-                D_A[r_ + 5] = a5_
-                D_A[r_ + 6] = a6_
-                D_A[r_ + 7] = a7_
-                r_ += 8
-            if r_ + 4 <= NA:
-                a0_ = D_A[r_]
-                a1_ = D_A[r_ + 1]
-                a2_ = D_A[r_ + 2]
-                a3_ = D_A[r_ + 3]
-                for m_ in range(K):
-                    z_ = DNK_[m_]
-                    a0_ += W_o[m_, I + r_] * z_
-                    a1_ += W_o[m_, I + r_ + 1] * z_
-                    a2_ += W_o[m_, I + r_ + 2] * z_
-                    a3_ += W_o[m_, I + r_ + 3] * z_
-                D_A[r_] = a0_
-                D_A[r_ + 1] = a1_
-                D_A[r_ + 2] = a2_
-                D_A[r_ + 3] = a3_
-                r_ += 4
-            if r_ + 2 <= NA:
-                a0_ = D_A[r_]
-                a1_ = D_A[r_ + 1]
-                for m_ in range(K):
-                    z_ = DNK_[m_]
-                    a0_ += W_o[m_, I + r_] * z_
-                    a1_ += W_o[m_, I + r_ + 1] * z_
-                D_A[r_] = a0_
-                D_A[r_ + 1] = a1_
-                r_ += 2
-            if r_ + 1 <= NA:
-                a0_ = D_A[r_]
-                for m_ in range(K):
-                    z_ = DNK_[m_]
-                    a0_ += W_o[m_, I + r_] * z_
-                D_A[r_] = a0_
-            for c_ in range(C):  # the derived adjoint step of the cell
-                if truncated:
-                    d_y_in = D_A[CS + 0 * C + c_]
-                    d_y_forget = D_A[CS + 1 * C + c_]
-                    d_y_out = D_A[CS + 2 * C + c_]
-                    bs0_ = 0.0
-                    bs1_ = 0.0
-                    bs2_ = 0.0
-                    for j_ in range(S):  # the cells of the block
-                        pd_y_in__net_in = PD[t_, b_, 0 * CS + c_ * S + j_]
-                        pd_y_in__p_in = PD[t_, b_, 1 * CS + c_ * S + j_]
-                        pd_y_forget__net_forget = PD[t_, b_, 3 * CS + c_ * S + j_]
-                        pd_y_forget__p_forget = PD[t_, b_, 4 * CS + c_ * S + j_]
-                        pd_s__net_c = PD[t_, b_, 6 * CS + c_ * S + j_]
-                        pd_s__s_prev = PD[t_, b_, 7 * CS + c_ * S + j_]
-                        pd_s__y_forget = PD[t_, b_, 8 * CS + c_ * S + j_]
-                        pd_s__y_in = PD[t_, b_, 9 * CS + c_ * S + j_]
-                        pd_y_out__net_out = PD[t_, b_, 10 * CS + c_ * S + j_]
-                        pd_y_out__p_out = PD[t_, b_, 11 * CS + c_ * S + j_]
-                        pd_y_out__s = PD[t_, b_, 12 * CS + c_ * S + j_]
-                        pd_y_c__s = PD[t_, b_, 13 * CS + c_ * S + j_]
-                        pd_y_c__y_out = PD[t_, b_, 14 * CS + c_ * S + j_]
-                        d_y_c = D_A[c_ * S + j_]
-                        d_s = D_S[c_, j_]
-                        a_y_c = d_y_c
-                        a_y_out = a_y_c*pd_y_c__y_out + d_y_out
-                        a_s = a_y_c*pd_y_c__s + a_y_out*pd_y_out__s + d_s
-                        a_y_forget = a_s*pd_s__y_forget + d_y_forget
-                        a_y_in = a_s*pd_s__y_in + d_y_in
-                        d_net_c = a_s*pd_s__net_c
-                        d_s_prev = a_s*pd_s__s_prev
-                        d_p_in = a_y_in*pd_y_in__p_in
-                        d_p_forget = a_y_forget*pd_y_forget__p_forget
-                        d_p_out = a_y_out*pd_y_out__p_out
-                        D_NET[c_ * S + j_] = d_net_c
-                        D_SNEW[c_, j_] = d_s_prev
-                        GP[0, c_, j_] += d_p_in
-                        GP[1, c_, j_] += d_p_forget
-                        GP[2, c_, j_] += d_p_out
-                        bs0_ += a_y_in*pd_y_in__net_in
-                        bs1_ += a_y_forget*pd_y_forget__net_forget
-                        bs2_ += a_y_out*pd_y_out__net_out
-                    d_net_in = bs0_
-                    D_NET[CS + 0 * C + c_] = d_net_in
-                    d_net_forget = bs1_
-                    D_NET[CS + 1 * C + c_] = d_net_forget
-                    d_net_out = bs2_
-                    D_NET[CS + 2 * C + c_] = d_net_out
-                else:
-                    d_y_in = D_A[CS + 0 * C + c_]
-                    d_y_forget = D_A[CS + 1 * C + c_]
-                    d_y_out = D_A[CS + 2 * C + c_]
-                    bs0_ = 0.0
-                    bs1_ = 0.0
-                    bs2_ = 0.0
-                    for j_ in range(S):  # the cells of the block
-                        pd_y_in__net_in = PD[t_, b_, 0 * CS + c_ * S + j_]
-                        pd_y_in__p_in = PD[t_, b_, 1 * CS + c_ * S + j_]
-                        pd_y_in__s_prev = PD[t_, b_, 2 * CS + c_ * S + j_]
-                        pd_y_forget__net_forget = PD[t_, b_, 3 * CS + c_ * S + j_]
-                        pd_y_forget__p_forget = PD[t_, b_, 4 * CS + c_ * S + j_]
-                        pd_y_forget__s_prev = PD[t_, b_, 5 * CS + c_ * S + j_]
-                        pd_s__net_c = PD[t_, b_, 6 * CS + c_ * S + j_]
-                        pd_s__s_prev = PD[t_, b_, 7 * CS + c_ * S + j_]
-                        pd_s__y_forget = PD[t_, b_, 8 * CS + c_ * S + j_]
-                        pd_s__y_in = PD[t_, b_, 9 * CS + c_ * S + j_]
-                        pd_y_out__net_out = PD[t_, b_, 10 * CS + c_ * S + j_]
-                        pd_y_out__p_out = PD[t_, b_, 11 * CS + c_ * S + j_]
-                        pd_y_out__s = PD[t_, b_, 12 * CS + c_ * S + j_]
-                        pd_y_c__s = PD[t_, b_, 13 * CS + c_ * S + j_]
-                        pd_y_c__y_out = PD[t_, b_, 14 * CS + c_ * S + j_]
-                        d_y_c = D_A[c_ * S + j_]
-                        d_s = D_S[c_, j_]
-                        a_y_c = d_y_c
-                        a_y_out = a_y_c*pd_y_c__y_out + d_y_out
-                        a_s = a_y_c*pd_y_c__s + a_y_out*pd_y_out__s + d_s
-                        a_y_forget = a_s*pd_s__y_forget + d_y_forget
-                        a_y_in = a_s*pd_s__y_in + d_y_in
-                        d_net_c = a_s*pd_s__net_c
-                        d_s_prev = a_s*pd_s__s_prev + a_y_forget*pd_y_forget__s_prev + a_y_in*pd_y_in__s_prev
-                        d_p_in = a_y_in*pd_y_in__p_in
-                        d_p_forget = a_y_forget*pd_y_forget__p_forget
-                        d_p_out = a_y_out*pd_y_out__p_out
-                        D_NET[c_ * S + j_] = d_net_c
-                        D_SNEW[c_, j_] = d_s_prev
-                        GP[0, c_, j_] += d_p_in
-                        GP[1, c_, j_] += d_p_forget
-                        GP[2, c_, j_] += d_p_out
-                        bs0_ += a_y_in*pd_y_in__net_in
-                        bs1_ += a_y_forget*pd_y_forget__net_forget
-                        bs2_ += a_y_out*pd_y_out__net_out
-                    d_net_in = bs0_
-                    D_NET[CS + 0 * C + c_] = d_net_in
-                    d_net_forget = bs1_
-                    D_NET[CS + 1 * C + c_] = d_net_forget
-                    d_net_out = bs2_
-                    D_NET[CS + 2 * C + c_] = d_net_out
-            n_src_ = I
-            if t_ > 0:  # the net inputs' sources: x(t), y(t-1) (none at the first step), the bias
-                n_src_ = Z - 1
-                for m_ in range(NA):
-                    SRC_[I + m_] = ACTS[t_ - 1, b_, m_]
-            for r_ in range(NA):  # dL/dw_lm += error at net_l times source y^m
-                g_ = D_NET[r_]
-                for m_ in range(n_src_):
-                    GW_h[r_, m_] += g_ * SRC_[m_]
-                GW_h[r_, Z - 1] += g_
-            if truncated:  # truncation: no error flows into y(t-1) through the net inputs
-                D_A[:] = 0.0
-            else:  # the error into y(t-1) through the recurrent weights
-                r_ = 0
-                while r_ + 8 <= NA:
-                    a0_ = 0.0
-                    a1_ = 0.0
-                    a2_ = 0.0
-                    a3_ = 0.0
-                    a4_ = 0.0
-                    a5_ = 0.0
-                    a6_ = 0.0
-                    a7_ = 0.0
-                    for m_ in range(NA):
-                        z_ = D_NET[m_]
-                        a0_ += W_h[m_, I + r_] * z_
-                        a1_ += W_h[m_, I + r_ + 1] * z_
-                        a2_ += W_h[m_, I + r_ + 2] * z_
-                        a3_ += W_h[m_, I + r_ + 3] * z_
-                        a4_ += W_h[m_, I + r_ + 4] * z_
-                        a5_ += W_h[m_, I + r_ + 5] * z_
-                        a6_ += W_h[m_, I + r_ + 6] * z_
-                        a7_ += W_h[m_, I + r_ + 7] * z_
-                    D_A[r_] = a0_
-                    D_A[r_ + 1] = a1_
-                    D_A[r_ + 2] = a2_
-                    D_A[r_ + 3] = a3_
-                    D_A[r_ + 4] = a4_
-                    D_A[r_ + 5] = a5_
-                    D_A[r_ + 6] = a6_
-                    D_A[r_ + 7] = a7_
-                    r_ += 8
-                if r_ + 4 <= NA:
-                    a0_ = 0.0
-                    a1_ = 0.0
-                    a2_ = 0.0
-                    a3_ = 0.0
-                    for m_ in range(NA):
-                        z_ = D_NET[m_]
-                        a0_ += W_h[m_, I + r_] * z_
-                        a1_ += W_h[m_, I + r_ + 1] * z_
-                        a2_ += W_h[m_, I + r_ + 2] * z_
-                        a3_ += W_h[m_, I + r_ + 3] * z_
-                    D_A[r_] = a0_
-                    D_A[r_ + 1] = a1_
-                    D_A[r_ + 2] = a2_
-                    D_A[r_ + 3] = a3_
-                    r_ += 4
-                if r_ + 2 <= NA:
-                    a0_ = 0.0
-                    a1_ = 0.0
-                    for m_ in range(NA):
-                        z_ = D_NET[m_]
-                        a0_ += W_h[m_, I + r_] * z_
-                        a1_ += W_h[m_, I + r_ + 1] * z_
-                    D_A[r_] = a0_
-                    D_A[r_ + 1] = a1_
-                    r_ += 2
-                if r_ + 1 <= NA:
-                    a0_ = 0.0
-                    for m_ in range(NA):
-                        z_ = D_NET[m_]
-                        a0_ += W_h[m_, I + r_] * z_
-                    D_A[r_] = a0_
-            D_S[:, :] = D_SNEW
-
-
-def _backward_kernel_sparse(W_h, W_o, T, B, I, OFF, IDX, VAL, ACTS, FK, PD, DYS, truncated, C, S, GW_h, GW_o, GP):
-    """Backpropagation through time over whole sequences, summed into GW_h, GW_o, GP. DYS (T, B, K) is dL/dy_k;
-    the activations, the output units' f'(net_k) (FK) and the cell's local partials (PD) come from
-    _forward_kernel. With ``truncated`` the paper's truncated gradient (Section 4, Appendix A.1).
-
-    Per step and block: the adjoint step, linear in the errors (25 ops), with the stored local partials; a sum
-    over the block's cells accumulates in the loop over the cells. Here the input-weight gradients take
-    only each step's nonzero inputs (a term with x_m = 0 would add +-0.0 to a sum that is never -0.0: nothing).
-    """
-    K = W_o.shape[0]
-    CS = C * S
-    NA = CS + 3 * C
-    Z = I + NA + 1
-    D_A, D_NET = np.empty(NA), np.empty(NA)  # errors at the activations y and at the net inputs
-    D_S, D_SNEW = np.empty((C, S)), np.empty((C, S))  # errors at the states s(t) and s(t-1)
-    SRC_, DNK_ = np.empty(Z), np.empty(K)  # the sources y^m of a step; the output units' errors
-    for b_ in range(B):
-        D_A[:] = 0.0
-        D_S[:, :] = 0.0
-        for t_ in range(T - 1, -1, -1):
-            q0_, q1_ = OFF[t_ * B + b_], OFF[t_ * B + b_ + 1]  # the step's nonzero inputs: IDX[q0_:q1_]
-            for q_ in range(q0_, q1_):  # the output units' sources: x(t) (its nonzero entries), y(t)
-                SRC_[IDX[q_]] = VAL[q_]
-            for m_ in range(NA):
-                SRC_[I + m_] = ACTS[t_, b_, m_]
-            for k_ in range(K):  # output units: the error at net_k (eq. 19 with dL/dy_k), then dL/dw_km
-                dnk_ = DYS[t_, b_, k_] * FK[t_, b_, k_]
-                DNK_[k_] = dnk_
-                for q_ in range(q0_, q1_):
-                    m_ = IDX[q_]
-                    GW_o[k_, m_] += dnk_ * SRC_[m_]
-                for m_ in range(I, Z - 1):
-                    GW_o[k_, m_] += dnk_ * SRC_[m_]
-                GW_o[k_, Z - 1] += dnk_
-            # the error at the activations y(t): what came back through the recurrent weights, plus the output units'
-            r_ = 0
-            while r_ + 8 <= NA:
-                a0_ = D_A[r_]
-                a1_ = D_A[r_ + 1]
-                a2_ = D_A[r_ + 2]
-                a3_ = D_A[r_ + 3]
-                a4_ = D_A[r_ + 4]
-                a5_ = D_A[r_ + 5]
-                a6_ = D_A[r_ + 6]
-                a7_ = D_A[r_ + 7]
-                for m_ in range(K):
-                    z_ = DNK_[m_]
-                    a0_ += W_o[m_, I + r_] * z_
-                    a1_ += W_o[m_, I + r_ + 1] * z_
-                    a2_ += W_o[m_, I + r_ + 2] * z_
-                    a3_ += W_o[m_, I + r_ + 3] * z_
-                    a4_ += W_o[m_, I + r_ + 4] * z_
-                    a5_ += W_o[m_, I + r_ + 5] * z_
-                    a6_ += W_o[m_, I + r_ + 6] * z_
-                    a7_ += W_o[m_, I + r_ + 7] * z_
-                D_A[r_] = a0_
-                D_A[r_ + 1] = a1_
-                D_A[r_ + 2] = a2_
-                D_A[r_ + 3] = a3_
-                D_A[r_ + 4] = a4_
-                D_A[r_ + 5] = a5_
-                D_A[r_ + 6] = a6_
-                D_A[r_ + 7] = a7_
-                r_ += 8
-            if r_ + 4 <= NA:
-                a0_ = D_A[r_]
-                a1_ = D_A[r_ + 1]
-                a2_ = D_A[r_ + 2]
-                a3_ = D_A[r_ + 3]
-                for m_ in range(K):
-                    z_ = DNK_[m_]
-                    a0_ += W_o[m_, I + r_] * z_
-                    a1_ += W_o[m_, I + r_ + 1] * z_
-                    a2_ += W_o[m_, I + r_ + 2] * z_
-                    a3_ += W_o[m_, I + r_ + 3] * z_
-                D_A[r_] = a0_
-                D_A[r_ + 1] = a1_
-                D_A[r_ + 2] = a2_
-                D_A[r_ + 3] = a3_
-                r_ += 4
-            if r_ + 2 <= NA:
-                a0_ = D_A[r_]
-                a1_ = D_A[r_ + 1]
-                for m_ in range(K):
-                    z_ = DNK_[m_]
-                    a0_ += W_o[m_, I + r_] * z_
-                    a1_ += W_o[m_, I + r_ + 1] * z_
-                D_A[r_] = a0_
-                D_A[r_ + 1] = a1_
-                r_ += 2
-            if r_ + 1 <= NA:
-                a0_ = D_A[r_]
-                for m_ in range(K):
-                    z_ = DNK_[m_]
-                    a0_ += W_o[m_, I + r_] * z_
-                D_A[r_] = a0_
-            for c_ in range(C):  # the derived adjoint step of the cell
-                if truncated:
-                    d_y_in = D_A[CS + 0 * C + c_]
-                    d_y_forget = D_A[CS + 1 * C + c_]
-                    d_y_out = D_A[CS + 2 * C + c_]
-                    bs0_ = 0.0
-                    bs1_ = 0.0
-                    bs2_ = 0.0
-                    for j_ in range(S):  # the cells of the block
-                        pd_y_in__net_in = PD[t_, b_, 0 * CS + c_ * S + j_]
-                        pd_y_in__p_in = PD[t_, b_, 1 * CS + c_ * S + j_]
-                        pd_y_forget__net_forget = PD[t_, b_, 3 * CS + c_ * S + j_]
-                        pd_y_forget__p_forget = PD[t_, b_, 4 * CS + c_ * S + j_]
-                        pd_s__net_c = PD[t_, b_, 6 * CS + c_ * S + j_]
-                        pd_s__s_prev = PD[t_, b_, 7 * CS + c_ * S + j_]
-                        pd_s__y_forget = PD[t_, b_, 8 * CS + c_ * S + j_]
-                        pd_s__y_in = PD[t_, b_, 9 * CS + c_ * S + j_]
-                        pd_y_out__net_out = PD[t_, b_, 10 * CS + c_ * S + j_]
-                        pd_y_out__p_out = PD[t_, b_, 11 * CS + c_ * S + j_]
-                        pd_y_out__s = PD[t_, b_, 12 * CS + c_ * S + j_]
-                        pd_y_c__s = PD[t_, b_, 13 * CS + c_ * S + j_]
-                        pd_y_c__y_out = PD[t_, b_, 14 * CS + c_ * S + j_]
-                        d_y_c = D_A[c_ * S + j_]
-                        d_s = D_S[c_, j_]
-                        a_y_c = d_y_c
-                        a_y_out = a_y_c*pd_y_c__y_out + d_y_out
-                        a_s = a_y_c*pd_y_c__s + a_y_out*pd_y_out__s + d_s
-                        a_y_forget = a_s*pd_s__y_forget + d_y_forget
-                        a_y_in = a_s*pd_s__y_in + d_y_in
-                        d_net_c = a_s*pd_s__net_c
-                        d_s_prev = a_s*pd_s__s_prev
-                        d_p_in = a_y_in*pd_y_in__p_in
-                        d_p_forget = a_y_forget*pd_y_forget__p_forget
-                        d_p_out = a_y_out*pd_y_out__p_out
-                        D_NET[c_ * S + j_] = d_net_c
-                        D_SNEW[c_, j_] = d_s_prev
-                        GP[0, c_, j_] += d_p_in
-                        GP[1, c_, j_] += d_p_forget
-                        GP[2, c_, j_] += d_p_out
-                        bs0_ += a_y_in*pd_y_in__net_in
-                        bs1_ += a_y_forget*pd_y_forget__net_forget
-                        bs2_ += a_y_out*pd_y_out__net_out
-                    d_net_in = bs0_
-                    D_NET[CS + 0 * C + c_] = d_net_in
-                    d_net_forget = bs1_
-                    D_NET[CS + 1 * C + c_] = d_net_forget
-                    d_net_out = bs2_
-                    D_NET[CS + 2 * C + c_] = d_net_out
-                else:
-                    d_y_in = D_A[CS + 0 * C + c_]
-                    d_y_forget = D_A[CS + 1 * C + c_]
-                    d_y_out = D_A[CS + 2 * C + c_]
-                    bs0_ = 0.0
-                    bs1_ = 0.0
-                    bs2_ = 0.0
-                    for j_ in range(S):  # the cells of the block
-                        pd_y_in__net_in = PD[t_, b_, 0 * CS + c_ * S + j_]
-                        pd_y_in__p_in = PD[t_, b_, 1 * CS + c_ * S + j_]
-                        pd_y_in__s_prev = PD[t_, b_, 2 * CS + c_ * S + j_]
-                        pd_y_forget__net_forget = PD[t_, b_, 3 * CS + c_ * S + j_]
-                        pd_y_forget__p_forget = PD[t_, b_, 4 * CS + c_ * S + j_]
-                        pd_y_forget__s_prev = PD[t_, b_, 5 * CS + c_ * S + j_]
-                        pd_s__net_c = PD[t_, b_, 6 * CS + c_ * S + j_]
-                        pd_s__s_prev = PD[t_, b_, 7 * CS + c_ * S + j_]
-                        pd_s__y_forget = PD[t_, b_, 8 * CS + c_ * S + j_]
-                        pd_s__y_in = PD[t_, b_, 9 * CS + c_ * S + j_]
-                        pd_y_out__net_out = PD[t_, b_, 10 * CS + c_ * S + j_]
-                        pd_y_out__p_out = PD[t_, b_, 11 * CS + c_ * S + j_]
-                        pd_y_out__s = PD[t_, b_, 12 * CS + c_ * S + j_]
-                        pd_y_c__s = PD[t_, b_, 13 * CS + c_ * S + j_]
-                        pd_y_c__y_out = PD[t_, b_, 14 * CS + c_ * S + j_]
-                        d_y_c = D_A[c_ * S + j_]
-                        d_s = D_S[c_, j_]
-                        a_y_c = d_y_c
-                        a_y_out = a_y_c*pd_y_c__y_out + d_y_out
-                        a_s = a_y_c*pd_y_c__s + a_y_out*pd_y_out__s + d_s
-                        a_y_forget = a_s*pd_s__y_forget + d_y_forget
-                        a_y_in = a_s*pd_s__y_in + d_y_in
-                        d_net_c = a_s*pd_s__net_c
-                        d_s_prev = a_s*pd_s__s_prev + a_y_forget*pd_y_forget__s_prev + a_y_in*pd_y_in__s_prev
-                        d_p_in = a_y_in*pd_y_in__p_in
-                        d_p_forget = a_y_forget*pd_y_forget__p_forget
-                        d_p_out = a_y_out*pd_y_out__p_out
-                        D_NET[c_ * S + j_] = d_net_c
-                        D_SNEW[c_, j_] = d_s_prev
-                        GP[0, c_, j_] += d_p_in
-                        GP[1, c_, j_] += d_p_forget
-                        GP[2, c_, j_] += d_p_out
-                        bs0_ += a_y_in*pd_y_in__net_in
-                        bs1_ += a_y_forget*pd_y_forget__net_forget
-                        bs2_ += a_y_out*pd_y_out__net_out
-                    d_net_in = bs0_
-                    D_NET[CS + 0 * C + c_] = d_net_in
-                    d_net_forget = bs1_
-                    D_NET[CS + 1 * C + c_] = d_net_forget
-                    d_net_out = bs2_
-                    D_NET[CS + 2 * C + c_] = d_net_out
-            n_src_ = I
-            if t_ > 0:  # the net inputs' sources: x(t), y(t-1) (none at the first step), the bias
-                n_src_ = Z - 1
-                for m_ in range(NA):
-                    SRC_[I + m_] = ACTS[t_ - 1, b_, m_]
-            for r_ in range(NA):  # dL/dw_lm += error at net_l times source y^m
-                g_ = D_NET[r_]
-                for q_ in range(q0_, q1_):
-                    m_ = IDX[q_]
-                    GW_h[r_, m_] += g_ * SRC_[m_]
-                for m_ in range(I, n_src_):
-                    GW_h[r_, m_] += g_ * SRC_[m_]
-                GW_h[r_, Z - 1] += g_
-            if truncated:  # truncation: no error flows into y(t-1) through the net inputs
-                D_A[:] = 0.0
-            else:  # the error into y(t-1) through the recurrent weights
-                r_ = 0
-                while r_ + 8 <= NA:
-                    a0_ = 0.0
-                    a1_ = 0.0
-                    a2_ = 0.0
-                    a3_ = 0.0
-                    a4_ = 0.0
-                    a5_ = 0.0
-                    a6_ = 0.0
-                    a7_ = 0.0
-                    for m_ in range(NA):
-                        z_ = D_NET[m_]
-                        a0_ += W_h[m_, I + r_] * z_
-                        a1_ += W_h[m_, I + r_ + 1] * z_
-                        a2_ += W_h[m_, I + r_ + 2] * z_
-                        a3_ += W_h[m_, I + r_ + 3] * z_
-                        a4_ += W_h[m_, I + r_ + 4] * z_
-                        a5_ += W_h[m_, I + r_ + 5] * z_
-                        a6_ += W_h[m_, I + r_ + 6] * z_
-                        a7_ += W_h[m_, I + r_ + 7] * z_
-                    D_A[r_] = a0_
-                    D_A[r_ + 1] = a1_
-                    D_A[r_ + 2] = a2_
-                    D_A[r_ + 3] = a3_
-                    D_A[r_ + 4] = a4_
-                    D_A[r_ + 5] = a5_
-                    D_A[r_ + 6] = a6_
-                    D_A[r_ + 7] = a7_
-                    r_ += 8
-                if r_ + 4 <= NA:
-                    a0_ = 0.0
-                    a1_ = 0.0
-                    a2_ = 0.0
-                    a3_ = 0.0
-                    for m_ in range(NA):
-                        z_ = D_NET[m_]
-                        a0_ += W_h[m_, I + r_] * z_
-                        a1_ += W_h[m_, I + r_ + 1] * z_
-                        a2_ += W_h[m_, I + r_ + 2] * z_
-                        a3_ += W_h[m_, I + r_ + 3] * z_
-                    D_A[r_] = a0_
-                    D_A[r_ + 1] = a1_
-                    D_A[r_ + 2] = a2_
-                    D_A[r_ + 3] = a3_
-                    r_ += 4
-                if r_ + 2 <= NA:
-                    a0_ = 0.0
-                    a1_ = 0.0
-                    for m_ in range(NA):
-                        z_ = D_NET[m_]
-                        a0_ += W_h[m_, I + r_] * z_
-                        a1_ += W_h[m_, I + r_ + 1] * z_
-                    D_A[r_] = a0_
-                    D_A[r_ + 1] = a1_
-                    r_ += 2
-                if r_ + 1 <= NA:
-                    a0_ = 0.0
-                    for m_ in range(NA):
-                        z_ = D_NET[m_]
-                        a0_ += W_h[m_, I + r_] * z_
-                    D_A[r_] = a0_
-            D_S[:, :] = D_SNEW
-
-
-def _learner_kernel(W_h, W_o, PM, LR, XS, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O, OUT_P,
-                    C, S):
-    """The paper's online learner (Appendix A.1) over whole sequences, each batch element an independent trial.
-
-    Per step (Section 5): net inputs, the cell's equations, outputs; the forward traces ds/dw (eqs. 25, 27); the
-    output error (eq. 19) and this step's gradient estimate G = -dE(t)/dw (eqs. 20-28). ``mode``: 0 forward
-    only, 1 add LR * G (masked by MH, MO) to the weights at every step, 2 sum G over the sequence and add it at
-    the end, 3 return the summed G in OUT_H, OUT_O, OUT_P without changing the weights. Each weight row's trace
-    update, gradient and change (or sum) are one pass over the row. A step whose output error is exactly zero
-    adds exactly zero (G is e_k times finite factors) and is skipped, its traces still updated.
-    """
-    T, B, I = XS.shape
-    K = W_o.shape[1]
-    CS = C * S
-    NA = CS + 3 * C
-    Z = I + NA + 1
-    NP = PM.shape[1]
-    Z_, U_, GR_ = np.zeros(Z), np.zeros(Z), np.zeros(Z)  # sources of the net inputs, of the outputs; a G row
-    NET_, A_, NK_, EK_ = np.zeros(NA), np.zeros(NA), np.zeros(K), np.zeros(K)  # hidden, output units: net, y, e
-    SP_, SN_, J_ = np.zeros((C, S)), np.zeros((C, S)), np.zeros((C, S))  # states s(t-1), s(t); ds(t)/ds(t-1)
-    TR_, DS_ = np.zeros((3, C, S, Z)), np.zeros((3, C, S))  # traces of net-input weights, their partials
-    TRP_, DSP_ = np.zeros((2, C, S)), np.zeros((2, C, S))  # traces of per-cell parameters, partials
-    DYS_, DYX_ = np.zeros((C, S)), np.zeros((2, C, S))  # exit partials
-    EYC_, ES_ = np.zeros((C, S)), np.zeros((C, S))  # errors at the cell outputs and at the states
-    ACC_H, ACC_O, ACC_P = np.zeros((NA, Z)), np.zeros((K, Z)), np.zeros((NP, C, S))  # a sequence's sum of G
-    ONE_H, ONE_O = np.ones((NA, Z)), np.ones((K, Z))  # the masks of the sums
-    for b_ in range(B):
-        lr_ = LR[b_]
-        A_[:] = 0.0
-        SP_[:, :] = 0.0
-        TR_[:] = 0.0
-        TRP_[:] = 0.0
-        if mode == 1:  # eq. (17): each step's change alpha * (-dE/dw), masked, goes into the weights at once
-            TH_, TO_, TP_, MH_, MO_, sc_ = W_h[b_], W_o[b_], PM[b_], MH, MO, lr_
-        else:  # the sum of G over the sequence: adding 1.0 * (G * 1.0) adds G exactly
-            ACC_H[:, :] = 0.0
-            ACC_O[:, :] = 0.0
-            ACC_P[:] = 0.0
-            TH_, TO_, TP_, MH_, MO_, sc_ = ACC_H, ACC_O, ACC_P, ONE_H, ONE_O, 1.0
-        for t_ in range(T):
-            for m_ in range(I):  # sources y^m: x(t), y(t-1), bias
-                Z_[m_] = XS[t_, b_, m_]
-            for m_ in range(NA):
-                Z_[I + m_] = A_[m_]
-            Z_[Z - 1] = 1.0
-            # eqs. (6)-(9)
-            r_ = 0
-            while r_ + 8 <= NA:
-                a0_ = 0.0
-                a1_ = 0.0
-                a2_ = 0.0
-                a3_ = 0.0
-                a4_ = 0.0
-                a5_ = 0.0
-                a6_ = 0.0
-                a7_ = 0.0
-                for m_ in range(Z):
-                    z_ = Z_[m_]
-                    a0_ += W_h[b_, r_, m_] * z_
-                    a1_ += W_h[b_, r_ + 1, m_] * z_
-                    a2_ += W_h[b_, r_ + 2, m_] * z_
-                    a3_ += W_h[b_, r_ + 3, m_] * z_
-                    a4_ += W_h[b_, r_ + 4, m_] * z_
-                    a5_ += W_h[b_, r_ + 5, m_] * z_
-                    a6_ += W_h[b_, r_ + 6, m_] * z_
-                    a7_ += W_h[b_, r_ + 7, m_] * z_
-                NET_[r_] = a0_
-                NET_[r_ + 1] = a1_
-                NET_[r_ + 2] = a2_
-                NET_[r_ + 3] = a3_
-                NET_[r_ + 4] = a4_
-                NET_[r_ + 5] = a5_
-                NET_[r_ + 6] = a6_
-                NET_[r_ + 7] = a7_
-                r_ += 8
-            if r_ + 4 <= NA:
-                a0_ = 0.0
-                a1_ = 0.0
-                a2_ = 0.0
-                a3_ = 0.0
-                for m_ in range(Z):
-                    z_ = Z_[m_]
-                    a0_ += W_h[b_, r_, m_] * z_
-                    a1_ += W_h[b_, r_ + 1, m_] * z_
-                    a2_ += W_h[b_, r_ + 2, m_] * z_
-                    a3_ += W_h[b_, r_ + 3, m_] * z_
-                NET_[r_] = a0_
-                NET_[r_ + 1] = a1_
-                NET_[r_ + 2] = a2_
-                NET_[r_ + 3] = a3_
-                r_ += 4
-            if r_ + 2 <= NA:
-                a0_ = 0.0
-                a1_ = 0.0
-                for m_ in range(Z):
-                    z_ = Z_[m_]
-                    a0_ += W_h[b_, r_, m_] * z_
-                    a1_ += W_h[b_, r_ + 1, m_] * z_
-                NET_[r_] = a0_
-                NET_[r_ + 1] = a1_
-                r_ += 2
-            if r_ + 1 <= NA:
-                a0_ = 0.0
-                for m_ in range(Z):
-                    z_ = Z_[m_]
-                    a0_ += W_h[b_, r_, m_] * z_
-                NET_[r_] = a0_
-            for c_ in range(C):  # the cell's equations, then its trace and exit partials; per-block values once
-                net_in = NET_[CS + 0 * C + c_]
-                net_forget = NET_[CS + 1 * C + c_]
-                net_out = NET_[CS + 2 * C + c_]
-                for j_ in range(S):  # the cells of the block
-                    net_c = NET_[c_ * S + j_]
-                    s_prev = SP_[c_, j_]
-                    p_in = PM[b_, 0, c_, j_]
-                    p_forget = PM[b_, 1, c_, j_]
-                    p_out = PM[b_, 2, c_, j_]
-                    y_in = _sigmoid(net_in + p_in*s_prev)
-                    y_forget = _sigmoid(net_forget + p_forget*s_prev)
-                    s = s_prev*y_forget + y_in*(4*_sigmoid(net_c) - 2)
-                    y_out = _sigmoid(net_out + p_out*s)
-                    y_c = y_out*(2*_sigmoid(s) - 1)
-                    t0 = 4*_sigmoid(net_c)
-                    t1 = y_in*(t0 - 2)*_sigmoid(-net_in - p_in*s_prev)
-                    t2 = y_forget*_sigmoid(-net_forget - p_forget*s_prev)
-                    t3 = 2*_sigmoid(s)
-                    t4 = y_out*(t3 - 1)*_sigmoid(-net_out - p_out*s)
-                    ds_ds_prev = y_forget
-                    ds_dnet_c = t0*y_in*_sigmoid(-net_c)
-                    ds_dnet_in = t1
-                    ds_dnet_forget = s_prev*t2
-                    ds_dp_in = s_prev*t1
-                    ds_dp_forget = s_prev**2*t2
-                    dyc_ds = p_out*t4 + t3*y_out*_sigmoid(-s)
-                    dyc_dnet_out = t4
-                    dyc_dp_out = s*t4
-                    SN_[c_, j_] = s
-                    A_[c_ * S + j_] = y_c
-                    if j_ == 0:
-                        A_[CS + 0 * C + c_] = y_in
-                    if j_ == 0:
-                        A_[CS + 1 * C + c_] = y_forget
-                    if j_ == 0:
-                        A_[CS + 2 * C + c_] = y_out
-                    J_[c_, j_] = ds_ds_prev
-                    DS_[0, c_, j_] = ds_dnet_c
-                    DS_[1, c_, j_] = ds_dnet_in
-                    DS_[2, c_, j_] = ds_dnet_forget
-                    DSP_[0, c_, j_] = ds_dp_in
-                    DSP_[1, c_, j_] = ds_dp_forget
-                    DYS_[c_, j_] = dyc_ds
-                    DYX_[0, c_, j_] = dyc_dnet_out
-                    DYX_[1, c_, j_] = dyc_dp_out
-            for m_ in range(I):  # output units see x(t), the current activations and the bias
-                U_[m_] = XS[t_, b_, m_]
-            for m_ in range(NA):
-                U_[I + m_] = A_[m_]
-            U_[Z - 1] = 1.0
-            r_ = 0
-            while r_ + 8 <= K:
-                a0_ = 0.0
-                a1_ = 0.0
-                a2_ = 0.0
-                a3_ = 0.0
-                a4_ = 0.0
-                a5_ = 0.0
-                a6_ = 0.0
-                a7_ = 0.0
-                for m_ in range(Z):
-                    z_ = U_[m_]
-                    a0_ += W_o[b_, r_, m_] * z_
-                    a1_ += W_o[b_, r_ + 1, m_] * z_
-                    a2_ += W_o[b_, r_ + 2, m_] * z_
-                    a3_ += W_o[b_, r_ + 3, m_] * z_
-                    a4_ += W_o[b_, r_ + 4, m_] * z_
-                    a5_ += W_o[b_, r_ + 5, m_] * z_
-                    a6_ += W_o[b_, r_ + 6, m_] * z_
-                    a7_ += W_o[b_, r_ + 7, m_] * z_
-                NK_[r_] = a0_
-                NK_[r_ + 1] = a1_
-                NK_[r_ + 2] = a2_
-                NK_[r_ + 3] = a3_
-                NK_[r_ + 4] = a4_
-                NK_[r_ + 5] = a5_
-                NK_[r_ + 6] = a6_
-                NK_[r_ + 7] = a7_
-                r_ += 8
-            if r_ + 4 <= K:
-                a0_ = 0.0
-                a1_ = 0.0
-                a2_ = 0.0
-                a3_ = 0.0
-                for m_ in range(Z):
-                    z_ = U_[m_]
-                    a0_ += W_o[b_, r_, m_] * z_
-                    a1_ += W_o[b_, r_ + 1, m_] * z_
-                    a2_ += W_o[b_, r_ + 2, m_] * z_
-                    a3_ += W_o[b_, r_ + 3, m_] * z_
-                NK_[r_] = a0_
-                NK_[r_ + 1] = a1_
-                NK_[r_ + 2] = a2_
-                NK_[r_ + 3] = a3_
-                r_ += 4
-            if r_ + 2 <= K:
-                a0_ = 0.0
-                a1_ = 0.0
-                for m_ in range(Z):
-                    z_ = U_[m_]
-                    a0_ += W_o[b_, r_, m_] * z_
-                    a1_ += W_o[b_, r_ + 1, m_] * z_
-                NK_[r_] = a0_
-                NK_[r_ + 1] = a1_
-                r_ += 2
-            if r_ + 1 <= K:
-                a0_ = 0.0
-                for m_ in range(Z):
-                    z_ = U_[m_]
-                    a0_ += W_o[b_, r_, m_] * z_
-                NK_[r_] = a0_
-            err_ = False
-            for k_ in range(K):
-                net_k = NK_[k_]
-                y_k = _sigmoid(net_k)
-                YS[t_, b_, k_] = y_k
-                e_ = (y_k*_sigmoid(-net_k)) * (TG[t_, b_, k_] - y_k) * TM[t_, b_, k_]  # eq. (19)
-                EK_[k_] = e_
-                if e_ != 0.0:
-                    err_ = True
-            SP_[:, :] = SN_
-            if mode == 0:
-                continue
-            if not err_:  # G is zero at this step: only the traces move on
-                for c_ in range(C):
-                    for j_ in range(S):
-                        J = J_[c_, j_]
-                        d_ = DS_[0, c_, j_]
-                        for m_ in range(Z):
-                            TR_[0, c_, j_, m_] = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
-                        d_ = DS_[1, c_, j_]
-                        for m_ in range(Z):
-                            TR_[1, c_, j_, m_] = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
-                        d_ = DS_[2, c_, j_]
-                        for m_ in range(Z):
-                            TR_[2, c_, j_, m_] = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
-                        TRP_[0, c_, j_] = J * TRP_[0, c_, j_] + DSP_[0, c_, j_]
-                        TRP_[1, c_, j_] = J * TRP_[1, c_, j_] + DSP_[1, c_, j_]
-                continue
-            for c_ in range(C):
-                for j_ in range(S):  # error arriving at the cell output from the output units
-                    acc_ = 0.0
-                    for k_ in range(K):
-                        acc_ += EK_[k_] * W_o[b_, k_, I + c_ * S + j_]
-                    EYC_[c_, j_] = acc_
-                    ES_[c_, j_] = acc_ * DYS_[c_, j_]  # eq. (23): error at the state
-            for k_ in range(K):  # eq. (22), output units
-                e_ = EK_[k_]
-                for m_ in range(Z):
-                    TO_[k_, m_] += sc_ * ((e_ * U_[m_]) * MO_[k_, m_])
-            for c_ in range(C):  # cell-input weights: one row per cell
-                for j_ in range(S):
-                    r_ = c_ * S + j_
-                    J = J_[c_, j_]
-                    d_ = DS_[0, c_, j_]
-                    es_ = ES_[c_, j_]
-                    for m_ in range(Z):
-                        tr_ = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
-                        TR_[0, c_, j_, m_] = tr_
-                        TH_[r_, m_] += sc_ * ((es_ * tr_) * MH_[r_, m_])
-            for c_ in range(C):  # net_in weights: one row per block
-                r_ = CS + 0 * C + c_
-                for m_ in range(Z):
-                    GR_[m_] = 0.0
-                for j_ in range(S):
-                    J = J_[c_, j_]
-                    d_ = DS_[1, c_, j_]
-                    es_ = ES_[c_, j_]
-                    for m_ in range(Z):
-                        tr_ = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
-                        TR_[1, c_, j_, m_] = tr_
-                        GR_[m_] += es_ * tr_
-                for m_ in range(Z):
-                    TH_[r_, m_] += sc_ * ((GR_[m_]) * MH_[r_, m_])
-            for c_ in range(C):  # net_forget weights: one row per block
-                r_ = CS + 1 * C + c_
-                for m_ in range(Z):
-                    GR_[m_] = 0.0
-                for j_ in range(S):
-                    J = J_[c_, j_]
-                    d_ = DS_[2, c_, j_]
-                    es_ = ES_[c_, j_]
-                    for m_ in range(Z):
-                        tr_ = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
-                        TR_[2, c_, j_, m_] = tr_
-                        GR_[m_] += es_ * tr_
-                for m_ in range(Z):
-                    TH_[r_, m_] += sc_ * ((GR_[m_]) * MH_[r_, m_])
-            for c_ in range(C):  # net_out weights: one row per block
-                r_ = CS + 2 * C + c_
-                ex_ = 0.0
-                for j_ in range(S):
-                    ex_ += EYC_[c_, j_] * DYX_[0, c_, j_]
-                for m_ in range(Z):
-                    TH_[r_, m_] += sc_ * ((ex_ * Z_[m_]) * MH_[r_, m_])
-            for c_ in range(C):  # per-cell parameters: their traces, then their change
-                for j_ in range(S):
-                    J = J_[c_, j_]
-                    TRP_[0, c_, j_] = J * TRP_[0, c_, j_] + DSP_[0, c_, j_]
-                    TP_[0, c_, j_] += sc_ * (ES_[c_, j_] * TRP_[0, c_, j_])
-                    TRP_[1, c_, j_] = J * TRP_[1, c_, j_] + DSP_[1, c_, j_]
-                    TP_[1, c_, j_] += sc_ * (ES_[c_, j_] * TRP_[1, c_, j_])
-                    TP_[2, c_, j_] += sc_ * (EYC_[c_, j_] * DYX_[1, c_, j_])
-        if mode == 2:
-            for r_ in range(NA):
-                for m_ in range(Z):
-                    W_h[b_, r_, m_] += lr_ * (ACC_H[r_, m_] * MH[r_, m_])
-            for k_ in range(K):
-                for m_ in range(Z):
-                    W_o[b_, k_, m_] += lr_ * (ACC_O[k_, m_] * MO[k_, m_])
-            for p_ in range(NP):
-                for c_ in range(C):
-                    for j_ in range(S):
-                        PM[b_, p_, c_, j_] += lr_ * ACC_P[p_, c_, j_]
-        elif mode == 3:
-            OUT_H[b_] = ACC_H
-            OUT_O[b_] = ACC_O
-            OUT_P[b_] = ACC_P
-
-
-def _learner_kernel_lists(W_h, W_o, PM, LR, T, B, I, OFF, IDX, VAL, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O, OUT_P,
-                          C, S):
-    """The paper's online learner (Appendix A.1) over whole sequences, each batch element an independent trial.
-
-    Per step (Section 5): net inputs, the cell's equations, outputs; the forward traces ds/dw (eqs. 25, 27); the
-    output error (eq. 19) and this step's gradient estimate G = -dE(t)/dw (eqs. 20-28). ``mode``: 0 forward
-    only, 1 add LR * G (masked by MH, MO) to the weights at every step, 2 sum G over the sequence and add it at
-    the end, 3 return the summed G in OUT_H, OUT_O, OUT_P without changing the weights. Each weight row's trace
-    update, gradient and change (or sum) are one pass over the row. A step whose output error is exactly zero
-    adds exactly zero (G is e_k times finite factors) and is skipped, its traces still updated.
-
-    Inputs listed: the variant of _learner_kernel for inputs that are mostly zero, with the same results. Each
-    step's nonzero inputs are listed (OFF, IDX, VAL: _input_nonzero), and so are the inputs nonzero at some step
-    since the trial began (_mark_seen): a trace ds/dw_im sums terms proportional to x_m, so it is exactly zero
-    elsewhere. The net inputs take the nonzero inputs, the traces and the rows of G with trace terms the seen ones
-    (all inputs once SEEN_ALL of them were seen: a plain loop is then faster; at a step without output error, for
-    the CEC, only the nonzero ones), the rows of G proportional to x(t) the nonzero ones. Every column left out
-    would add exactly zero (finite values; the one difference possible is the sign of a weight that is -0.0, which
-    adding +0.0 would turn into +0.0).
-    """
-    K = W_o.shape[1]
-    CS = C * S
-    NA = CS + 3 * C
-    Z = I + NA + 1
-    NP = PM.shape[1]
-    Z_, U_, GR_ = np.zeros(Z), np.zeros(Z), np.zeros(Z)  # sources of the net inputs, of the outputs; a G row
-    NET_, A_, NK_, EK_ = np.zeros(NA), np.zeros(NA), np.zeros(K), np.zeros(K)  # hidden, output units: net, y, e
-    SP_, SN_, J_ = np.zeros((C, S)), np.zeros((C, S)), np.zeros((C, S))  # states s(t-1), s(t); ds(t)/ds(t-1)
-    TR_, DS_ = np.zeros((3, C, S, Z)), np.zeros((3, C, S))  # traces of net-input weights, their partials
-    TRP_, DSP_ = np.zeros((2, C, S)), np.zeros((2, C, S))  # traces of per-cell parameters, partials
-    DYS_, DYX_ = np.zeros((C, S)), np.zeros((2, C, S))  # exit partials
-    EYC_, ES_ = np.zeros((C, S)), np.zeros((C, S))  # errors at the cell outputs and at the states
-    ACC_H, ACC_O, ACC_P = np.zeros((NA, Z)), np.zeros((K, Z)), np.zeros((NP, C, S))  # a sequence's sum of G
-    ONE_H, ONE_O = np.ones((NA, Z)), np.ones((K, Z))  # the masks of the sums
-    SEEN_, SL_ = np.zeros(I, np.bool_), np.empty(I, np.int64)  # inputs seen in the trial
-    NS_ALL = max(1, int(SEEN_ALL * I))  # from this many seen inputs on, loops take all columns
-    for b_ in range(B):
-        lr_ = LR[b_]
-        A_[:] = 0.0
-        SP_[:, :] = 0.0
-        TR_[:] = 0.0
-        TRP_[:] = 0.0
-        Z_[:] = 0.0  # x(t) is kept in Z_ and U_ by its nonzero entries
-        U_[:] = 0.0
-        SEEN_[:] = False
-        q0_, q1_, ns_ = 0, 0, 0
-        all_ = False
-        if mode == 1:  # eq. (17): each step's change alpha * (-dE/dw), masked, goes into the weights at once
-            TH_, TO_, TP_, MH_, MO_, sc_ = W_h[b_], W_o[b_], PM[b_], MH, MO, lr_
-        else:  # the sum of G over the sequence: adding 1.0 * (G * 1.0) adds G exactly
-            ACC_H[:, :] = 0.0
-            ACC_O[:, :] = 0.0
-            ACC_P[:] = 0.0
-            TH_, TO_, TP_, MH_, MO_, sc_ = ACC_H, ACC_O, ACC_P, ONE_H, ONE_O, 1.0
-        for t_ in range(T):
-            # sources y^m: x(t) (its nonzero entries; the last step's set back to zero), y(t-1), bias
-            for q_ in range(q0_, q1_):
-                Z_[IDX[q_]] = 0.0
-                U_[IDX[q_]] = 0.0
-            q0_, q1_ = OFF[t_ * B + b_], OFF[t_ * B + b_ + 1]  # the step's nonzero inputs: IDX[q0_:q1_]
-            for q_ in range(q0_, q1_):
-                Z_[IDX[q_]] = VAL[q_]
-            ns_ = _mark_seen(IDX, q0_, q1_, SEEN_, SL_, ns_)
-            all_ = ns_ >= NS_ALL
-            for m_ in range(NA):
-                Z_[I + m_] = A_[m_]
-            Z_[Z - 1] = 1.0
-            # eqs. (6)-(9)
-            r_ = 0
-            while r_ + 8 <= NA:
-                a0_ = 0.0
-                a1_ = 0.0
-                a2_ = 0.0
-                a3_ = 0.0
-                a4_ = 0.0
-                a5_ = 0.0
-                a6_ = 0.0
-                a7_ = 0.0
-                for q_ in range(q0_, q1_):
-                    m_ = IDX[q_]
-                    z_ = Z_[m_]
-                    a0_ += W_h[b_, r_, m_] * z_
-                    a1_ += W_h[b_, r_ + 1, m_] * z_
-                    a2_ += W_h[b_, r_ + 2, m_] * z_
-                    a3_ += W_h[b_, r_ + 3, m_] * z_
-                    a4_ += W_h[b_, r_ + 4, m_] * z_
-                    a5_ += W_h[b_, r_ + 5, m_] * z_
-                    a6_ += W_h[b_, r_ + 6, m_] * z_
-                    a7_ += W_h[b_, r_ + 7, m_] * z_
-                for m_ in range(I, Z):
-                    z_ = Z_[m_]
-                    a0_ += W_h[b_, r_, m_] * z_
-                    a1_ += W_h[b_, r_ + 1, m_] * z_
-                    a2_ += W_h[b_, r_ + 2, m_] * z_
-                    a3_ += W_h[b_, r_ + 3, m_] * z_
-                    a4_ += W_h[b_, r_ + 4, m_] * z_
-                    a5_ += W_h[b_, r_ + 5, m_] * z_
-                    a6_ += W_h[b_, r_ + 6, m_] * z_
-                    a7_ += W_h[b_, r_ + 7, m_] * z_
-                NET_[r_] = a0_
-                NET_[r_ + 1] = a1_
-                NET_[r_ + 2] = a2_
-                NET_[r_ + 3] = a3_
-                NET_[r_ + 4] = a4_
-                NET_[r_ + 5] = a5_
-                NET_[r_ + 6] = a6_
-                NET_[r_ + 7] = a7_
-                r_ += 8
-            if r_ + 4 <= NA:
-                a0_ = 0.0
-                a1_ = 0.0
-                a2_ = 0.0
-                a3_ = 0.0
-                for q_ in range(q0_, q1_):
-                    m_ = IDX[q_]
-                    z_ = Z_[m_]
-                    a0_ += W_h[b_, r_, m_] * z_
-                    a1_ += W_h[b_, r_ + 1, m_] * z_
-                    a2_ += W_h[b_, r_ + 2, m_] * z_
-                    a3_ += W_h[b_, r_ + 3, m_] * z_
-                for m_ in range(I, Z):
-                    z_ = Z_[m_]
-                    a0_ += W_h[b_, r_, m_] * z_
-                    a1_ += W_h[b_, r_ + 1, m_] * z_
-                    a2_ += W_h[b_, r_ + 2, m_] * z_
-                    a3_ += W_h[b_, r_ + 3, m_] * z_
-                NET_[r_] = a0_
-                NET_[r_ + 1] = a1_
-                NET_[r_ + 2] = a2_
-                NET_[r_ + 3] = a3_
-                r_ += 4
-            if r_ + 2 <= NA:
-                a0_ = 0.0
-                a1_ = 0.0
-                for q_ in range(q0_, q1_):
-                    m_ = IDX[q_]
-                    z_ = Z_[m_]
-                    a0_ += W_h[b_, r_, m_] * z_
-                    a1_ += W_h[b_, r_ + 1, m_] * z_
-                for m_ in range(I, Z):
-                    z_ = Z_[m_]
-                    a0_ += W_h[b_, r_, m_] * z_
-                    a1_ += W_h[b_, r_ + 1, m_] * z_
-                NET_[r_] = a0_
-                NET_[r_ + 1] = a1_
-                r_ += 2
-            if r_ + 1 <= NA:
-                a0_ = 0.0
-                for q_ in range(q0_, q1_):
-                    m_ = IDX[q_]
-                    z_ = Z_[m_]
-                    a0_ += W_h[b_, r_, m_] * z_
-                for m_ in range(I, Z):
-                    z_ = Z_[m_]
-                    a0_ += W_h[b_, r_, m_] * z_
-                NET_[r_] = a0_
-            for c_ in range(C):  # the cell's equations, then its trace and exit partials; per-block values once
-                net_in = NET_[CS + 0 * C + c_]
-                net_forget = NET_[CS + 1 * C + c_]
-                net_out = NET_[CS + 2 * C + c_]
-                for j_ in range(S):  # the cells of the block
-                    net_c = NET_[c_ * S + j_]
-                    s_prev = SP_[c_, j_]
-                    p_in = PM[b_, 0, c_, j_]
-                    p_forget = PM[b_, 1, c_, j_]
-                    p_out = PM[b_, 2, c_, j_]
-                    y_in = _sigmoid(net_in + p_in*s_prev)
-                    y_forget = _sigmoid(net_forget + p_forget*s_prev)
-                    s = s_prev*y_forget + y_in*(4*_sigmoid(net_c) - 2)
-                    y_out = _sigmoid(net_out + p_out*s)
-                    y_c = y_out*(2*_sigmoid(s) - 1)
-                    t0 = 4*_sigmoid(net_c)
-                    t1 = y_in*(t0 - 2)*_sigmoid(-net_in - p_in*s_prev)
-                    t2 = y_forget*_sigmoid(-net_forget - p_forget*s_prev)
-                    t3 = 2*_sigmoid(s)
-                    t4 = y_out*(t3 - 1)*_sigmoid(-net_out - p_out*s)
-                    ds_ds_prev = y_forget
-                    ds_dnet_c = t0*y_in*_sigmoid(-net_c)
-                    ds_dnet_in = t1
-                    ds_dnet_forget = s_prev*t2
-                    ds_dp_in = s_prev*t1
-                    ds_dp_forget = s_prev**2*t2
-                    dyc_ds = p_out*t4 + t3*y_out*_sigmoid(-s)
-                    dyc_dnet_out = t4
-                    dyc_dp_out = s*t4
-                    SN_[c_, j_] = s
-                    A_[c_ * S + j_] = y_c
-                    if j_ == 0:
-                        A_[CS + 0 * C + c_] = y_in
-                    if j_ == 0:
-                        A_[CS + 1 * C + c_] = y_forget
-                    if j_ == 0:
-                        A_[CS + 2 * C + c_] = y_out
-                    J_[c_, j_] = ds_ds_prev
-                    DS_[0, c_, j_] = ds_dnet_c
-                    DS_[1, c_, j_] = ds_dnet_in
-                    DS_[2, c_, j_] = ds_dnet_forget
-                    DSP_[0, c_, j_] = ds_dp_in
-                    DSP_[1, c_, j_] = ds_dp_forget
-                    DYS_[c_, j_] = dyc_ds
-                    DYX_[0, c_, j_] = dyc_dnet_out
-                    DYX_[1, c_, j_] = dyc_dp_out
-            # output units see x(t), the current activations and the bias
-            for q_ in range(q0_, q1_):
-                U_[IDX[q_]] = VAL[q_]
-            for m_ in range(NA):
-                U_[I + m_] = A_[m_]
-            U_[Z - 1] = 1.0
-            r_ = 0
-            while r_ + 8 <= K:
-                a0_ = 0.0
-                a1_ = 0.0
-                a2_ = 0.0
-                a3_ = 0.0
-                a4_ = 0.0
-                a5_ = 0.0
-                a6_ = 0.0
-                a7_ = 0.0
-                for q_ in range(q0_, q1_):
-                    m_ = IDX[q_]
-                    z_ = U_[m_]
-                    a0_ += W_o[b_, r_, m_] * z_
-                    a1_ += W_o[b_, r_ + 1, m_] * z_
-                    a2_ += W_o[b_, r_ + 2, m_] * z_
-                    a3_ += W_o[b_, r_ + 3, m_] * z_
-                    a4_ += W_o[b_, r_ + 4, m_] * z_
-                    a5_ += W_o[b_, r_ + 5, m_] * z_
-                    a6_ += W_o[b_, r_ + 6, m_] * z_
-                    a7_ += W_o[b_, r_ + 7, m_] * z_
-                for m_ in range(I, Z):
-                    z_ = U_[m_]
-                    a0_ += W_o[b_, r_, m_] * z_
-                    a1_ += W_o[b_, r_ + 1, m_] * z_
-                    a2_ += W_o[b_, r_ + 2, m_] * z_
-                    a3_ += W_o[b_, r_ + 3, m_] * z_
-                    a4_ += W_o[b_, r_ + 4, m_] * z_
-                    a5_ += W_o[b_, r_ + 5, m_] * z_
-                    a6_ += W_o[b_, r_ + 6, m_] * z_
-                    a7_ += W_o[b_, r_ + 7, m_] * z_
-                NK_[r_] = a0_
-                NK_[r_ + 1] = a1_
-                NK_[r_ + 2] = a2_
-                NK_[r_ + 3] = a3_
-                NK_[r_ + 4] = a4_
-                NK_[r_ + 5] = a5_
-                NK_[r_ + 6] = a6_
-                NK_[r_ + 7] = a7_
-                r_ += 8
-            if r_ + 4 <= K:
-                a0_ = 0.0
-                a1_ = 0.0
-                a2_ = 0.0
-                a3_ = 0.0
-                for q_ in range(q0_, q1_):
-                    m_ = IDX[q_]
-                    z_ = U_[m_]
-                    a0_ += W_o[b_, r_, m_] * z_
-                    a1_ += W_o[b_, r_ + 1, m_] * z_
-                    a2_ += W_o[b_, r_ + 2, m_] * z_
-                    a3_ += W_o[b_, r_ + 3, m_] * z_
-                for m_ in range(I, Z):
-                    z_ = U_[m_]
-                    a0_ += W_o[b_, r_, m_] * z_
-                    a1_ += W_o[b_, r_ + 1, m_] * z_
-                    a2_ += W_o[b_, r_ + 2, m_] * z_
-                    a3_ += W_o[b_, r_ + 3, m_] * z_
-                NK_[r_] = a0_
-                NK_[r_ + 1] = a1_
-                NK_[r_ + 2] = a2_
-                NK_[r_ + 3] = a3_
-                r_ += 4
-            if r_ + 2 <= K:
-                a0_ = 0.0
-                a1_ = 0.0
-                for q_ in range(q0_, q1_):
-                    m_ = IDX[q_]
-                    z_ = U_[m_]
-                    a0_ += W_o[b_, r_, m_] * z_
-                    a1_ += W_o[b_, r_ + 1, m_] * z_
-                for m_ in range(I, Z):
-                    z_ = U_[m_]
-                    a0_ += W_o[b_, r_, m_] * z_
-                    a1_ += W_o[b_, r_ + 1, m_] * z_
-                NK_[r_] = a0_
-                NK_[r_ + 1] = a1_
-                r_ += 2
-            if r_ + 1 <= K:
-                a0_ = 0.0
-                for q_ in range(q0_, q1_):
-                    m_ = IDX[q_]
-                    z_ = U_[m_]
-                    a0_ += W_o[b_, r_, m_] * z_
-                for m_ in range(I, Z):
-                    z_ = U_[m_]
-                    a0_ += W_o[b_, r_, m_] * z_
-                NK_[r_] = a0_
-            err_ = False
-            for k_ in range(K):
-                net_k = NK_[k_]
-                y_k = _sigmoid(net_k)
-                YS[t_, b_, k_] = y_k
-                e_ = (y_k*_sigmoid(-net_k)) * (TG[t_, b_, k_] - y_k) * TM[t_, b_, k_]  # eq. (19)
-                EK_[k_] = e_
-                if e_ != 0.0:
-                    err_ = True
-            SP_[:, :] = SN_
-            if mode == 0:
-                continue
-            if not err_:  # G is zero at this step: only the traces move on
-                for c_ in range(C):
-                    for j_ in range(S):
-                        J = J_[c_, j_]
-                        d_ = DS_[0, c_, j_]
-                        if all_:
-                            for m_ in range(Z):
-                                TR_[0, c_, j_, m_] = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
-                        else:
-                            for q_ in range(ns_):
-                                m_ = SL_[q_]
-                                TR_[0, c_, j_, m_] = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
-                            for m_ in range(I, Z):
-                                TR_[0, c_, j_, m_] = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
-                        d_ = DS_[1, c_, j_]
-                        if all_:
-                            for m_ in range(Z):
-                                TR_[1, c_, j_, m_] = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
-                        else:
-                            for q_ in range(ns_):
-                                m_ = SL_[q_]
-                                TR_[1, c_, j_, m_] = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
-                            for m_ in range(I, Z):
-                                TR_[1, c_, j_, m_] = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
-                        d_ = DS_[2, c_, j_]
-                        if all_:
-                            for m_ in range(Z):
-                                TR_[2, c_, j_, m_] = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
-                        else:
-                            for q_ in range(ns_):
-                                m_ = SL_[q_]
-                                TR_[2, c_, j_, m_] = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
-                            for m_ in range(I, Z):
-                                TR_[2, c_, j_, m_] = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
-                        TRP_[0, c_, j_] = J * TRP_[0, c_, j_] + DSP_[0, c_, j_]
-                        TRP_[1, c_, j_] = J * TRP_[1, c_, j_] + DSP_[1, c_, j_]
-                continue
-            for c_ in range(C):
-                for j_ in range(S):  # error arriving at the cell output from the output units
-                    acc_ = 0.0
-                    for k_ in range(K):
-                        acc_ += EK_[k_] * W_o[b_, k_, I + c_ * S + j_]
-                    EYC_[c_, j_] = acc_
-                    ES_[c_, j_] = acc_ * DYS_[c_, j_]  # eq. (23): error at the state
-            for k_ in range(K):  # eq. (22), output units
-                e_ = EK_[k_]
-                for q_ in range(q0_, q1_):
-                    m_ = IDX[q_]
-                    TO_[k_, m_] += sc_ * ((e_ * U_[m_]) * MO_[k_, m_])
-                for m_ in range(I, Z):
-                    TO_[k_, m_] += sc_ * ((e_ * U_[m_]) * MO_[k_, m_])
-            for c_ in range(C):  # cell-input weights: one row per cell
-                for j_ in range(S):
-                    r_ = c_ * S + j_
-                    J = J_[c_, j_]
-                    d_ = DS_[0, c_, j_]
-                    es_ = ES_[c_, j_]
-                    if all_:
-                        for m_ in range(Z):
-                            tr_ = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
-                            TR_[0, c_, j_, m_] = tr_
-                            TH_[r_, m_] += sc_ * ((es_ * tr_) * MH_[r_, m_])
-                    else:
-                        for q_ in range(ns_):
-                            m_ = SL_[q_]
-                            tr_ = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
-                            TR_[0, c_, j_, m_] = tr_
-                            TH_[r_, m_] += sc_ * ((es_ * tr_) * MH_[r_, m_])
-                        for m_ in range(I, Z):
-                            tr_ = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
-                            TR_[0, c_, j_, m_] = tr_
-                            TH_[r_, m_] += sc_ * ((es_ * tr_) * MH_[r_, m_])
-            for c_ in range(C):  # net_in weights: one row per block
-                r_ = CS + 0 * C + c_
-                if all_:
-                    for m_ in range(Z):
-                        GR_[m_] = 0.0
-                else:
-                    for q_ in range(ns_):
-                        m_ = SL_[q_]
-                        GR_[m_] = 0.0
-                    for m_ in range(I, Z):
-                        GR_[m_] = 0.0
-                for j_ in range(S):
-                    J = J_[c_, j_]
-                    d_ = DS_[1, c_, j_]
-                    es_ = ES_[c_, j_]
-                    if all_:
-                        for m_ in range(Z):
-                            tr_ = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
-                            TR_[1, c_, j_, m_] = tr_
-                            GR_[m_] += es_ * tr_
-                    else:
-                        for q_ in range(ns_):
-                            m_ = SL_[q_]
-                            tr_ = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
-                            TR_[1, c_, j_, m_] = tr_
-                            GR_[m_] += es_ * tr_
-                        for m_ in range(I, Z):
-                            tr_ = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
-                            TR_[1, c_, j_, m_] = tr_
-                            GR_[m_] += es_ * tr_
-                if all_:
-                    for m_ in range(Z):
-                        TH_[r_, m_] += sc_ * ((GR_[m_]) * MH_[r_, m_])
-                else:
-                    for q_ in range(ns_):
-                        m_ = SL_[q_]
-                        TH_[r_, m_] += sc_ * ((GR_[m_]) * MH_[r_, m_])
-                    for m_ in range(I, Z):
-                        TH_[r_, m_] += sc_ * ((GR_[m_]) * MH_[r_, m_])
-            for c_ in range(C):  # net_forget weights: one row per block
-                r_ = CS + 1 * C + c_
-                if all_:
-                    for m_ in range(Z):
-                        GR_[m_] = 0.0
-                else:
-                    for q_ in range(ns_):
-                        m_ = SL_[q_]
-                        GR_[m_] = 0.0
-                    for m_ in range(I, Z):
-                        GR_[m_] = 0.0
-                for j_ in range(S):
-                    J = J_[c_, j_]
-                    d_ = DS_[2, c_, j_]
-                    es_ = ES_[c_, j_]
-                    if all_:
-                        for m_ in range(Z):
-                            tr_ = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
-                            TR_[2, c_, j_, m_] = tr_
-                            GR_[m_] += es_ * tr_
-                    else:
-                        for q_ in range(ns_):
-                            m_ = SL_[q_]
-                            tr_ = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
-                            TR_[2, c_, j_, m_] = tr_
-                            GR_[m_] += es_ * tr_
-                        for m_ in range(I, Z):
-                            tr_ = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
-                            TR_[2, c_, j_, m_] = tr_
-                            GR_[m_] += es_ * tr_
-                if all_:
-                    for m_ in range(Z):
-                        TH_[r_, m_] += sc_ * ((GR_[m_]) * MH_[r_, m_])
-                else:
-                    for q_ in range(ns_):
-                        m_ = SL_[q_]
-                        TH_[r_, m_] += sc_ * ((GR_[m_]) * MH_[r_, m_])
-                    for m_ in range(I, Z):
-                        TH_[r_, m_] += sc_ * ((GR_[m_]) * MH_[r_, m_])
-            for c_ in range(C):  # net_out weights: one row per block
-                r_ = CS + 2 * C + c_
-                ex_ = 0.0
-                for j_ in range(S):
-                    ex_ += EYC_[c_, j_] * DYX_[0, c_, j_]
-                for q_ in range(q0_, q1_):
-                    m_ = IDX[q_]
-                    TH_[r_, m_] += sc_ * ((ex_ * Z_[m_]) * MH_[r_, m_])
-                for m_ in range(I, Z):
-                    TH_[r_, m_] += sc_ * ((ex_ * Z_[m_]) * MH_[r_, m_])
-            for c_ in range(C):  # per-cell parameters: their traces, then their change
-                for j_ in range(S):
-                    J = J_[c_, j_]
-                    TRP_[0, c_, j_] = J * TRP_[0, c_, j_] + DSP_[0, c_, j_]
-                    TP_[0, c_, j_] += sc_ * (ES_[c_, j_] * TRP_[0, c_, j_])
-                    TRP_[1, c_, j_] = J * TRP_[1, c_, j_] + DSP_[1, c_, j_]
-                    TP_[1, c_, j_] += sc_ * (ES_[c_, j_] * TRP_[1, c_, j_])
-                    TP_[2, c_, j_] += sc_ * (EYC_[c_, j_] * DYX_[1, c_, j_])
-        if mode == 2:
-            for r_ in range(NA):
-                for m_ in range(Z):
-                    W_h[b_, r_, m_] += lr_ * (ACC_H[r_, m_] * MH[r_, m_])
-            for k_ in range(K):
-                for m_ in range(Z):
-                    W_o[b_, k_, m_] += lr_ * (ACC_O[k_, m_] * MO[k_, m_])
-            for p_ in range(NP):
-                for c_ in range(C):
-                    for j_ in range(S):
-                        PM[b_, p_, c_, j_] += lr_ * ACC_P[p_, c_, j_]
-        elif mode == 3:
-            OUT_H[b_] = ACC_H
-            OUT_O[b_] = ACC_O
-            OUT_P[b_] = ACC_P
-
-
-# ----- compilation on first use -----
-
-_JIT = {}
-
-
-def available():
-    """True when numba can be imported (the kernels can be compiled)."""
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _kernels():
-    if not _JIT:
-        try:
-            import numba
-        except ImportError:
-            raise UserError("the numba backend needs numba: pip install -e '.[fast]' (or use backend='numpy')") from None
-        jit = numba.njit(cache=True, error_model="numpy")
-        g = globals()
-        for name in ("_sigmoid", "_time_major_inputs", "_input_part", "_input_part_sparse", "_mark_seen"):
-            g[name] = jit(g[name])  # resolved at compile time: bind the compiled ones
-        for name in ("_input_nonzero", "_forward_kernel", "_forward_kernel_sparse", "_backward_kernel",
-                     "_backward_kernel_sparse", "_learner_kernel", "_learner_kernel_lists"):  # compiled on first call
-            _JIT[name] = jit(g[name])
-    return _JIT
-
-
-def _f64(x):
-    x = np.asarray(x)
-    if x.dtype != np.float64:
-        if np.iscomplexobj(x):
-            raise UserError("the numba backend computes in float64 only; use backend='numpy' for complex inputs")
-        x = x.astype(np.float64)
-    return np.ascontiguousarray(x)
-
-
-def _as_inputs(xs):
-    """xs as the kernels take it: inputs held as lists (an object with ``shape`` (T, B, I) and ``input_lists()``
-    returning OFF, IDX, VAL as _input_nonzero makes them, such as lstm_proofs.inputs.OneHotInputs) as they are,
-    anything else as a float64 array in C order. Listed inputs become dense (np.asarray) only where the dense
-    path is taken."""
-    return xs if hasattr(xs, "input_lists") else _f64(xs)
-
-
-def _input_lists(xs, path=None):
-    """The sizes and nonzero inputs of every step of xs (from _as_inputs) as (T, B, I, OFF, IDX, VAL) (see
-    _input_nonzero) when the sparse path is taken, else None. ``path`` None: sparse when at least
-    SPARSE_MIN_INPUTS inputs and fewer than SPARSE_DENSITY of them nonzero (first the first step alone, then all
-    together); 'sparse' or 'dense' forces the path. Either path gives the same results. Listed inputs give their
-    lists without a pass over the dense array, under the same rule."""
-    if path not in (None, "sparse", "dense"):
-        raise UserError(f"input path must be 'sparse', 'dense' or None, got {path!r}")
-    T, B, I = xs.shape
-    size = T * B * I
-    listed = hasattr(xs, "input_lists")
-    if path == "dense" or (path is None and (I < SPARSE_MIN_INPUTS or size == 0)):
-        return None
-    if listed:
-        OFF, IDX, VAL = xs.input_lists()
-        dense = path is None and (OFF[B] - OFF[0] >= SPARSE_DENSITY * B * I or IDX.size > int(SPARSE_DENSITY * size))
-        return None if dense else (T, B, I, OFF, IDX, VAL)
-    if path is None and np.count_nonzero(xs[0]) >= SPARSE_DENSITY * B * I:
-        return None
-    OFF = np.empty(T * B + 1, np.int64)
-    n = size if path == "sparse" else int(SPARSE_DENSITY * size)
-    IDX, VAL = np.empty(n, np.int64), np.empty(n)
-    n = _kernels()["_input_nonzero"](xs, OFF, IDX, VAL)
-    return (T, B, I, OFF, IDX, VAL) if n >= 0 else None
-
-
-def input_path(xs, path=None):
-    """'sparse' when the kernels would take only the nonzero inputs of xs (T, B, I), else 'dense' (see
-    _input_lists; ``path`` overrides the choice)."""
-    return "dense" if _input_lists(_as_inputs(xs), path) is None else "sparse"
-
-
-def _stack_params(P, lead, C, S):
-    if not P:
-        return np.zeros((*lead, 0, C, S))
-    return np.ascontiguousarray(np.stack([_f64(p) for p in P], axis=len(lead)))
-
-
-# ----- whole-sequence entry points -----
-
-def forward_sequence(W_hidden, W_output, P, xs, C, S, path=None):
-    """Forward pass over xs (T, B, I) from zero activations and states, weights shared by the batch; ``path``:
-    see input_path.
-
-    Returns:
-        ys (T, B, K), activations (T, B, N_a), states (T, B, C, S) (zeros for a cell without state), and the
-        cache that gradient_sequence needs.
-    """
-    k = _kernels()
-    xs = _as_inputs(xs)
-    W_h, W_o = _f64(W_hidden), _f64(W_output)
-    T, B, _ = xs.shape
-    K, NA = W_o.shape[0], W_h.shape[0]
-    PM = _stack_params(P, (), C, S)
-    ys, fk, acts = np.empty((T, B, K)), np.empty((T, B, K)), np.empty((T, B, NA))
-    states, pd = np.zeros((T, B, C, S)), np.empty((T, B, N_CELL_PARTIALS * C * S + N_BLOCK_PARTIALS * C))
-    lists = _input_lists(xs, path)
-    if lists is None:
-        k["_forward_kernel"](W_h, W_o, PM, _f64(xs), ys, fk, acts, states, pd, C, S)
+def _cell_adjoint(PD, D_A, D_S, D_NET, D_SNEW, GP, truncated, t_, b_, c_, C, S, CS):
+    """Block c_ at step t_ of sequence b_ (backward loops): the adjoint step, linear in the errors (25 ops),
+    with the local partials _cell_step stored; errors at the block's activations and states in, errors at
+    its net inputs, previous states and parameters out. With ``truncated`` the paper's truncated gradient."""
+    if truncated:
+        d_y_in = D_A[CS + 0 * C + c_]
+        d_y_forget = D_A[CS + 1 * C + c_]
+        d_y_out = D_A[CS + 2 * C + c_]
+        bs0_ = 0.0
+        bs1_ = 0.0
+        bs2_ = 0.0
+        for j_ in range(S):  # the cells of the block
+            pd_y_in__net_in = PD[t_, b_, 0 * CS + c_ * S + j_]
+            pd_y_in__p_in = PD[t_, b_, 1 * CS + c_ * S + j_]
+            pd_y_forget__net_forget = PD[t_, b_, 3 * CS + c_ * S + j_]
+            pd_y_forget__p_forget = PD[t_, b_, 4 * CS + c_ * S + j_]
+            pd_s__net_c = PD[t_, b_, 6 * CS + c_ * S + j_]
+            pd_s__s_prev = PD[t_, b_, 7 * CS + c_ * S + j_]
+            pd_s__y_forget = PD[t_, b_, 8 * CS + c_ * S + j_]
+            pd_s__y_in = PD[t_, b_, 9 * CS + c_ * S + j_]
+            pd_y_out__net_out = PD[t_, b_, 10 * CS + c_ * S + j_]
+            pd_y_out__p_out = PD[t_, b_, 11 * CS + c_ * S + j_]
+            pd_y_out__s = PD[t_, b_, 12 * CS + c_ * S + j_]
+            pd_y_c__s = PD[t_, b_, 13 * CS + c_ * S + j_]
+            pd_y_c__y_out = PD[t_, b_, 14 * CS + c_ * S + j_]
+            d_y_c = D_A[c_ * S + j_]
+            d_s = D_S[c_, j_]
+            a_y_c = d_y_c
+            a_y_out = a_y_c*pd_y_c__y_out + d_y_out
+            a_s = a_y_c*pd_y_c__s + a_y_out*pd_y_out__s + d_s
+            a_y_forget = a_s*pd_s__y_forget + d_y_forget
+            a_y_in = a_s*pd_s__y_in + d_y_in
+            d_net_c = a_s*pd_s__net_c
+            d_s_prev = a_s*pd_s__s_prev
+            d_p_in = a_y_in*pd_y_in__p_in
+            d_p_forget = a_y_forget*pd_y_forget__p_forget
+            d_p_out = a_y_out*pd_y_out__p_out
+            D_NET[c_ * S + j_] = d_net_c
+            D_SNEW[c_, j_] = d_s_prev
+            GP[0, c_, j_] += d_p_in
+            GP[1, c_, j_] += d_p_forget
+            GP[2, c_, j_] += d_p_out
+            bs0_ += a_y_in*pd_y_in__net_in
+            bs1_ += a_y_forget*pd_y_forget__net_forget
+            bs2_ += a_y_out*pd_y_out__net_out
+        d_net_in = bs0_
+        D_NET[CS + 0 * C + c_] = d_net_in
+        d_net_forget = bs1_
+        D_NET[CS + 1 * C + c_] = d_net_forget
+        d_net_out = bs2_
+        D_NET[CS + 2 * C + c_] = d_net_out
     else:
-        k["_forward_kernel_sparse"](W_h, W_o, PM, *lists, ys, fk, acts, states, pd, C, S)
-    return ys, acts, states, [pd, fk, PM, lists]
+        d_y_in = D_A[CS + 0 * C + c_]
+        d_y_forget = D_A[CS + 1 * C + c_]
+        d_y_out = D_A[CS + 2 * C + c_]
+        bs0_ = 0.0
+        bs1_ = 0.0
+        bs2_ = 0.0
+        for j_ in range(S):  # the cells of the block
+            pd_y_in__net_in = PD[t_, b_, 0 * CS + c_ * S + j_]
+            pd_y_in__p_in = PD[t_, b_, 1 * CS + c_ * S + j_]
+            pd_y_in__s_prev = PD[t_, b_, 2 * CS + c_ * S + j_]
+            pd_y_forget__net_forget = PD[t_, b_, 3 * CS + c_ * S + j_]
+            pd_y_forget__p_forget = PD[t_, b_, 4 * CS + c_ * S + j_]
+            pd_y_forget__s_prev = PD[t_, b_, 5 * CS + c_ * S + j_]
+            pd_s__net_c = PD[t_, b_, 6 * CS + c_ * S + j_]
+            pd_s__s_prev = PD[t_, b_, 7 * CS + c_ * S + j_]
+            pd_s__y_forget = PD[t_, b_, 8 * CS + c_ * S + j_]
+            pd_s__y_in = PD[t_, b_, 9 * CS + c_ * S + j_]
+            pd_y_out__net_out = PD[t_, b_, 10 * CS + c_ * S + j_]
+            pd_y_out__p_out = PD[t_, b_, 11 * CS + c_ * S + j_]
+            pd_y_out__s = PD[t_, b_, 12 * CS + c_ * S + j_]
+            pd_y_c__s = PD[t_, b_, 13 * CS + c_ * S + j_]
+            pd_y_c__y_out = PD[t_, b_, 14 * CS + c_ * S + j_]
+            d_y_c = D_A[c_ * S + j_]
+            d_s = D_S[c_, j_]
+            a_y_c = d_y_c
+            a_y_out = a_y_c*pd_y_c__y_out + d_y_out
+            a_s = a_y_c*pd_y_c__s + a_y_out*pd_y_out__s + d_s
+            a_y_forget = a_s*pd_s__y_forget + d_y_forget
+            a_y_in = a_s*pd_s__y_in + d_y_in
+            d_net_c = a_s*pd_s__net_c
+            d_s_prev = a_s*pd_s__s_prev + a_y_forget*pd_y_forget__s_prev + a_y_in*pd_y_in__s_prev
+            d_p_in = a_y_in*pd_y_in__p_in
+            d_p_forget = a_y_forget*pd_y_forget__p_forget
+            d_p_out = a_y_out*pd_y_out__p_out
+            D_NET[c_ * S + j_] = d_net_c
+            D_SNEW[c_, j_] = d_s_prev
+            GP[0, c_, j_] += d_p_in
+            GP[1, c_, j_] += d_p_forget
+            GP[2, c_, j_] += d_p_out
+            bs0_ += a_y_in*pd_y_in__net_in
+            bs1_ += a_y_forget*pd_y_forget__net_forget
+            bs2_ += a_y_out*pd_y_out__net_out
+        d_net_in = bs0_
+        D_NET[CS + 0 * C + c_] = d_net_in
+        d_net_forget = bs1_
+        D_NET[CS + 1 * C + c_] = d_net_forget
+        d_net_out = bs2_
+        D_NET[CS + 2 * C + c_] = d_net_out
 
 
-def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, C, S, path=None):
-    """Backpropagation through time over the sequences of a forward_sequence call.
+def _learner_cell(NET_, PM, SP_, SN_, A_, J_, DS_, DSP_, DYS_, DYX_, b_, c_, C, S, CS):
+    """Block c_ of trial b_ at one step (learner loops): the declaration's equations, then the trace
+    partials J = ds(t)/ds(t-1) (J_) and ds/du (DS_, DSP_; eqs. 25, 27) and the exit partials dy_c/ds (DYS_, eq. 23)
+    and dy_c/du (DYX_, eq. 21)."""
+    net_in = NET_[CS + 0 * C + c_]
+    net_forget = NET_[CS + 1 * C + c_]
+    net_out = NET_[CS + 2 * C + c_]
+    for j_ in range(S):  # the cells of the block
+        net_c = NET_[c_ * S + j_]
+        s_prev = SP_[c_, j_]
+        p_in = PM[b_, 0, c_, j_]
+        p_forget = PM[b_, 1, c_, j_]
+        p_out = PM[b_, 2, c_, j_]
+        y_in = _sigmoid(net_in + p_in*s_prev)
+        y_forget = _sigmoid(net_forget + p_forget*s_prev)
+        s = s_prev*y_forget + y_in*(4*_sigmoid(net_c) - 2)
+        y_out = _sigmoid(net_out + p_out*s)
+        y_c = y_out*(2*_sigmoid(s) - 1)
+        t0 = 4*_sigmoid(net_c)
+        t1 = y_in*(t0 - 2)*_sigmoid(-net_in - p_in*s_prev)
+        t2 = y_forget*_sigmoid(-net_forget - p_forget*s_prev)
+        t3 = 2*_sigmoid(s)
+        t4 = y_out*(t3 - 1)*_sigmoid(-net_out - p_out*s)
+        ds_ds_prev = y_forget
+        ds_dnet_c = t0*y_in*_sigmoid(-net_c)
+        ds_dnet_in = t1
+        ds_dnet_forget = s_prev*t2
+        ds_dp_in = s_prev*t1
+        ds_dp_forget = s_prev**2*t2
+        dyc_ds = p_out*t4 + t3*y_out*_sigmoid(-s)
+        dyc_dnet_out = t4
+        dyc_dp_out = s*t4
+        SN_[c_, j_] = s
+        A_[c_ * S + j_] = y_c
+        if j_ == 0:
+            A_[CS + 0 * C + c_] = y_in
+        if j_ == 0:
+            A_[CS + 1 * C + c_] = y_forget
+        if j_ == 0:
+            A_[CS + 2 * C + c_] = y_out
+        J_[c_, j_] = ds_ds_prev
+        DS_[0, c_, j_] = ds_dnet_c
+        DS_[1, c_, j_] = ds_dnet_in
+        DS_[2, c_, j_] = ds_dnet_forget
+        DSP_[0, c_, j_] = ds_dp_in
+        DSP_[1, c_, j_] = ds_dp_forget
+        DYS_[c_, j_] = dyc_ds
+        DYX_[0, c_, j_] = dyc_dnet_out
+        DYX_[1, c_, j_] = dyc_dp_out
 
-    Args:
-        d_ys: (T, B, K) dL/dy_k; truncated: the paper's truncated gradient instead of the full one.
-        path: see input_path; None takes the path of the forward_sequence call (xs must be its inputs).
 
-    Returns:
-        dW_hidden, dW_output, dP (tuple in PARAMS order), summed over the batch (not masked).
-    """
-    k = _kernels()
-    pd, fk, PM, lists = cache
-    W_h, W_o = _f64(W_hidden), _f64(W_output)
-    gW_h, gW_o, gP = np.zeros(W_h.shape), np.zeros(W_o.shape), np.zeros(PM.shape)
-    xs = _as_inputs(xs)
-    if path is not None:
-        lists = _input_lists(xs, path)
-    if lists is None:
-        k["_backward_kernel"](W_h, W_o, _f64(xs), acts, fk, pd, _f64(d_ys), bool(truncated), C, S, gW_h, gW_o, gP)
-    else:
-        k["_backward_kernel_sparse"](W_h, W_o, *lists, acts, fk, pd, _f64(d_ys), bool(truncated), C, S, gW_h, gW_o,
-                                     gP)
-    return gW_h, gW_o, tuple(gP[i].copy() for i in range(gP.shape[0]))
+def _learner_traces(TR_, TRP_, DS_, DSP_, J_, Z_, Z, C, S):
+    """A step without output error (learner loops): every trace moves on (eqs. 25, 27)."""
+    for c_ in range(C):
+        for j_ in range(S):
+            J = J_[c_, j_]
+            d_ = DS_[0, c_, j_]
+            for m_ in range(Z):
+                TR_[0, c_, j_, m_] = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
+            d_ = DS_[1, c_, j_]
+            for m_ in range(Z):
+                TR_[1, c_, j_, m_] = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
+            d_ = DS_[2, c_, j_]
+            for m_ in range(Z):
+                TR_[2, c_, j_, m_] = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
+            TRP_[0, c_, j_] = J * TRP_[0, c_, j_] + DSP_[0, c_, j_]
+            TRP_[1, c_, j_] = J * TRP_[1, c_, j_] + DSP_[1, c_, j_]
 
 
-def learner_sequence(W_hidden, W_output, P, learning_rate, xs, targets, mask, mask_hidden, mask_output, mode, C, S,
-                     path=None):
-    """The online learner over one sequence per trial (weights changed in place unless mode is 'forward' or
-    'gradient').
+def _learner_traces_lists(TR_, TRP_, DS_, DSP_, J_, Z_, Z, C, S, I, IDX, q0_, q1_, SL_, ns_, all_):
+    """A step without output error (learner loops): every trace moves on (eqs. 25, 27).
+    Listed inputs: the traces of the inputs seen in the trial (the others are zero)."""
+    for c_ in range(C):
+        for j_ in range(S):
+            J = J_[c_, j_]
+            d_ = DS_[0, c_, j_]
+            if all_:
+                for m_ in range(Z):
+                    TR_[0, c_, j_, m_] = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
+            else:
+                for q_ in range(ns_):
+                    m_ = SL_[q_]
+                    TR_[0, c_, j_, m_] = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
+                for m_ in range(I, Z):
+                    TR_[0, c_, j_, m_] = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
+            d_ = DS_[1, c_, j_]
+            if all_:
+                for m_ in range(Z):
+                    TR_[1, c_, j_, m_] = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
+            else:
+                for q_ in range(ns_):
+                    m_ = SL_[q_]
+                    TR_[1, c_, j_, m_] = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
+                for m_ in range(I, Z):
+                    TR_[1, c_, j_, m_] = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
+            d_ = DS_[2, c_, j_]
+            if all_:
+                for m_ in range(Z):
+                    TR_[2, c_, j_, m_] = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
+            else:
+                for q_ in range(ns_):
+                    m_ = SL_[q_]
+                    TR_[2, c_, j_, m_] = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
+                for m_ in range(I, Z):
+                    TR_[2, c_, j_, m_] = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
+            TRP_[0, c_, j_] = J * TRP_[0, c_, j_] + DSP_[0, c_, j_]
+            TRP_[1, c_, j_] = J * TRP_[1, c_, j_] + DSP_[1, c_, j_]
 
-    Args:
-        W_hidden (B, N_a, Z), W_output (B, K, U), P (tuple of (B, C, S)): per-trial weights.
-        learning_rate: (B,); xs (T, B, I); targets (T, B, K); mask (T, B, K) or broadcastable to it.
-        mask_hidden, mask_output: 1.0 where a weight exists; mode: one of MODES; C, S: blocks and cells per block.
-        path: see input_path ('sparse': _learner_kernel_lists, the same results).
 
-    Returns:
-        ys (T, B, K), and for mode 'gradient' the summed G = -dE/dw per trial (G_hidden, G_output, G_P tuple),
-        else None.
-    """
-    k = _kernels()
-    if mode not in MODES:
-        raise UserError(f"learner mode must be one of {tuple(MODES)}, got {mode!r}")
-    mode = MODES[mode]
-    xs = _as_inputs(xs)
-    T, B, _ = xs.shape
-    K, NA, Z = W_output.shape[1], W_hidden.shape[1], W_hidden.shape[2]
-    W_h = W_hidden if (W_hidden.dtype == np.float64 and W_hidden.flags.c_contiguous) else _f64(W_hidden)
-    W_o = W_output if (W_output.dtype == np.float64 and W_output.flags.c_contiguous) else _f64(W_output)
-    PM = _stack_params(P, (B,), C, S)
-    NP = PM.shape[1]
-    lr = _f64(np.broadcast_to(np.asarray(learning_rate, dtype=float).reshape(-1), (B,)))
-    tg = _f64(targets)
-    mask = np.asarray(mask)
-    tm = _f64(np.broadcast_to(mask if mask.ndim == 3 else mask[..., None], (T, B, K)))
-    ys = np.empty((T, B, K))
-    nb = B if mode == 3 else 1
-    out_h, out_o, out_p = np.zeros((nb, NA, Z)), np.zeros((nb, K, Z)), np.zeros((nb, NP, C, S))
-    lists = _input_lists(xs, path)
-    if lists is None:
-        k["_learner_kernel"](W_h, W_o, PM, lr, _f64(xs), tg, tm, _f64(mask_hidden), _f64(mask_output), mode, ys, out_h,
-                             out_o, out_p, C, S)
-    else:
-        k["_learner_kernel_lists"](W_h, W_o, PM, lr, *lists, tg, tm, _f64(mask_hidden), _f64(mask_output), mode,
-                                   ys, out_h, out_o, out_p, C, S)
-    if W_h is not W_hidden:
-        W_hidden[...] = W_h
-    if W_o is not W_output:
-        W_output[...] = W_o
-    for i, p in enumerate(P):
-        p[...] = PM[:, i]
-    if mode == 3:
-        return ys, (out_h, out_o, tuple(out_p[:, i] for i in range(NP)))
-    return ys, None
+def _learner_rows(W_o, b_, EK_, EYC_, ES_, DYS_, DYX_, J_, DS_, DSP_, TR_, TRP_, GR_, Z_, U_, TH_, TO_, TP_, MH_, MO_,
+                  sc_, I):
+    """A step with output error (learner loops): the errors at the cell outputs and states, then one pass
+    per weight row: its traces updated, its gradient estimate G (eqs. 20-28) formed and added, scaled by sc_ and
+    masked, to the row of TH_, TO_, TP_ (the weights, or the sequence's sum)."""
+    C, S = EYC_.shape
+    CS = C * S
+    K, Z = EK_.shape[0], Z_.shape[0]
+    for c_ in range(C):
+        for j_ in range(S):  # error arriving at the cell output from the output units
+            acc_ = 0.0
+            for k_ in range(K):
+                acc_ += EK_[k_] * W_o[b_, k_, I + c_ * S + j_]
+            EYC_[c_, j_] = acc_
+            ES_[c_, j_] = acc_ * DYS_[c_, j_]  # eq. (23): error at the state
+    for k_ in range(K):  # eq. (22), output units
+        e_ = EK_[k_]
+        for m_ in range(Z):
+            TO_[k_, m_] += sc_ * ((e_ * U_[m_]) * MO_[k_, m_])
+    for c_ in range(C):  # cell-input weights: one row per cell
+        for j_ in range(S):
+            r_ = c_ * S + j_
+            J = J_[c_, j_]
+            d_ = DS_[0, c_, j_]
+            es_ = ES_[c_, j_]
+            for m_ in range(Z):
+                tr_ = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
+                TR_[0, c_, j_, m_] = tr_
+                TH_[r_, m_] += sc_ * ((es_ * tr_) * MH_[r_, m_])
+    for c_ in range(C):  # net_in weights: one row per block
+        r_ = CS + 0 * C + c_
+        for m_ in range(Z):
+            GR_[m_] = 0.0
+        for j_ in range(S):
+            J = J_[c_, j_]
+            d_ = DS_[1, c_, j_]
+            es_ = ES_[c_, j_]
+            for m_ in range(Z):
+                tr_ = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
+                TR_[1, c_, j_, m_] = tr_
+                GR_[m_] += es_ * tr_
+        for m_ in range(Z):
+            TH_[r_, m_] += sc_ * ((GR_[m_]) * MH_[r_, m_])
+    for c_ in range(C):  # net_forget weights: one row per block
+        r_ = CS + 1 * C + c_
+        for m_ in range(Z):
+            GR_[m_] = 0.0
+        for j_ in range(S):
+            J = J_[c_, j_]
+            d_ = DS_[2, c_, j_]
+            es_ = ES_[c_, j_]
+            for m_ in range(Z):
+                tr_ = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
+                TR_[2, c_, j_, m_] = tr_
+                GR_[m_] += es_ * tr_
+        for m_ in range(Z):
+            TH_[r_, m_] += sc_ * ((GR_[m_]) * MH_[r_, m_])
+    for c_ in range(C):  # net_out weights: one row per block
+        r_ = CS + 2 * C + c_
+        ex_ = 0.0
+        for j_ in range(S):
+            ex_ += EYC_[c_, j_] * DYX_[0, c_, j_]
+        for m_ in range(Z):
+            TH_[r_, m_] += sc_ * ((ex_ * Z_[m_]) * MH_[r_, m_])
+    for c_ in range(C):  # per-cell parameters: their traces, then their change
+        for j_ in range(S):
+            J = J_[c_, j_]
+            TRP_[0, c_, j_] = J * TRP_[0, c_, j_] + DSP_[0, c_, j_]
+            TP_[0, c_, j_] += sc_ * (ES_[c_, j_] * TRP_[0, c_, j_])
+            TRP_[1, c_, j_] = J * TRP_[1, c_, j_] + DSP_[1, c_, j_]
+            TP_[1, c_, j_] += sc_ * (ES_[c_, j_] * TRP_[1, c_, j_])
+            TP_[2, c_, j_] += sc_ * (EYC_[c_, j_] * DYX_[1, c_, j_])
+
+
+def _learner_rows_lists(W_o, b_, EK_, EYC_, ES_, DYS_, DYX_, J_, DS_, DSP_, TR_, TRP_, GR_, Z_, U_, TH_, TO_, TP_,
+                        MH_, MO_, sc_, I, IDX, q0_, q1_, SL_, ns_, all_):
+    """A step with output error (learner loops): the errors at the cell outputs and states, then one pass
+    per weight row: its traces updated, its gradient estimate G (eqs. 20-28) formed and added, scaled by sc_ and
+    masked, to the row of TH_, TO_, TP_ (the weights, or the sequence's sum).
+    Listed inputs: a row with trace terms takes the inputs seen in the trial, a row proportional to x(t) the
+    step's nonzero ones."""
+    C, S = EYC_.shape
+    CS = C * S
+    K, Z = EK_.shape[0], Z_.shape[0]
+    for c_ in range(C):
+        for j_ in range(S):  # error arriving at the cell output from the output units
+            acc_ = 0.0
+            for k_ in range(K):
+                acc_ += EK_[k_] * W_o[b_, k_, I + c_ * S + j_]
+            EYC_[c_, j_] = acc_
+            ES_[c_, j_] = acc_ * DYS_[c_, j_]  # eq. (23): error at the state
+    for k_ in range(K):  # eq. (22), output units
+        e_ = EK_[k_]
+        for q_ in range(q0_, q1_):
+            m_ = IDX[q_]
+            TO_[k_, m_] += sc_ * ((e_ * U_[m_]) * MO_[k_, m_])
+        for m_ in range(I, Z):
+            TO_[k_, m_] += sc_ * ((e_ * U_[m_]) * MO_[k_, m_])
+    for c_ in range(C):  # cell-input weights: one row per cell
+        for j_ in range(S):
+            r_ = c_ * S + j_
+            J = J_[c_, j_]
+            d_ = DS_[0, c_, j_]
+            es_ = ES_[c_, j_]
+            if all_:
+                for m_ in range(Z):
+                    tr_ = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
+                    TR_[0, c_, j_, m_] = tr_
+                    TH_[r_, m_] += sc_ * ((es_ * tr_) * MH_[r_, m_])
+            else:
+                for q_ in range(ns_):
+                    m_ = SL_[q_]
+                    tr_ = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
+                    TR_[0, c_, j_, m_] = tr_
+                    TH_[r_, m_] += sc_ * ((es_ * tr_) * MH_[r_, m_])
+                for m_ in range(I, Z):
+                    tr_ = J * TR_[0, c_, j_, m_] + d_ * Z_[m_]
+                    TR_[0, c_, j_, m_] = tr_
+                    TH_[r_, m_] += sc_ * ((es_ * tr_) * MH_[r_, m_])
+    for c_ in range(C):  # net_in weights: one row per block
+        r_ = CS + 0 * C + c_
+        if all_:
+            for m_ in range(Z):
+                GR_[m_] = 0.0
+        else:
+            for q_ in range(ns_):
+                m_ = SL_[q_]
+                GR_[m_] = 0.0
+            for m_ in range(I, Z):
+                GR_[m_] = 0.0
+        for j_ in range(S):
+            J = J_[c_, j_]
+            d_ = DS_[1, c_, j_]
+            es_ = ES_[c_, j_]
+            if all_:
+                for m_ in range(Z):
+                    tr_ = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
+                    TR_[1, c_, j_, m_] = tr_
+                    GR_[m_] += es_ * tr_
+            else:
+                for q_ in range(ns_):
+                    m_ = SL_[q_]
+                    tr_ = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
+                    TR_[1, c_, j_, m_] = tr_
+                    GR_[m_] += es_ * tr_
+                for m_ in range(I, Z):
+                    tr_ = J * TR_[1, c_, j_, m_] + d_ * Z_[m_]
+                    TR_[1, c_, j_, m_] = tr_
+                    GR_[m_] += es_ * tr_
+        if all_:
+            for m_ in range(Z):
+                TH_[r_, m_] += sc_ * ((GR_[m_]) * MH_[r_, m_])
+        else:
+            for q_ in range(ns_):
+                m_ = SL_[q_]
+                TH_[r_, m_] += sc_ * ((GR_[m_]) * MH_[r_, m_])
+            for m_ in range(I, Z):
+                TH_[r_, m_] += sc_ * ((GR_[m_]) * MH_[r_, m_])
+    for c_ in range(C):  # net_forget weights: one row per block
+        r_ = CS + 1 * C + c_
+        if all_:
+            for m_ in range(Z):
+                GR_[m_] = 0.0
+        else:
+            for q_ in range(ns_):
+                m_ = SL_[q_]
+                GR_[m_] = 0.0
+            for m_ in range(I, Z):
+                GR_[m_] = 0.0
+        for j_ in range(S):
+            J = J_[c_, j_]
+            d_ = DS_[2, c_, j_]
+            es_ = ES_[c_, j_]
+            if all_:
+                for m_ in range(Z):
+                    tr_ = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
+                    TR_[2, c_, j_, m_] = tr_
+                    GR_[m_] += es_ * tr_
+            else:
+                for q_ in range(ns_):
+                    m_ = SL_[q_]
+                    tr_ = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
+                    TR_[2, c_, j_, m_] = tr_
+                    GR_[m_] += es_ * tr_
+                for m_ in range(I, Z):
+                    tr_ = J * TR_[2, c_, j_, m_] + d_ * Z_[m_]
+                    TR_[2, c_, j_, m_] = tr_
+                    GR_[m_] += es_ * tr_
+        if all_:
+            for m_ in range(Z):
+                TH_[r_, m_] += sc_ * ((GR_[m_]) * MH_[r_, m_])
+        else:
+            for q_ in range(ns_):
+                m_ = SL_[q_]
+                TH_[r_, m_] += sc_ * ((GR_[m_]) * MH_[r_, m_])
+            for m_ in range(I, Z):
+                TH_[r_, m_] += sc_ * ((GR_[m_]) * MH_[r_, m_])
+    for c_ in range(C):  # net_out weights: one row per block
+        r_ = CS + 2 * C + c_
+        ex_ = 0.0
+        for j_ in range(S):
+            ex_ += EYC_[c_, j_] * DYX_[0, c_, j_]
+        for q_ in range(q0_, q1_):
+            m_ = IDX[q_]
+            TH_[r_, m_] += sc_ * ((ex_ * Z_[m_]) * MH_[r_, m_])
+        for m_ in range(I, Z):
+            TH_[r_, m_] += sc_ * ((ex_ * Z_[m_]) * MH_[r_, m_])
+    for c_ in range(C):  # per-cell parameters: their traces, then their change
+        for j_ in range(S):
+            J = J_[c_, j_]
+            TRP_[0, c_, j_] = J * TRP_[0, c_, j_] + DSP_[0, c_, j_]
+            TP_[0, c_, j_] += sc_ * (ES_[c_, j_] * TRP_[0, c_, j_])
+            TRP_[1, c_, j_] = J * TRP_[1, c_, j_] + DSP_[1, c_, j_]
+            TP_[1, c_, j_] += sc_ * (ES_[c_, j_] * TRP_[1, c_, j_])
+            TP_[2, c_, j_] += sc_ * (EYC_[c_, j_] * DYX_[1, c_, j_])
+
+
+def _output_derivative(net_k, y_k):
+    """f'(net_k) of a logistic output unit, from its value y_k."""
+    return y_k*_sigmoid(-net_k)
+
+
+# ----- entry points: the shared loops compiled around the functions above -----
+
+_CELL = _entry.CompiledCell(globals())
+available = _entry.available
+input_path = _CELL.input_path
+forward_sequence = _CELL.forward_sequence
+gradient_sequence = _CELL.gradient_sequence
+learner_sequence = _CELL.learner_sequence

@@ -1,55 +1,33 @@
 """Generate the compiled (numba) module of a cell from the same derivation as the NumPy module.
 
-The NumPy backend works on whole arrays; here every kernel is a plain loop over a whole sequence (trials or
-sequences, then time steps, then blocks and cells), so no Python runs between time steps. The cell arithmetic is
-the derivation's, printed as scalar code by :class:`BlockCode`, one memory-cell block at a time: values that are
-per block (a gate's activation and its partials) are computed once per block, per-cell values in one loop over the
-block's cells, and a per-block quantity that collects from the block's cells (``BlockSum`` in the derivation) is an
-accumulator added to in that loop and read after it. Every named value is computed once per step.
+The module holds what the cell computes in one step, as scalar code: the derivation's expressions printed by
+:class:`BlockCode`, one memory-cell block at a time. Values that are per block (a gate's activation and its
+partials) are computed once per block, per-cell values in one loop over the block's cells, and a per-block quantity
+that collects from the block's cells (``BlockSum`` in the derivation) is an accumulator added to in that loop and
+read after it. Every named value is computed once per step. The functions:
 
-* forward kernel: the declaration's equations, and with them the local partials (``Derivation.partials``,
-  common-subexpression eliminated), stored per step for the backward kernel: the forward pass has the sigmoids
-  they are made of at hand, so the backward pass takes no ``exp``; likewise the output units' ``f'(net_k)``;
-* backward kernel (BPTT over whole sequences): the adjoint step written with the stored partials, linear in the
-  errors (``Derivation.backward_linear``, or ``backward_linear_truncated`` for the paper's truncated gradient;
-  one code path when the two coincide). Output units, weight gradients and the error through the recurrent
-  weights are plain loops around it;
-* learner kernel (the paper's online learner): the equations with the trace and exit partials; each weight row's
-  trace update, gradient estimate and weight change in one pass.
+* ``_cell_step`` (forward loops): the declaration's equations, and with them the local partials
+  (``Derivation.partials``, common-subexpression eliminated), stored per step for the backward pass: the forward
+  pass has the sigmoids they are made of at hand, so the backward pass takes no ``exp``;
+* ``_cell_adjoint`` (backward loops): the adjoint step written with the stored partials, linear in the errors
+  (``Derivation.backward_linear``, or ``backward_linear_truncated`` for the paper's truncated gradient; one code
+  path when the two coincide);
+* ``_learner_cell``, ``_learner_traces[_lists]``, ``_learner_rows[_lists]`` (learner loops): the equations with the
+  trace and exit partials; each weight row's trace update, gradient estimate and weight change in one pass, the
+  rows with traces and those with an exit path as the derivation has them (``_lists``: over the listed inputs, see
+  :data:`_LISTED`);
+* ``_output_derivative``.
 
-Speed without changing a sum. Every sum is taken in the order of the plain loop it replaces (left to right over
-the sources, forward in time for the forward pass, backward for BPTT), and every value is the same expression of
-the same inputs, so the kernels give the results of straightforward loops bit for bit (the lockstep and
-numba-vs-NumPy rules are unaffected by any of this); no fastmath. What makes them fast is how the independent work
-is laid out:
+The whole-sequence loops around them (net inputs, output units, weight gradients, the input paths) are the same for
+every cell and written once, by hand, in :mod:`lstm_proofs.kernels.numba_loops`; :mod:`lstm_proofs.kernels.numba_compile`
+compiles them around a module's functions (inlined by numba) on first use, and the module's entry points come from
+:mod:`lstm_proofs.kernels.numba_entry`. Every sum is taken in the order of the plain loop it replaces and every value
+is the same expression of the same inputs, so the kernels give the results of straightforward loops bit for bit; no
+fastmath. A weight row's loop walks it along its contiguous axis with no branch inside.
 
-* a running sum waits on its previous add (a few cycles), so a dot product over many sources is bound by that
-  latency. Matrix-vector products interleave rows (:func:`_matvec_lines`), each still one running sum in plain
-  order; they are written inline, indexing the arrays directly (a helper taking array views would pay reference
-  counting at every call);
-* the input part of the net inputs (``x(t)`` through fixed weights) is known for a whole sequence in advance: the
-  forward kernel computes it for a chunk of steps at once with time innermost (independent sums, vectorised;
-  ``_input_part``) and continues each sum with the recurrent part step by step;
-* weight rows are walked along their contiguous axis, and no branch sits inside a loop over weights;
-* the logistic function is branch-free (a select: the sign of a net input is unpredictable), and written so that
-  ``sigma(x)`` and ``sigma(-x)`` of the same ``x`` share one ``exp`` once inlined;
-* the learner keeps no per-step gradient arrays: each row's gradient goes straight into the weights (every step)
-  or into the sequence's sum, selected once per trial;
-* inputs that are mostly exactly zero (the paper's one-hot codes) take a sparse path: the wrapper lists each
-  step's nonzero inputs once (``_input_nonzero``, chosen by density: :data:`SPARSE_DENSITY`,
-  :data:`SPARSE_MIN_INPUTS`; inputs held as lists, such as ``lstm_proofs.inputs.OneHotInputs``, give their lists
-  directly and never become dense on this path), and ``_forward_kernel_sparse``, ``_backward_kernel_sparse`` and
-  ``_learner_kernel_lists`` are the same kernels with the input columns of the net inputs, of the input-weight
-  gradients and of the learner's traces and weight changes taken from the lists (the learner's from the inputs
-  seen since its traces were reset, ``_mark_seen``). A column left out would add ``w * 0.0``, exactly +-0.0, to a
-  sum that starts at +0.0 and so is never -0.0: the sparse path gives the dense path's results bit for bit (finite
-  values; the one possible difference is a weight that is -0.0 keeping its sign where the dense learner, adding
-  +0.0, makes it +0.0). Dense inputs keep the dense kernels, unchanged.
-
-The generated module imports without numba: its kernels are plain Python functions, compiled with ``numba.njit`` on
-first use (``cache=True``, so later processes load the compiled code from ``__pycache__``). Calling it without numba
+The generated module imports without numba: its functions are plain Python. Calling an entry point without numba
 raises :class:`~lstm_proofs.errors.UserError` with an install hint; ``load_kernels(cell, backend="numba")`` checks
-:func:`available` first and falls back to the NumPy module with a message.
+``available`` first and falls back to the NumPy module with a message.
 """
 
 from __future__ import annotations
@@ -282,130 +260,6 @@ def _partial_layout(der: Derivation) -> tuple[list[Assignment], dict[sp.Symbol, 
     return partials, where, len(per_cell), len(per_block)
 
 
-# ----- loops laid out for speed (the order of every sum unchanged) -----
-
-#: time steps whose input parts the forward kernel computes together (its scratch grows with it, not with T)
-TIME_CHUNK = 32
-#: the kernels take only the nonzero inputs when fewer than this fraction of them is nonzero per step (on average)
-SPARSE_DENSITY = 0.25
-#: ... and there are at least this many inputs (below, listing them costs about what it saves)
-SPARSE_MIN_INPUTS = 16
-#: the learner with input lists updates the trace columns of all inputs, not only of those seen in the trial, once
-#: this fraction of them has been seen (a plain loop over contiguous columns beats a list that long)
-SEEN_ALL = 0.5
-#: rows that one pass of a matrix-vector product interleaves, largest first
-MATVEC_BLOCKS = (8, 4, 2, 1)
-
-
-def _matvec_lines(rows: str, cols: str, w: str, z: str, init: str, store: str, indent: str,
-                  listed: tuple[str, str] | None = None) -> list[str]:
-    """Code for ``store(r, init(r) + sum_m w(r, m) * z(m))`` for every row ``r < rows``, ``m < cols``.
-
-    A running sum waits on its previous add, so one row at a time is bound by the latency of an add; here rows go
-    in blocks of :data:`MATVEC_BLOCKS`, whose sums are independent and overlap, each still one running sum in plain
-    order (from ``init``, then ``m = 0, 1, ...``): bit for bit a loop per row. Inline code indexing the arrays
-    directly (a helper function would take array views, which cost reference counting at every call).
-
-    Args:
-        rows, cols: code of the row and source counts.
-        w, z, init: format strings of a weight (``{r}``, ``{m}``), a source (``{m}``) and a sum's start (``{r}``).
-        store: format string of the line storing a row's sum ``{a}`` (``{r}``).
-        indent: indentation of the lines.
-        listed: code of a range of ``q_`` and of the ``q_``-th of a list of nonzero inputs (ascending): the sums
-            take those inputs, then the sources from ``I`` on; the same sums when every input left out is zero (a term
-            ``w * 0.0`` added to a running sum from ``+0.0`` changes nothing, the sum never being -0.0).
-    """
-    lines = [f"{indent}r_ = 0"]
-    for q in MATVEC_BLOCKS:
-        rs = [f"r_ + {i}" if i else "r_" for i in range(q)]
-        ind = indent + "    "
-        lines.append(f"{indent}{'while' if q == MATVEC_BLOCKS[0] else 'if'} r_ + {q} <= {rows}:")
-        lines += [f"{ind}a{i}_ = {init.format(r=r)}" for i, r in enumerate(rs)]
-        terms = [f"{ind}    z_ = {z.format(m='m_')}"]
-        terms += [f"{ind}    a{i}_ += {w.format(r=r, m='m_')} * z_" for i, r in enumerate(rs)]
-        if listed is None:
-            lines += [f"{ind}for m_ in range({cols}):", *terms]
-        else:
-            lines += [f"{ind}for q_ in {listed[0]}:", f"{ind}    m_ = {listed[1]}", *terms,
-                      f"{ind}for m_ in range(I, {cols}):", *terms]
-        lines += [f"{ind}{store.format(r=r, a=f'a{i}_')}" for i, r in enumerate(rs)]
-        if q != MATVEC_BLOCKS[-1]:
-            lines.append(f"{ind}r_ += {q}")
-    return lines
-
-
-# ----- the three kernels (and their variants for sparse inputs) -----
-
-def _forward_kernel(der: Derivation, sparse: bool = False) -> str:
-    """The forward kernel; with ``sparse`` the variant ``_forward_kernel_sparse``, whose input parts take only each
-    step's nonzero inputs (the same sums, :func:`_input_part_sparse` in the module)."""
-    cell = der.cell
-    G = len(cell.gates)
-    partials, where, _, _ = _partial_layout(der)
-    block = BlockCode(_forward_assignments(cell) + partials, _loads(
-        cell, "NET_[{i}]", "(STATES[t_ - 1, b_, c_, {j}] if t_ > 0 else 0.0)", "PM[{p}, c_, {j}]"))
-    writes = [(s, "cell", [f"STATES[t_, b_, c_, j_] = {s.name}"]) for s in cell.states]
-    writes += [(p, lvl, [f"PD[t_, b_, {idx.format(j='j_')}] = {p.name}"]) for p, (lvl, idx) in where.items()]
-    body = block.emit(writes + _activation_writes(cell, "ACTS[t_, b_, {i}]"), " " * 20)
-    rec = _matvec_lines("NA", "n_rec_", "W_h[{r}, I + {m}]", "ACTS[t_ - 1, b_, {m}]", "NX_[{r}, u_]",
-                        "NET_[{r}] = {a} + W_h[{r}, Z - 1]", " " * 16)
-    out = _matvec_lines("K", "NA", "W_o[{r}, I + {m}]", "ACTS[t_, b_, {m}]", "NX_[NA + {r}, u_]",
-                        "NK_[{r}] = {a} + W_o[{r}, Z - 1]", " " * 16)
-    ops = op_count(e for _, e in partials)
-    if sparse:
-        name = "_forward_kernel_sparse"
-        note = ";\n    here over each step's nonzero inputs only (the same sums: _input_part_sparse)"
-        args, scratch = "T, B, I, OFF, IDX, VAL", "# OFF, IDX, VAL: the nonzero inputs of every step (_input_nonzero)"
-        inputs = [f"{' ' * 12}NX_[:, :n_] = 0.0  # eqs. (6)-(9) and the output units: the sums over x(t), for the "
-                  "chunk's steps at once",
-                  f"{' ' * 12}_input_part_sparse(W_h, B, OFF, IDX, VAL, b_, t0_, n_, NX_, 0)",
-                  f"{' ' * 12}_input_part_sparse(W_o, B, OFF, IDX, VAL, b_, t0_, n_, NX_, NA)"]
-    else:
-        name, note, args = "_forward_kernel", "", "XS"
-        scratch = "XT_ = np.empty((I, TC))  # a chunk's inputs, time innermost"
-        inputs = [f"{' ' * 12}_time_major_inputs(XS, b_, t0_, n_, XT_)  # the chunk's inputs x(t), time innermost",
-                  f"{' ' * 12}NX_[:, :n_] = 0.0  # eqs. (6)-(9) and the output units: the sums over x(t), for the "
-                  "chunk's steps at once",
-                  f"{' ' * 12}_input_part(W_h, XT_, n_, NX_, 0)", f"{' ' * 12}_input_part(W_o, XT_, n_, NX_, NA)"]
-    shape = _shape_line(sparse)
-    return f'''
-def {name}(W_h, W_o, PM, {args}, YS, FK, ACTS, STATES, PD, C, S):
-    """Forward pass over whole sequences, weights shared by the batch (Section 5 timing).
-
-    Fills YS (T, B, K), ACTS (T, B, N_a) and STATES (T, B, C, S): the outputs, hidden activations and states of
-    every step; and for the backward pass FK (T, B, K), the output units' derivatives f'(net_k), and PD (T, B, .),
-    the cell's local partials ({ops} ops per block and step; computed here, where the sigmoids they are made of
-    are at hand). A sequence goes in chunks of TC steps, whose input parts (x(t) through the weights) are computed
-    together{note}.
-    """{shape}
-    K = W_o.shape[0]
-    CS = C * S
-    NA = CS + {G} * C
-    Z = I + NA + 1
-    TC = min(max(T, 1), TIME_CHUNK)
-    {scratch}
-    NX_ = np.empty((NA + K, TC))  # the sums over the chunk's inputs
-    NET_, NK_ = np.empty(NA), np.empty(K)  # the net inputs of the hidden units and of the output units
-    for b_ in range(B):
-        for t0_ in range(0, T, TC):
-            n_ = min(TC, T - t0_)
-{chr(10).join(inputs)}
-            for u_ in range(n_):
-                t_ = t0_ + u_
-                n_rec_ = NA if t_ > 0 else 0  # net inputs: each sum over x(t) continued over y(t-1), then the bias
-{chr(10).join(rec)}
-                for c_ in range(C):  # the cell's equations (the declaration) and local partials, per block
-{chr(10).join(body)}
-                # output units see x(t), the current activations and the bias; logistic
-{chr(10).join(out)}
-                for k_ in range(K):
-                    net_k = NK_[k_]
-                    y_k = _sigmoid(net_k)
-                    YS[t_, b_, k_] = y_k
-                    FK[t_, b_, k_] = {scalar_code(der.output_derivative)}
-'''
-
-
 def _adjoint_block(der: Derivation, steps: list[Assignment], indent: str) -> list[str]:
     """One block's backward step: the linear adjoint ``steps`` with the local partials the forward kernel stored
     (read from PD), whose block sums accumulate in the loop over the cells; the errors at the inputs are written to
@@ -426,103 +280,11 @@ def _adjoint_block(der: Derivation, steps: list[Assignment], indent: str) -> lis
     return BlockCode(list(steps), loads).emit(writes, indent)
 
 
-def _backward_kernel(der: Derivation, sparse: bool = False) -> str:
-    """The backward kernel; with ``sparse`` the variant ``_backward_kernel_sparse``, whose input-weight gradients
-    take only each step's nonzero inputs."""
-    cell = der.cell
-    G = len(cell.gates)
-    i16 = " " * 16
-    if der.backward_linear_truncated == der.backward_linear:  # no previous state read outside its CEC equation
-        step = [f"{i16}# truncated or not, the same adjoint step here (truncation only cuts the error into y(t-1))",
-                *_adjoint_block(der, der.backward_linear, i16)]
-    else:
-        step = [f"{i16}if truncated:", *_adjoint_block(der, der.backward_linear_truncated, i16 + "    "),
-                f"{i16}else:", *_adjoint_block(der, der.backward_linear, i16 + "    ")]
-    ops = op_count(e for _, e in der.backward_linear)
-    # error sums over many rows, taken column by column so that independent sums interleave (_matvec_lines)
-    from_outputs = _matvec_lines("NA", "K", "W_o[{m}, I + {r}]", "DNK_[{m}]", "D_A[{r}]", "D_A[{r}] = {a}", " " * 12)
-    recurrent = _matvec_lines("NA", "NA", "W_h[{m}, I + {r}]", "D_NET[{m}]", "0.0", "D_A[{r}] = {a}", " " * 16)
-    i12 = " " * 12
-    if sparse:
-        name = "_backward_kernel_sparse"
-        note = (" Here the input-weight gradients take\n    only each step's nonzero inputs (a term with x_m = 0 "
-                "would add +-0.0 to a sum that is never -0.0: nothing).")
-        args, scratch = "T, B, I, OFF, IDX, VAL", ""
-        sources = [f"{i12}q0_, q1_ = OFF[t_ * B + b_], OFF[t_ * B + b_ + 1]  # the step's nonzero inputs: IDX[q0_:q1_]",
-                   f"{i12}for q_ in range(q0_, q1_):  # the output units' sources: x(t) (its nonzero entries), y(t)",
-                   f"{i12}    SRC_[IDX[q_]] = VAL[q_]"]
-    else:
-        name, note, scratch, args = "_backward_kernel", "", "", "XS"
-        sources = [f"{i12}for m_ in range(I):  # the output units' sources: x(t), y(t)",
-                   f"{i12}    SRC_[m_] = XS[t_, b_, m_]"]
-    listed = "now" if sparse else None
-    out_row = _columns(["GW_o[k_, m_] += dnk_ * SRC_[m_]"], i16, listed, end="Z - 1")
-    hidden_row = _columns(["GW_h[r_, m_] += g_ * SRC_[m_]"], i16, listed, end="n_src_")
-    shape = _shape_line(sparse)
-    return f'''
-def {name}(W_h, W_o, {args}, ACTS, FK, PD, DYS, truncated, C, S, GW_h, GW_o, GP):
-    """Backpropagation through time over whole sequences, summed into GW_h, GW_o, GP. DYS (T, B, K) is dL/dy_k;
-    the activations, the output units' f'(net_k) (FK) and the cell's local partials (PD) come from
-    _forward_kernel. With ``truncated`` the paper's truncated gradient (Section 4, Appendix A.1).
-
-    Per step and block: the adjoint step, linear in the errors ({ops} ops), with the stored local partials; a sum
-    over the block's cells accumulates in the loop over the cells.{note}
-    """{shape}
-    K = W_o.shape[0]
-    CS = C * S
-    NA = CS + {G} * C
-    Z = I + NA + 1
-    D_A, D_NET = np.empty(NA), np.empty(NA)  # errors at the activations y and at the net inputs
-    D_S, D_SNEW = np.empty((C, S)), np.empty((C, S))  # errors at the states s(t) and s(t-1)
-    SRC_, DNK_ = np.empty(Z), np.empty(K)  # the sources y^m of a step; the output units' errors{scratch}
-    for b_ in range(B):
-        D_A[:] = 0.0
-        D_S[:, :] = 0.0
-        for t_ in range(T - 1, -1, -1):
-{chr(10).join(sources)}
-            for m_ in range(NA):
-                SRC_[I + m_] = ACTS[t_, b_, m_]
-            for k_ in range(K):  # output units: the error at net_k (eq. 19 with dL/dy_k), then dL/dw_km
-                dnk_ = DYS[t_, b_, k_] * FK[t_, b_, k_]
-                DNK_[k_] = dnk_
-{chr(10).join(out_row)}
-                GW_o[k_, Z - 1] += dnk_
-            # the error at the activations y(t): what came back through the recurrent weights, plus the output units'
-{chr(10).join(from_outputs)}
-            for c_ in range(C):  # the derived adjoint step of the cell
-{chr(10).join(step)}
-            n_src_ = I
-            if t_ > 0:  # the net inputs' sources: x(t), y(t-1) (none at the first step), the bias
-                n_src_ = Z - 1
-                for m_ in range(NA):
-                    SRC_[I + m_] = ACTS[t_ - 1, b_, m_]
-            for r_ in range(NA):  # dL/dw_lm += error at net_l times source y^m
-                g_ = D_NET[r_]
-{chr(10).join(hidden_row)}
-                GW_h[r_, Z - 1] += g_
-            if truncated:  # truncation: no error flows into y(t-1) through the net inputs
-                D_A[:] = 0.0
-            else:  # the error into y(t-1) through the recurrent weights
-{chr(10).join(recurrent)}
-            D_S[:, :] = D_SNEW
-'''
-
-
-def _indent(lines: list[str], n: int) -> str:
-    return "\n".join(" " * n + line for line in lines)
-
-
 def _trace_update(k: int, cec: bool, param: bool = False) -> str:
     """The new value of trace ``k`` (eqs. 25, 27: ds(t)/dw = J ds(t-1)/dw + the step's own partial times the source);
     J = ds(t)/ds(t-1) is exactly 1 for the CEC (eq. 30), so there it is no multiplication."""
     old, own = (f"TRP_[{k}, c_, j_]", f"DSP_[{k}, c_, j_]") if param else (f"TR_[{k}, c_, j_, m_]", "d_ * Z_[m_]")
     return f"{old if cec else 'J * ' + old} + {own}"
-
-
-def _shape_line(listed: bool) -> str:
-    """A kernel's first line: the sizes T, B, I from the inputs XS, unless it takes its inputs as lists (the
-    variants for mostly-zero inputs take the sizes as arguments and the nonzero inputs as OFF, IDX, VAL)."""
-    return "" if listed else "\n    T, B, I = XS.shape"
 
 
 #: the input columns a learner loop over a weight row takes in the kernel with input lists: ``seen``, those nonzero
@@ -635,18 +397,66 @@ def _learner_updates(der: Derivation, trace_nets: list[sp.Symbol], trace_params:
     return lines
 
 
-def _learner_kernel(der: Derivation, lists: bool = False) -> str:
-    """The online learner's kernel; with ``lists`` the variant for inputs that are mostly zero,
-    ``_learner_kernel_lists``: the same arithmetic on the input columns that can be nonzero."""
+# ----- the cell's functions, inlined by numba into the shared loops (lstm_proofs/kernels/numba_loops.py) -----
+
+def _function(name: str, args: str, doc: str, body: list[str]) -> str:
+    """A generated function's source: its signature (wrapped at 120 columns), docstring and body lines (already
+    indented by four spaces; ``pass`` when empty)."""
+    sig = f"def {name}({args}):"
+    if len(sig) > 120:
+        cut = sig.rindex(", ", 0, 119) + 1
+        sig = sig[:cut] + "\n" + " " * (len(name) + 5) + sig[cut + 1:]
+    return f'{sig}\n    """{doc}"""\n' + "\n".join(body or ["    pass"]) + "\n"
+
+
+def _cell_step(der: Derivation) -> str:
+    """The forward loops' cell function: a block's equations and local partials, stored per step in PD."""
+    cell = der.cell
+    partials, where, _, _ = _partial_layout(der)
+    block = BlockCode(_forward_assignments(cell) + partials, _loads(
+        cell, "NET_[{i}]", "(STATES[t_ - 1, b_, c_, {j}] if t_ > 0 else 0.0)", "PM[{p}, c_, {j}]"))
+    writes = [(s, "cell", [f"STATES[t_, b_, c_, j_] = {s.name}"]) for s in cell.states]
+    writes += [(p, lvl, [f"PD[t_, b_, {idx.format(j='j_')}] = {p.name}"]) for p, (lvl, idx) in where.items()]
+    ops = op_count(e for _, e in partials)
+    doc = (f"Block c_ at step t_ of sequence b_ (forward loops): the declaration's equations, writing the states\n"
+           f"    and activations, and the local partials ({ops} ops), stored in PD for the backward loops (here the "
+           "sigmoids\n    they are made of are at hand).")
+    return _function("_cell_step", "NET_, PM, STATES, ACTS, PD, t_, b_, c_, C, S, CS", doc,
+                     block.emit(writes + _activation_writes(cell, "ACTS[t_, b_, {i}]"), " " * 4))
+
+
+def _cell_adjoint(der: Derivation) -> str:
+    """The backward loops' cell function: a block's adjoint step with the stored partials (full or truncated)."""
+    ops = op_count(e for _, e in der.backward_linear)
+    if der.backward_linear_truncated == der.backward_linear:  # no previous state read outside its CEC equation
+        body = ["    # truncated or not, the same adjoint step here (truncation only cuts the error into y(t-1))",
+                *_adjoint_block(der, der.backward_linear, " " * 4)]
+    else:
+        body = ["    if truncated:", *_adjoint_block(der, der.backward_linear_truncated, " " * 8),
+                "    else:", *_adjoint_block(der, der.backward_linear, " " * 8)]
+    doc = (f"Block c_ at step t_ of sequence b_ (backward loops): the adjoint step, linear in the errors ({ops} "
+           "ops),\n    with the local partials _cell_step stored; errors at the block's activations and states in, "
+           "errors at\n    its net inputs, previous states and parameters out. With ``truncated`` the paper's "
+           "truncated gradient.")
+    return _function("_cell_adjoint", "PD, D_A, D_S, D_NET, D_SNEW, GP, truncated, t_, b_, c_, C, S, CS", doc, body)
+
+
+def _learner_split(der: Derivation) -> tuple[list[sp.Symbol], list[sp.Symbol], bool]:
+    """The net inputs and the per-cell parameters with traces, and whether J = ds(t)/ds(t-1) is exactly 1 (CEC)."""
     cell, state = der.cell, der.state
-    G = len(cell.gates)
-    params = list(cell.params)
-    partials, trace_names, exit_names = _partials(der)
+    trace_nets = [u for u in der.trace_inputs if u in cell.nets]
+    trace_params = [u for u in der.trace_inputs if u in cell.params]
+    cec = state is not None and der.traces[cell.prev(state)] == 1
+    return trace_nets, trace_params, cec
+
+
+def _learner_cell(der: Derivation) -> str:
+    """The learner loops' cell function: a block's equations with the trace and exit partials."""
+    cell, state = der.cell, der.state
+    partials, trace_names, _ = _partials(der)
+    trace_nets, trace_params, _ = _learner_split(der)
     block = BlockCode(_forward_assignments(cell) + partials,
                       _loads(cell, "NET_[{i}]", "SP_[c_, {j}]", "PM[b_, {p}, c_, {j}]"))
-    trace_nets = [u for u in der.trace_inputs if u in cell.nets]
-    trace_params = [u for u in der.trace_inputs if u in params]
-    exit_inputs = list(der.exit_inputs)
     writes = [(s, "cell", [f"SN_[c_, j_] = {s.name}"]) for s in cell.states]
     writes += _activation_writes(cell, "A_[{i}]")
     if state is not None:
@@ -657,135 +467,49 @@ def _learner_kernel(der: Derivation, lists: bool = False) -> str:
                    for k, u in enumerate(trace_params)]
         writes.append((sp.Symbol(f"dyc_d{state.name}"), "cell", [f"DYS_[c_, j_] = dyc_d{state.name}"]))
     writes += [(sp.Symbol(f"dyc_d{u.name}"), "cell", [f"DYX_[{k}, c_, j_] = dyc_d{u.name}"])
-               for k, u in enumerate(exit_inputs)]
-    body = block.emit(writes, " " * 16)
+               for k, u in enumerate(der.exit_inputs)]
+    doc = ("Block c_ of trial b_ at one step (learner loops): the declaration's equations, then the trace\n"
+           "    partials J = ds(t)/ds(t-1) (J_) and ds/du (DS_, DSP_; eqs. 25, 27) and the exit partials dy_c/ds (DYS_, "
+           "eq. 23)\n    and dy_c/du (DYX_, eq. 21).")
+    return _function("_learner_cell", "NET_, PM, SP_, SN_, A_, J_, DS_, DSP_, DYS_, DYX_, b_, c_, C, S, CS", doc,
+                     block.emit(writes, " " * 4))
 
-    cec = state is not None and der.traces[cell.prev(state)] == 1
-    listed = _LISTED["now"] if lists else None
-    nets = _matvec_lines("NA", "Z", "W_h[b_, {r}, {m}]", "Z_[{m}]", "0.0", "NET_[{r}] = {a}", " " * 12, listed)
-    outs = _matvec_lines("K", "Z", "W_o[b_, {r}, {m}]", "U_[{m}]", "0.0", "NK_[{r}] = {a}", " " * 12, listed)
-    traces = _learner_traces(trace_nets, trace_params, cec, lists)
-    grads = _learner_updates(der, trace_nets, trace_params, cec, lists)
-    n_tn, n_tp, n_ex = len(trace_nets), len(trace_params), len(exit_inputs)
-    if lists:
-        doc = '''
 
-    Inputs listed: the variant of _learner_kernel for inputs that are mostly zero, with the same results. Each
-    step's nonzero inputs are listed (OFF, IDX, VAL: _input_nonzero), and so are the inputs nonzero at some step
-    since the trial began (_mark_seen): a trace ds/dw_im sums terms proportional to x_m, so it is exactly zero
-    elsewhere. The net inputs take the nonzero inputs, the traces and the rows of G with trace terms the seen ones
-    (all inputs once SEEN_ALL of them were seen: a plain loop is then faster; at a step without output error, for
-    the CEC, only the nonzero ones), the rows of G proportional to x(t) the nonzero ones. Every column left out
-    would add exactly zero (finite values; the one difference possible is the sign of a weight that is -0.0, which
-    adding +0.0 would turn into +0.0).'''
-        name, args = "_learner_kernel_lists", "T, B, I, OFF, IDX, VAL"
-        scratch = ("\n    SEEN_, SL_ = np.zeros(I, np.bool_), np.empty(I, np.int64)  # inputs seen in the trial"
-                   "\n    NS_ALL = max(1, int(SEEN_ALL * I))  # from this many seen inputs on, loops take all columns")
-        reset = ("\n        Z_[:] = 0.0  # x(t) is kept in Z_ and U_ by its nonzero entries"
-                 "\n        U_[:] = 0.0\n        SEEN_[:] = False\n        q0_, q1_, ns_ = 0, 0, 0\n        all_ = False")
-        sources = '''            # sources y^m: x(t) (its nonzero entries; the last step's set back to zero), y(t-1), bias
-            for q_ in range(q0_, q1_):
-                Z_[IDX[q_]] = 0.0
-                U_[IDX[q_]] = 0.0
-            q0_, q1_ = OFF[t_ * B + b_], OFF[t_ * B + b_ + 1]  # the step's nonzero inputs: IDX[q0_:q1_]
-            for q_ in range(q0_, q1_):
-                Z_[IDX[q_]] = VAL[q_]
-            ns_ = _mark_seen(IDX, q0_, q1_, SEEN_, SL_, ns_)
-            all_ = ns_ >= NS_ALL'''
-        out_sources = '''            # output units see x(t), the current activations and the bias
-            for q_ in range(q0_, q1_):
-                U_[IDX[q_]] = VAL[q_]'''
-    else:
-        name, args, doc, scratch, reset = "_learner_kernel", "XS", "", "", ""
-        sources = '''            for m_ in range(I):  # sources y^m: x(t), y(t-1), bias
-                Z_[m_] = XS[t_, b_, m_]'''
-        out_sources = '''            for m_ in range(I):  # output units see x(t), the current activations and the bias
-                U_[m_] = XS[t_, b_, m_]'''
-    return f'''
-def {name}(W_h, W_o, PM, LR, {args}, TG, TM, MH, MO, mode, YS, OUT_H, OUT_O, OUT_P,
-{' ' * (len(name) + 5)}C, S):
-    """The paper's online learner (Appendix A.1) over whole sequences, each batch element an independent trial.
+_LIST_ARGS = ", IDX, q0_, q1_, SL_, ns_, all_"
 
-    Per step (Section 5): net inputs, the cell's equations, outputs; the forward traces ds/dw (eqs. 25, 27); the
-    output error (eq. 19) and this step's gradient estimate G = -dE(t)/dw (eqs. 20-28). ``mode``: 0 forward
-    only, 1 add LR * G (masked by MH, MO) to the weights at every step, 2 sum G over the sequence and add it at
-    the end, 3 return the summed G in OUT_H, OUT_O, OUT_P without changing the weights. Each weight row's trace
-    update, gradient and change (or sum) are one pass over the row. A step whose output error is exactly zero
-    adds exactly zero (G is e_k times finite factors) and is skipped, its traces still updated.{doc}
-    """{_shape_line(lists)}
-    K = W_o.shape[1]
-    CS = C * S
-    NA = CS + {G} * C
-    Z = I + NA + 1
-    NP = PM.shape[1]
-    Z_, U_, GR_ = np.zeros(Z), np.zeros(Z), np.zeros(Z)  # sources of the net inputs, of the outputs; a G row
-    NET_, A_, NK_, EK_ = np.zeros(NA), np.zeros(NA), np.zeros(K), np.zeros(K)  # hidden, output units: net, y, e
-    SP_, SN_, J_ = np.zeros((C, S)), np.zeros((C, S)), np.zeros((C, S))  # states s(t-1), s(t); ds(t)/ds(t-1)
-    TR_, DS_ = np.zeros(({n_tn}, C, S, Z)), np.zeros(({n_tn}, C, S))  # traces of net-input weights, their partials
-    TRP_, DSP_ = np.zeros(({n_tp}, C, S)), np.zeros(({n_tp}, C, S))  # traces of per-cell parameters, partials
-    DYS_, DYX_ = np.zeros((C, S)), np.zeros(({n_ex}, C, S))  # exit partials
-    EYC_, ES_ = np.zeros((C, S)), np.zeros((C, S))  # errors at the cell outputs and at the states
-    ACC_H, ACC_O, ACC_P = np.zeros((NA, Z)), np.zeros((K, Z)), np.zeros((NP, C, S))  # a sequence's sum of G
-    ONE_H, ONE_O = np.ones((NA, Z)), np.ones((K, Z))  # the masks of the sums{scratch}
-    for b_ in range(B):
-        lr_ = LR[b_]
-        A_[:] = 0.0
-        SP_[:, :] = 0.0
-        TR_[:] = 0.0
-        TRP_[:] = 0.0{reset}
-        if mode == 1:  # eq. (17): each step's change alpha * (-dE/dw), masked, goes into the weights at once
-            TH_, TO_, TP_, MH_, MO_, sc_ = W_h[b_], W_o[b_], PM[b_], MH, MO, lr_
-        else:  # the sum of G over the sequence: adding 1.0 * (G * 1.0) adds G exactly
-            ACC_H[:, :] = 0.0
-            ACC_O[:, :] = 0.0
-            ACC_P[:] = 0.0
-            TH_, TO_, TP_, MH_, MO_, sc_ = ACC_H, ACC_O, ACC_P, ONE_H, ONE_O, 1.0
-        for t_ in range(T):
-{sources}
-            for m_ in range(NA):
-                Z_[I + m_] = A_[m_]
-            Z_[Z - 1] = 1.0
-            # eqs. (6)-(9)
-{chr(10).join(nets)}
-            for c_ in range(C):  # the cell's equations, then its trace and exit partials; per-block values once
-{chr(10).join(body)}
-{out_sources}
-            for m_ in range(NA):
-                U_[I + m_] = A_[m_]
-            U_[Z - 1] = 1.0
-{chr(10).join(outs)}
-            err_ = False
-            for k_ in range(K):
-                net_k = NK_[k_]
-                y_k = _sigmoid(net_k)
-                YS[t_, b_, k_] = y_k
-                e_ = ({scalar_code(der.output_derivative)}) * (TG[t_, b_, k_] - y_k) * TM[t_, b_, k_]  # eq. (19)
-                EK_[k_] = e_
-                if e_ != 0.0:
-                    err_ = True
-            SP_[:, :] = SN_
-            if mode == 0:
-                continue
-            if not err_:  # G is zero at this step: only the traces move on
-{_indent(traces, 16)}
-                continue
-{_indent(grads, 12)}
-        if mode == 2:
-            for r_ in range(NA):
-                for m_ in range(Z):
-                    W_h[b_, r_, m_] += lr_ * (ACC_H[r_, m_] * MH[r_, m_])
-            for k_ in range(K):
-                for m_ in range(Z):
-                    W_o[b_, k_, m_] += lr_ * (ACC_O[k_, m_] * MO[k_, m_])
-            for p_ in range(NP):
-                for c_ in range(C):
-                    for j_ in range(S):
-                        PM[b_, p_, c_, j_] += lr_ * ACC_P[p_, c_, j_]
-        elif mode == 3:
-            OUT_H[b_] = ACC_H
-            OUT_O[b_] = ACC_O
-            OUT_P[b_] = ACC_P
-'''
+
+def _learner_traces_function(der: Derivation, lists: bool) -> str:
+    trace_nets, trace_params, cec = _learner_split(der)
+    body = ["    " + x for x in _learner_traces(trace_nets, trace_params, cec, lists)]
+    name = "_learner_traces_lists" if lists else "_learner_traces"
+    doc = ("A step without output error (learner loops): every trace moves on (eqs. 25, 27"
+           + ("; J = 1, the CEC, eq. 30" if cec else "") + ")"
+           + (".\n    Listed inputs: " + ("only the traces of the step's nonzero inputs change (the others gain "
+                                          "exactly zero)." if cec else "the traces of the inputs seen in the "
+                                                                       "trial (the others are zero).")
+              if lists else ".") + "")
+    return _function(name, "TR_, TRP_, DS_, DSP_, J_, Z_, Z, C, S" + (", I" + _LIST_ARGS if lists else ""), doc,
+                     body)
+
+
+def _learner_rows_function(der: Derivation, lists: bool) -> str:
+    trace_nets, trace_params, cec = _learner_split(der)
+    body = ["    " + x for x in _learner_updates(der, trace_nets, trace_params, cec, lists)]
+    name = "_learner_rows_lists" if lists else "_learner_rows"
+    doc = ("A step with output error (learner loops): the errors at the cell outputs and states, then one pass\n"
+           "    per weight row: its traces updated, its gradient estimate G (eqs. 20-28) formed and added, scaled by "
+           "sc_ and\n    masked, to the row of TH_, TO_, TP_ (the weights, or the sequence's sum)."
+           + ("\n    Listed inputs: a row with trace terms takes the inputs seen in the trial, a row proportional to "
+              "x(t) the\n    step's nonzero ones." if lists else ""))
+    args = ("W_o, b_, EK_, EYC_, ES_, DYS_, DYX_, J_, DS_, DSP_, TR_, TRP_, GR_, Z_, U_, TH_, TO_, TP_, MH_, MO_, sc_, "
+            "I" + (_LIST_ARGS if lists else ""))  # at most 30 (more: Python passes them as *args, which numba rejects)
+    sizes = ["    C, S = EYC_.shape", "    CS = C * S", "    K, Z = EK_.shape[0], Z_.shape[0]"]
+    return _function(name, args, doc, sizes + body)
+
+
+def _output_derivative(der: Derivation) -> str:
+    return _function("_output_derivative", "net_k, y_k", "f'(net_k) of a logistic output unit, from its value y_k.",
+                     [f"    return {scalar_code(der.output_derivative)}"])
 
 
 # ----- the module -----
@@ -803,17 +527,19 @@ while this file is stale.
 Declaration:
 {decl}
 
-Whole-sequence kernels: loops over sequences (or trials), time steps, blocks and cells, with the derived cell
-arithmetic as scalar code, compiled by numba on first use (numba is imported only then; without it the functions
-raise UserError). Network and OnlineLearner call forward_sequence, gradient_sequence and learner_sequence when a
-module defines them. Shapes as in derivations/{cell.name}.py; float64 only.
+What this cell computes in one step, as scalar code per memory-cell block (CSE temporaries t0, t1, ...; a sum over
+a block's cells is an accumulator bs<k>_). The whole-sequence loops around it (sequences or trials, time steps,
+blocks; the net inputs, output units and weight gradients) are written once for every cell in
+lstm_proofs/kernels/numba_loops.py and compiled by numba around these functions on first use
+(lstm_proofs/kernels/numba_compile.py; numba is imported only then, and without it the entry points raise
+UserError). Network and OnlineLearner call forward_sequence, gradient_sequence and learner_sequence
+(lstm_proofs/kernels/numba_entry.py). Shapes as in derivations/{cell.name}.py; float64 only.
 """
 
 import math
 
-import numpy as np
-
-from lstm_proofs.errors import UserError
+from lstm_proofs.kernels import numba_entry as _entry
+from lstm_proofs.kernels.numba_math import sigmoid as _sigmoid  # compiled and bound anew on first use
 
 CELL = {cell.name!r}
 BACKEND = "numba"
@@ -823,306 +549,20 @@ PARAMS = {tuple(p.name for p in cell.params)!r}
 TARGETS = {tuple(t.name for t in cell.targets)!r}
 TRACE_INPUTS = {tuple(u.name for u in der.trace_inputs)!r}
 EXIT_INPUTS = {tuple(u.name for u in der.exit_inputs)!r}
-MODES = {{"forward": 0, "step": 1, "sequence": 2, "gradient": 3}}
-
-
-def _sigmoid(x):
-    """Logistic function from exp(-|x|) only (never overflows): exp(x) / (1 + exp(x)) for x < 0, else
-    1 / (1 + exp(-x)). Branch-free (the select picks the numerator), and sigma(x), sigma(-x) of one x take the
-    same exp, which the compiler computes once when both appear in a kernel."""
-    e = math.exp(-abs(x))
-    return (e if x < 0.0 else 1.0) / (1.0 + e)
-
-
-def _time_major_inputs(XS, b, t0, n, XT):
-    """XT[m, u] = XS[t0 + u, b, m] for u < n: a chunk of one sequence's inputs, time innermost. Eight inputs at a
-    time, so that each row of XS is read a cache line at once."""
-    I = XS.shape[2]
-    m = 0
-    while m + 8 <= I:
-        for u in range(n):
-            XT[m, u] = XS[t0 + u, b, m]
-            XT[m + 1, u] = XS[t0 + u, b, m + 1]
-            XT[m + 2, u] = XS[t0 + u, b, m + 2]
-            XT[m + 3, u] = XS[t0 + u, b, m + 3]
-            XT[m + 4, u] = XS[t0 + u, b, m + 4]
-            XT[m + 5, u] = XS[t0 + u, b, m + 5]
-            XT[m + 6, u] = XS[t0 + u, b, m + 6]
-            XT[m + 7, u] = XS[t0 + u, b, m + 7]
-        m += 8
-    while m < I:
-        for u in range(n):
-            XT[m, u] = XS[t0 + u, b, m]
-        m += 1
-
-
-def _input_part(W, XT, n, out, o0):
-    """out[o0 + r, u] += sum_m W[r, m] * XT[m, u] for u < n: the input part of rows of W (the sources x(t), m <
-    XT.shape[0]) for n time steps at once. Each sum runs over m in plain order, as a row's own loop would start;
-    the innermost loop is over time steps, independent sums that the compiler vectorises, and four inputs are
-    added (in order) before a sum is stored again."""
-    R, M = W.shape[0], XT.shape[0]
-    for r in range(R):
-        m = 0
-        while m + 4 <= M:
-            w0, w1, w2, w3 = W[r, m], W[r, m + 1], W[r, m + 2], W[r, m + 3]
-            for u in range(n):
-                out[o0 + r, u] = (((out[o0 + r, u] + w0 * XT[m, u]) + w1 * XT[m + 1, u]) + w2 * XT[m + 2, u]) \\
-                    + w3 * XT[m + 3, u]
-            m += 4
-        while m < M:
-            w = W[r, m]
-            for u in range(n):
-                out[o0 + r, u] += w * XT[m, u]
-            m += 1
-
-
-def _input_nonzero(XS, OFF, IDX, VAL):
-    """The nonzero inputs of every step, as compressed rows: step t of sequence b (row r = t * B + b) has the
-    inputs m = IDX[OFF[r]:OFF[r + 1]] with x_m(t) = VAL[OFF[r]:OFF[r + 1]] != 0 (ascending; NaN counts as
-    nonzero). Returns their number, or -1 as soon as they would not fit in IDX (the inputs are not sparse enough
-    for the lists to pay). The inputs are tested eight at a time, so that the zero stretches of a one-hot input go
-    by quickly."""
-    T, B, I = XS.shape
-    n = IDX.shape[0]
-    c = 0
-    for t in range(T):
-        for b in range(B):
-            OFF[t * B + b] = c
-            m = 0
-            while m < I:
-                e = min(m + 8, I)
-                if m + 8 > I or (XS[t, b, m] != 0.0) | (XS[t, b, m + 1] != 0.0) | (XS[t, b, m + 2] != 0.0) | \\
-                        (XS[t, b, m + 3] != 0.0) | (XS[t, b, m + 4] != 0.0) | (XS[t, b, m + 5] != 0.0) | \\
-                        (XS[t, b, m + 6] != 0.0) | (XS[t, b, m + 7] != 0.0):
-                    for q in range(m, e):
-                        if XS[t, b, q] != 0.0:
-                            if c == n:
-                                return -1
-                            IDX[c] = q
-                            VAL[c] = XS[t, b, q]
-                            c += 1
-                m = e
-    OFF[T * B] = c
-    return c
-
-
-def _input_part_sparse(W, B, OFF, IDX, VAL, b, t0, n, out, o0):
-    """_input_part over the nonzero inputs listed by _input_nonzero: out[o0 + r, u] += sum W[r, m] * x_m(t0 + u)
-    over the inputs m of step t0 + u of sequence b, in ascending order. A skipped term is w * 0.0 = +-0.0, and a
-    running sum that starts at +0.0 is never -0.0 (x + (-x) rounds to +0.0), so adding it would change nothing:
-    each sum is bit for bit the dense one (for finite weights; an infinite weight times 0.0 would be NaN there)."""
-    R = W.shape[0]
-    for u in range(n):
-        t = t0 + u
-        for q in range(OFF[t * B + b], OFF[t * B + b + 1]):
-            m = IDX[q]
-            x = VAL[q]
-            for r in range(R):
-                out[o0 + r, u] += W[r, m] * x
-
-
-def _mark_seen(IDX, q0, q1, SEEN, SL, ns):
-    """Adds the inputs IDX[q0:q1] not yet in the list SL[:ns] (flags SEEN) to it; returns its new length. The
-    learner's traces of input weights ds/dw_im are sums of terms proportional to x_m, so outside the inputs seen
-    since the traces were reset they are exactly zero."""
-    for q in range(q0, q1):
-        m = IDX[q]
-        if not SEEN[m]:
-            SEEN[m] = True
-            SL[ns] = m
-            ns += 1
-    return ns
+MODES = _entry.MODES
 '''
 
 
-_WRAPPERS = '''
+_ENTRY_POINTS = '''
 
-# ----- compilation on first use -----
+# ----- entry points: the shared loops compiled around the functions above -----
 
-_JIT = {}
-
-
-def available():
-    """True when numba can be imported (the kernels can be compiled)."""
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _kernels():
-    if not _JIT:
-        try:
-            import numba
-        except ImportError:
-            raise UserError("the numba backend needs numba: pip install -e '.[fast]' (or use backend='numpy')") from None
-        jit = numba.njit(cache=True, error_model="numpy")
-        g = globals()
-        for name in ("_sigmoid", "_time_major_inputs", "_input_part", "_input_part_sparse", "_mark_seen"):
-            g[name] = jit(g[name])  # resolved at compile time: bind the compiled ones
-        for name in ("_input_nonzero", "_forward_kernel", "_forward_kernel_sparse", "_backward_kernel",
-                     "_backward_kernel_sparse", "_learner_kernel", "_learner_kernel_lists"):  # compiled on first call
-            _JIT[name] = jit(g[name])
-    return _JIT
-
-
-def _f64(x):
-    x = np.asarray(x)
-    if x.dtype != np.float64:
-        if np.iscomplexobj(x):
-            raise UserError("the numba backend computes in float64 only; use backend='numpy' for complex inputs")
-        x = x.astype(np.float64)
-    return np.ascontiguousarray(x)
-
-
-def _as_inputs(xs):
-    """xs as the kernels take it: inputs held as lists (an object with ``shape`` (T, B, I) and ``input_lists()``
-    returning OFF, IDX, VAL as _input_nonzero makes them, such as lstm_proofs.inputs.OneHotInputs) as they are,
-    anything else as a float64 array in C order. Listed inputs become dense (np.asarray) only where the dense
-    path is taken."""
-    return xs if hasattr(xs, "input_lists") else _f64(xs)
-
-
-def _input_lists(xs, path=None):
-    """The sizes and nonzero inputs of every step of xs (from _as_inputs) as (T, B, I, OFF, IDX, VAL) (see
-    _input_nonzero) when the sparse path is taken, else None. ``path`` None: sparse when at least
-    SPARSE_MIN_INPUTS inputs and fewer than SPARSE_DENSITY of them nonzero (first the first step alone, then all
-    together); 'sparse' or 'dense' forces the path. Either path gives the same results. Listed inputs give their
-    lists without a pass over the dense array, under the same rule."""
-    if path not in (None, "sparse", "dense"):
-        raise UserError(f"input path must be 'sparse', 'dense' or None, got {path!r}")
-    T, B, I = xs.shape
-    size = T * B * I
-    listed = hasattr(xs, "input_lists")
-    if path == "dense" or (path is None and (I < SPARSE_MIN_INPUTS or size == 0)):
-        return None
-    if listed:
-        OFF, IDX, VAL = xs.input_lists()
-        dense = path is None and (OFF[B] - OFF[0] >= SPARSE_DENSITY * B * I or IDX.size > int(SPARSE_DENSITY * size))
-        return None if dense else (T, B, I, OFF, IDX, VAL)
-    if path is None and np.count_nonzero(xs[0]) >= SPARSE_DENSITY * B * I:
-        return None
-    OFF = np.empty(T * B + 1, np.int64)
-    n = size if path == "sparse" else int(SPARSE_DENSITY * size)
-    IDX, VAL = np.empty(n, np.int64), np.empty(n)
-    n = _kernels()["_input_nonzero"](xs, OFF, IDX, VAL)
-    return (T, B, I, OFF, IDX, VAL) if n >= 0 else None
-
-
-def input_path(xs, path=None):
-    """'sparse' when the kernels would take only the nonzero inputs of xs (T, B, I), else 'dense' (see
-    _input_lists; ``path`` overrides the choice)."""
-    return "dense" if _input_lists(_as_inputs(xs), path) is None else "sparse"
-
-
-def _stack_params(P, lead, C, S):
-    if not P:
-        return np.zeros((*lead, 0, C, S))
-    return np.ascontiguousarray(np.stack([_f64(p) for p in P], axis=len(lead)))
-
-
-# ----- whole-sequence entry points -----
-
-def forward_sequence(W_hidden, W_output, P, xs, C, S, path=None):
-    """Forward pass over xs (T, B, I) from zero activations and states, weights shared by the batch; ``path``:
-    see input_path.
-
-    Returns:
-        ys (T, B, K), activations (T, B, N_a), states (T, B, C, S) (zeros for a cell without state), and the
-        cache that gradient_sequence needs.
-    """
-    k = _kernels()
-    xs = _as_inputs(xs)
-    W_h, W_o = _f64(W_hidden), _f64(W_output)
-    T, B, _ = xs.shape
-    K, NA = W_o.shape[0], W_h.shape[0]
-    PM = _stack_params(P, (), C, S)
-    ys, fk, acts = np.empty((T, B, K)), np.empty((T, B, K)), np.empty((T, B, NA))
-    states, pd = np.zeros((T, B, C, S)), np.empty((T, B, N_CELL_PARTIALS * C * S + N_BLOCK_PARTIALS * C))
-    lists = _input_lists(xs, path)
-    if lists is None:
-        k["_forward_kernel"](W_h, W_o, PM, _f64(xs), ys, fk, acts, states, pd, C, S)
-    else:
-        k["_forward_kernel_sparse"](W_h, W_o, PM, *lists, ys, fk, acts, states, pd, C, S)
-    return ys, acts, states, [pd, fk, PM, lists]
-
-
-def gradient_sequence(W_hidden, W_output, xs, ys, acts, cache, d_ys, truncated, C, S, path=None):
-    """Backpropagation through time over the sequences of a forward_sequence call.
-
-    Args:
-        d_ys: (T, B, K) dL/dy_k; truncated: the paper's truncated gradient instead of the full one.
-        path: see input_path; None takes the path of the forward_sequence call (xs must be its inputs).
-
-    Returns:
-        dW_hidden, dW_output, dP (tuple in PARAMS order), summed over the batch (not masked).
-    """
-    k = _kernels()
-    pd, fk, PM, lists = cache
-    W_h, W_o = _f64(W_hidden), _f64(W_output)
-    gW_h, gW_o, gP = np.zeros(W_h.shape), np.zeros(W_o.shape), np.zeros(PM.shape)
-    xs = _as_inputs(xs)
-    if path is not None:
-        lists = _input_lists(xs, path)
-    if lists is None:
-        k["_backward_kernel"](W_h, W_o, _f64(xs), acts, fk, pd, _f64(d_ys), bool(truncated), C, S, gW_h, gW_o, gP)
-    else:
-        k["_backward_kernel_sparse"](W_h, W_o, *lists, acts, fk, pd, _f64(d_ys), bool(truncated), C, S, gW_h, gW_o,
-                                     gP)
-    return gW_h, gW_o, tuple(gP[i].copy() for i in range(gP.shape[0]))
-
-
-def learner_sequence(W_hidden, W_output, P, learning_rate, xs, targets, mask, mask_hidden, mask_output, mode, C, S,
-                     path=None):
-    """The online learner over one sequence per trial (weights changed in place unless mode is 'forward' or
-    'gradient').
-
-    Args:
-        W_hidden (B, N_a, Z), W_output (B, K, U), P (tuple of (B, C, S)): per-trial weights.
-        learning_rate: (B,); xs (T, B, I); targets (T, B, K); mask (T, B, K) or broadcastable to it.
-        mask_hidden, mask_output: 1.0 where a weight exists; mode: one of MODES; C, S: blocks and cells per block.
-        path: see input_path ('sparse': _learner_kernel_lists, the same results).
-
-    Returns:
-        ys (T, B, K), and for mode 'gradient' the summed G = -dE/dw per trial (G_hidden, G_output, G_P tuple),
-        else None.
-    """
-    k = _kernels()
-    if mode not in MODES:
-        raise UserError(f"learner mode must be one of {tuple(MODES)}, got {mode!r}")
-    mode = MODES[mode]
-    xs = _as_inputs(xs)
-    T, B, _ = xs.shape
-    K, NA, Z = W_output.shape[1], W_hidden.shape[1], W_hidden.shape[2]
-    W_h = W_hidden if (W_hidden.dtype == np.float64 and W_hidden.flags.c_contiguous) else _f64(W_hidden)
-    W_o = W_output if (W_output.dtype == np.float64 and W_output.flags.c_contiguous) else _f64(W_output)
-    PM = _stack_params(P, (B,), C, S)
-    NP = PM.shape[1]
-    lr = _f64(np.broadcast_to(np.asarray(learning_rate, dtype=float).reshape(-1), (B,)))
-    tg = _f64(targets)
-    mask = np.asarray(mask)
-    tm = _f64(np.broadcast_to(mask if mask.ndim == 3 else mask[..., None], (T, B, K)))
-    ys = np.empty((T, B, K))
-    nb = B if mode == 3 else 1
-    out_h, out_o, out_p = np.zeros((nb, NA, Z)), np.zeros((nb, K, Z)), np.zeros((nb, NP, C, S))
-    lists = _input_lists(xs, path)
-    if lists is None:
-        k["_learner_kernel"](W_h, W_o, PM, lr, _f64(xs), tg, tm, _f64(mask_hidden), _f64(mask_output), mode, ys, out_h,
-                             out_o, out_p, C, S)
-    else:
-        k["_learner_kernel_lists"](W_h, W_o, PM, lr, *lists, tg, tm, _f64(mask_hidden), _f64(mask_output), mode,
-                                   ys, out_h, out_o, out_p, C, S)
-    if W_h is not W_hidden:
-        W_hidden[...] = W_h
-    if W_o is not W_output:
-        W_output[...] = W_o
-    for i, p in enumerate(P):
-        p[...] = PM[:, i]
-    if mode == 3:
-        return ys, (out_h, out_o, tuple(out_p[:, i] for i in range(NP)))
-    return ys, None
+_CELL = _entry.CompiledCell(globals())
+available = _entry.available
+input_path = _CELL.input_path
+forward_sequence = _CELL.forward_sequence
+gradient_sequence = _CELL.gradient_sequence
+learner_sequence = _CELL.learner_sequence
 '''
 
 
@@ -1136,15 +576,17 @@ def generate_numba_module(der: Derivation) -> str:
         Python source text; it imports without numba.
     """
     _, _, n_cell_partials, n_block_partials = _partial_layout(der)
-    sizes = "\n\n" + "".join(f"{name} = {value}  # {what}\n" for name, value, what in (
-        ("N_CELL_PARTIALS", n_cell_partials, "local partials the forward kernel stores per cell and step"),
-        ("N_BLOCK_PARTIALS", n_block_partials, "local partials the forward kernel stores per block and step"),
-        ("TIME_CHUNK", TIME_CHUNK, "steps whose input parts the forward kernel computes together"),
-        ("SPARSE_DENSITY", SPARSE_DENSITY, "inputs are sparse below this mean fraction of nonzero ones per step"),
-        ("SPARSE_MIN_INPUTS", SPARSE_MIN_INPUTS, "and with at least this many inputs (input_path)"),
-        ("SEEN_ALL", SEEN_ALL, "_learner_kernel_lists: trace loops over all inputs once this fraction was seen")))
-    parts = [_header(der), sizes, "\n# ----- kernels (plain Python; compiled by numba on first use) -----\n",
-             _forward_kernel(der), "\n", _forward_kernel(der, sparse=True), "\n", _backward_kernel(der), "\n",
-             _backward_kernel(der, sparse=True), "\n", _learner_kernel(der), "\n", _learner_kernel(der, lists=True),
-             _WRAPPERS]
+    trace_nets, trace_params, _ = _learner_split(der)
+    sizes = "".join(f"{name} = {value}  # {what}\n" for name, value, what in (
+        ("N_GATES", len(der.cell.gates), "gate units per block"),
+        ("N_CELL_PARTIALS", n_cell_partials, "local partials _cell_step stores per cell and step"),
+        ("N_BLOCK_PARTIALS", n_block_partials, "local partials _cell_step stores per block and step"),
+        ("N_TRACE_NETS", len(trace_nets), "net inputs whose weights have traces ds/dw"),
+        ("N_TRACE_PARAMS", len(trace_params), "per-cell parameters with traces"),
+        ("N_EXIT", len(der.exit_inputs), "exit partials dy_c/du")))
+    functions = [_cell_step(der), _cell_adjoint(der), _learner_cell(der), _learner_traces_function(der, False),
+                 _learner_traces_function(der, True), _learner_rows_function(der, False),
+                 _learner_rows_function(der, True), _output_derivative(der)]
+    parts = [_header(der), sizes, "\n\n# ----- the cell's step (plain Python; numba inlines it into the loops) -----\n\n\n",
+             "\n\n".join(functions), _ENTRY_POINTS]
     return "".join(parts).rstrip("\n") + "\n"

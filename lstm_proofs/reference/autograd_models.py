@@ -47,6 +47,14 @@ def _cell_step(cell: str, nets: dict, s_prev, truncated: bool):
         y_in, y_out = _logistic(nets["in"]), _logistic(nets["out"])
         s = s_prev + y_in * _g(nets["c"])
         return y_out * _h(s), [y_in, y_out], s
+    if cell == "lstm1997_hid":  # h the identity
+        y_in, y_out = _logistic(nets["in"]), _logistic(nets["out"])
+        s = s_prev + y_in * _g(nets["c"])
+        return y_out * s, [y_in, y_out], s
+    if cell == "lstm1997_swap":  # Table 10's caption: g in [-1, 1], h in [-2, 2]
+        y_in, y_out = _logistic(nets["in"]), _logistic(nets["out"])
+        s = s_prev + y_in * (2.0 * _logistic(nets["c"]) - 1.0)
+        return y_out * (4.0 * _logistic(s) - 2.0), [y_in, y_out], s
     if cell == "lstm1997_2a":
         y_in = _logistic(nets["in"])
         s = s_prev + y_in * _logistic(nets["c"])

@@ -13,7 +13,7 @@ from sympy.printing.conventions import split_super_sub
 from sympy.printing.mathml import MathMLPresentationPrinter, greek_unicode
 
 from lstm_proofs.codegen.markdown import KIND_TITLES, DerivedItem
-from lstm_proofs.report.build import (KERNEL_OF_KIND, NETWORK_FUNCTIONS, OTHER_COLUMNS, TRAINING_COLUMNS, ReportData,
+from lstm_proofs.report.model import (KERNEL_OF_KIND, NETWORK_FUNCTIONS, OTHER_COLUMNS, TRAINING_COLUMNS, ReportData,
                                       figure_text, other_training_rows, training_rows)
 from lstm_proofs.training.results import fmt_count
 
@@ -119,7 +119,7 @@ def item_math(item: DerivedItem) -> str:
 
 
 def _fmt(value: Any) -> str:
-    """A table figure (:func:`~lstm_proofs.report.build.figure_text`), HTML-escaped."""
+    """A table figure (:func:`~lstm_proofs.report.model.figure_text`), HTML-escaped."""
     return html.escape(figure_text(value))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lstm_proofs.codegen.markdown import KIND_TITLES, latex
-from lstm_proofs.report.build import (KERNEL_OF_KIND, OTHER_COLUMNS, TRAINING_COLUMNS, ReportData, figure_file,
+from lstm_proofs.report.model import (KERNEL_OF_KIND, OTHER_COLUMNS, TRAINING_COLUMNS, ReportData, figure_file,
                                       figure_text, other_training_rows, training_rows)
 
 

@@ -7,7 +7,8 @@ checkpoint). Two figures identify the code:
 * ``commit``: the git commit of the checkout the package was imported from, and ``dirty``, whether that checkout
   had uncommitted changes (None where the package is not in a git checkout, e.g. installed from a wheel);
 * ``trainer``: a SHA-256 fingerprint of the source files that determine a trial's outcome (the trainer, presets,
-  learner, network, tasks, input and numeric helpers, and the generated kernels). ``lstm-proofs results`` compares
+  learner, network, tasks, input and numeric helpers, the generated kernels and the hand-written runtime they share,
+  lstm_proofs/kernels). ``lstm-proofs results`` compares
   it with the current tree's and marks a row "trainer changed since" when they differ; unlike a commit, it needs no
   git and does not change when only documentation, reports or other commands change.
 """
@@ -27,7 +28,7 @@ _PACKAGE = Path(__file__).resolve().parents[1]
 
 #: Source files (relative to the package, or ``derivations/``) whose content decides a trial's outcome.
 TRAINER_SOURCES = ("training/trainer.py", "training/presets.py", "training/checkpoints.py", "training/diagnostics.py",
-                   "learning/*.py", "network/*.py", "tasks/*.py", "inputs.py", "numerics.py")
+                   "learning/*.py", "network/*.py", "tasks/*.py", "inputs.py", "numerics.py", "kernels/*.py")
 
 #: Packages whose versions are recorded.
 PACKAGES = ("numpy", "numba", "llvmlite", "scipy", "sympy")

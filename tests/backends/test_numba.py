@@ -60,7 +60,7 @@ def test_missing_numba_falls_back_to_numpy_with_a_warning(monkeypatch):
 
 def test_calling_the_compiled_kernels_without_numba_is_a_user_error(monkeypatch):
     fast = __import__("lstm_proofs.derivations.numba_lstm1997", fromlist=["x"])
-    monkeypatch.setattr(fast, "_JIT", {})
+    monkeypatch.setattr(fast._CELL, "jit", {})
     monkeypatch.setitem(sys.modules, "numba", None)
     assert not fast.available()
     top = Topology("lstm1997", 2, 1, 1)

@@ -138,7 +138,7 @@ def test_wrappers_choose_the_sparse_path_for_one_hot_inputs(monkeypatch):
 
     top = TOPOLOGIES["lstm1997"]
     k = _module("lstm1997")
-    jit = k._kernels()
+    jit = k._CELL.kernels()
     calls = []
 
     def spy(name):

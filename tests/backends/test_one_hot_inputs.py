@@ -63,7 +63,7 @@ def test_dense_lists_equal_the_kernels_own_listing():
     x = OneHotInputs(_symbols(rng, 30), 30)
     dense = x.dense()
     off, idx, val = np.empty(T * B + 1, np.int64), np.empty(dense.size, np.int64), np.empty(dense.size)
-    n = k._kernels()["_input_nonzero"](dense, off, idx, val)
+    n = k._CELL.kernels()["_input_nonzero"](dense, off, idx, val)
     for mine, theirs in zip(x.input_lists(), (off, idx[:n], val[:n])):
         _bytes_equal(mine, theirs, "input lists")
 
@@ -159,7 +159,7 @@ def test_numba_reads_one_hot_lists_without_scanning_a_dense_array(monkeypatch):
     pytest.importorskip("numba")
     top = TOPOLOGIES[0]
     k = importlib.import_module("lstm_proofs.derivations.numba_lstm1997")
-    jit = k._kernels()
+    jit = k._CELL.kernels()
     calls = []
     for name in ("_input_nonzero", "_forward_kernel", "_forward_kernel_sparse", "_learner_kernel_lists"):
         kernel = jit[name]

@@ -182,7 +182,7 @@ def test_training_rows_are_labelled_by_their_reading(results, tmp_path):
 
 
 def test_reading_names_every_departure():
-    from lstm_proofs.report.build import run_reading
+    from lstm_proofs.report.model import run_reading
     from lstm_proofs.training.presets import get_preset
 
     p = get_preset("4/T=100")
