@@ -12,7 +12,8 @@ from lstm_proofs import __version__
 from lstm_proofs.results import CheckResult
 
 #: Check modules, in report order (a module that is not part of this build is skipped).
-MODULES = ("topology", "gradients", "truncated", "learner", "entrypoints", "section3", "flow", "backends")
+MODULES = ("topology", "gradients", "truncated", "learner", "entrypoints", "section3", "flow", "backends",
+           "tasks", "trainer")
 
 
 def available_modules() -> list[str]:
