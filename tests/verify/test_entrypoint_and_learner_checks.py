@@ -97,3 +97,41 @@ def test_learner_check_fails_on_a_fault_in_a_weight_change_mode(cell, old, new):
     r = learner.check_cell(cell, {"numpy": mutated(cell, "learner_sequence", old, new)})[0]
     assert r.id == f"learner/{cell}/numpy-vs-reference"
     assert not r.passed and "differs by" in r.message
+
+
+def test_variant_flow_claims_hold_and_fail_on_a_wrong_carousel(monkeypatch):
+    """flow/<variant>-state-flow: CIFG's flow is the product of 1 - input gate; a J of the generated cell_traces
+    off by 1e-9 (and a backward_step whose state error is scaled) fails against it."""
+    import numpy as np
+
+    from lstm_proofs.flow import cec
+
+    rng = np.random.default_rng(0)
+    for variant in ("vanilla_cifg", "vanilla_nfg", "vanilla-fgr"):
+        m = cec.measure_variant(variant, 60, rng)
+        assert m.passed, m.message
+    bad = mutated("vanilla_cifg", "cell_traces", "ds_ds_prev = 1 - y_in", "ds_ds_prev = (1 - y_in) * (1 + 1e-9)")
+    monkeypatch.setattr(cec, "load_kernels", lambda cell, backend="numpy": bad)
+    m = cec.measure_variant("vanilla_cifg", 60, rng)
+    assert not m.passed and "1 - y_in" in m.message
+
+
+@pytest.mark.slow
+def test_sparse_check_fails_when_the_sparse_path_ignores_the_input_values(tmp_path):
+    """A numba module whose sparse forward path takes every nonzero input as 1.0 (one-hot inputs cannot tell)
+    fails backends/<cell>/sparse-vs-dense; the module is compiled from a copy in a temporary directory."""
+    pytest.importorskip("numba")
+    import importlib.util
+
+    from lstm_proofs.checks import backends
+
+    src = pathlib.Path(importlib.import_module("lstm_proofs.derivations.numba_forget").__file__).read_text()
+    assert src.count("            x = VAL[q]\n") == 1
+    path = tmp_path / "numba_forget_mutated.py"
+    path.write_text(src.replace("            x = VAL[q]\n", "            x = 1.0\n"))
+    spec = importlib.util.spec_from_file_location("numba_forget_mutated", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert backends.check_sparse("forget", backends.TOPOLOGIES["forget"]).passed
+    r = backends.check_sparse("forget", backends.TOPOLOGIES["forget"], module)
+    assert not r.passed and "elements differ" in r.message
