@@ -144,12 +144,13 @@ def _cell_section(sec, open_: bool = False) -> str:
     for ``open_``; with every cell open the page grows too tall to read or render as one screenshot)."""
     cell = sec.cell
     declaration = "\n".join(line.strip() for line in cell.text.strip().splitlines())
+    opened = ' open="open"' if open_ else ""
     parts = [f'<h3 id="cell-{cell.name}">Cell <code>{cell.name}</code></h3>',
              f"<p>{html.escape(cell.title)}. Source: {html.escape(cell.source)}. Generated module: "
              f"<code>derivations/{cell.name}.py</code>; derivation: <code>derivations/{cell.name}.md</code>.</p>",
              f"<p>Declaration (<code>lstm_proofs/cells/library.py</code>; gates: "
              f"{html.escape(', '.join(cell.gates) or 'none')}):</p><pre>{html.escape(declaration)}</pre>",
-             f'<details class="derivation"{" open" if open_ else ""}><summary>Derivation and generated code of '
+             f'<details class="derivation"{opened}><summary>Derivation and generated code of '
              f"<code>{cell.name}</code></summary>"]
     for kind in ("F", "BT", "T", "X", "B", "L"):
         items = [i for i in sec.items if i.kind == kind]
