@@ -102,6 +102,107 @@ VANILLA = declare_cell(
     """,
 )
 
+# Greff et al. (2017), "LSTM: A Search Space Odyssey", Section 3: each variant changes one thing of vanilla. The
+# eighth, full gate recurrence (FGR), is not a cell equation but a topology option: vanilla with
+# Topology(recurrent="all") (gates read every hidden activation of the previous step, as in the 1997 scheme).
+VANILLA_NIG = declare_cell(
+    "vanilla_nig",
+    "Vanilla without input gate (NIG): input gate fixed at 1",
+    "Greff et al. (2017), variant NIG",
+    ("forget", "out"),
+    """
+    y_forget = sigma(net_forget + p_forget * s_prev)  # Greff 2017: forget gate
+    s        = y_forget * s_prev + tanh(net_c)        # NIG: i = 1
+    y_out    = sigma(net_out + p_out * s)             # Greff 2017: output gate
+    y_c      = y_out * tanh(s)                        # Greff 2017: block output
+    """,
+)
+
+VANILLA_NFG = declare_cell(
+    "vanilla_nfg",
+    "Vanilla without forget gate (NFG): forget gate fixed at 1, the 1997 CEC",
+    "Greff et al. (2017), variant NFG",
+    ("in", "out"),
+    """
+    y_in  = sigma(net_in + p_in * s_prev)   # Greff 2017: input gate
+    s     = s_prev + y_in * tanh(net_c)     # NFG: f = 1 (constant error carousel)
+    y_out = sigma(net_out + p_out * s)      # Greff 2017: output gate
+    y_c   = y_out * tanh(s)                 # Greff 2017: block output
+    """,
+)
+
+VANILLA_NOG = declare_cell(
+    "vanilla_nog",
+    "Vanilla without output gate (NOG): output gate fixed at 1",
+    "Greff et al. (2017), variant NOG",
+    ("in", "forget"),
+    """
+    y_in     = sigma(net_in + p_in * s_prev)          # Greff 2017: input gate
+    y_forget = sigma(net_forget + p_forget * s_prev)  # Greff 2017: forget gate
+    s        = y_forget * s_prev + y_in * tanh(net_c) # Greff 2017: cell state
+    y_c      = tanh(s)                                # NOG: o = 1
+    """,
+)
+
+VANILLA_NIAF = declare_cell(
+    "vanilla_niaf",
+    "Vanilla without input activation function (NIAF): g(x) = x",
+    "Greff et al. (2017), variant NIAF",
+    ("in", "forget", "out"),
+    """
+    y_in     = sigma(net_in + p_in * s_prev)          # Greff 2017: input gate
+    y_forget = sigma(net_forget + p_forget * s_prev)  # Greff 2017: forget gate
+    s        = y_forget * s_prev + y_in * net_c       # NIAF: no squashing of the cell input
+    y_out    = sigma(net_out + p_out * s)             # Greff 2017: output gate
+    y_c      = y_out * tanh(s)                        # Greff 2017: block output
+    """,
+)
+
+VANILLA_NOAF = declare_cell(
+    "vanilla_noaf",
+    "Vanilla without output activation function (NOAF): h(x) = x",
+    "Greff et al. (2017), variant NOAF",
+    ("in", "forget", "out"),
+    """
+    y_in     = sigma(net_in + p_in * s_prev)          # Greff 2017: input gate
+    y_forget = sigma(net_forget + p_forget * s_prev)  # Greff 2017: forget gate
+    s        = y_forget * s_prev + y_in * tanh(net_c) # Greff 2017: cell state
+    y_out    = sigma(net_out + p_out * s)             # Greff 2017: output gate
+    y_c      = y_out * s                              # NOAF: no squashing of the state
+    """,
+)
+
+VANILLA_NP = declare_cell(
+    "vanilla_np",
+    "Vanilla without peepholes (NP)",
+    "Greff et al. (2017), variant NP",
+    ("in", "forget", "out"),
+    """
+    y_in     = sigma(net_in)                          # NP: input gate without peephole
+    y_forget = sigma(net_forget)                      # NP: forget gate without peephole
+    s        = y_forget * s_prev + y_in * tanh(net_c) # Greff 2017: cell state
+    y_out    = sigma(net_out)                         # NP: output gate without peephole
+    y_c      = y_out * tanh(s)                        # Greff 2017: block output
+    """,
+)
+
+VANILLA_CIFG = declare_cell(
+    "vanilla_cifg",
+    "Vanilla with coupled input and forget gate (CIFG): f = 1 - i",
+    "Greff et al. (2017), variant CIFG",
+    ("in", "out"),
+    """
+    y_in  = sigma(net_in + p_in * s_prev)             # Greff 2017: input gate
+    s     = (1 - y_in) * s_prev + y_in * tanh(net_c)  # CIFG: forget gate = 1 - input gate
+    y_out = sigma(net_out + p_out * s)                # Greff 2017: output gate
+    y_c   = y_out * tanh(s)                           # Greff 2017: block output
+    """,
+)
+
+#: Greff et al.'s variants of vanilla, in the paper's order (FGR: vanilla on Topology(recurrent="all")).
+GREFF_VARIANTS = ("vanilla_nig", "vanilla_nfg", "vanilla_nog", "vanilla_niaf", "vanilla_noaf", "vanilla_np",
+                  "vanilla_cifg")
+
 RNN = declare_cell(
     "rnn",
     "Conventional recurrent unit, logistic: the paper's fully recurrent baseline net",
@@ -133,7 +234,8 @@ RNN_LINEAR = declare_cell(
 )
 
 CELLS: dict[str, CellDeclaration] = {
-    c.name: c for c in (LSTM1997, LSTM1997_2A, LSTM1997_HID, LSTM1997_SWAP, FORGET, PEEPHOLE, VANILLA, RNN, RNN_TANH,
+    c.name: c for c in (LSTM1997, LSTM1997_2A, LSTM1997_HID, LSTM1997_SWAP, FORGET, PEEPHOLE, VANILLA, VANILLA_NIG,
+                        VANILLA_NFG, VANILLA_NOG, VANILLA_NIAF, VANILLA_NOAF, VANILLA_NP, VANILLA_CIFG, RNN, RNN_TANH,
                         RNN_LINEAR)
 }
 

@@ -71,6 +71,8 @@ def _cell_step(cell: str, nets: dict, s_prev, truncated: bool):
         s = y_f * s_prev + y_in * squash_in(nets["c"])
         y_out = _logistic(nets["out"] + nets["p_out"] * s)
         return y_out * squash_out(s), [y_in, y_f, y_out], s
+    if cell.startswith("vanilla_"):
+        return _greff_step(cell[len("vanilla_"):], nets, s_prev, stop)
     if cell == "rnn":
         return _logistic(nets["c"]), [], None
     if cell == "rnn_tanh":
@@ -78,6 +80,34 @@ def _cell_step(cell: str, nets: dict, s_prev, truncated: bool):
     if cell == "rnn_linear":
         return nets["c"], [], None
     raise ValueError(f"no reference model for cell {cell!r}")
+
+
+def _greff_step(variant: str, nets: dict, s_prev, stop):
+    """Greff et al. (2017), Section 3: vanilla with one change, written out from the paper's equations.
+
+    Vanilla: z = tanh(net_c); i = sigma(net_in + p_i c(t-1)); f = sigma(net_f + p_f c(t-1));
+    c = z i + c(t-1) f; o = sigma(net_o + p_o c); y = tanh(c) o. Returns the gates in the declared gate order
+    (in, forget, out, each where the variant has it)."""
+    seen = stop(s_prev)
+    peep = variant != "np"
+
+    def gate(name, source):
+        return _logistic(nets[name] + (nets["p_" + name] * source if peep else 0.0))
+
+    z = nets["c"] if variant == "niaf" else _tanh(nets["c"])
+    i = 1.0 if variant == "nig" else gate("in", seen)
+    if variant == "nfg":
+        f = 1.0
+    elif variant == "cifg":
+        f = 1.0 - i
+    else:
+        f = gate("forget", seen)
+    c = z * i + s_prev * f
+    o = 1.0 if variant == "nog" else gate("out", c)
+    y = (c if variant == "noaf" else _tanh(c)) * o
+    gates = [g for g, absent in ((i, variant == "nig"), (f, variant in ("nfg", "cifg")), (o, variant == "nog"))
+             if not absent]
+    return y, gates, c
 
 
 def _unpacker(top: Topology) -> Callable:
@@ -119,7 +149,7 @@ def loss_fn(top: Topology, truncated: bool = False) -> Callable:
             nets = {"c": anp.reshape(net[:, rows["c"]], (B, C, S))}
             for gname in gates:
                 nets[gname] = anp.reshape(net[:, rows[gname]], (B, C, 1))
-            for key in ("p_in", "p_forget", "p_out"):
+            for key in ("p_in", "p_forget", "p_out"):  # peephole weights, where the cell type has them
                 if "P_" + key[2:] in p:
                     nets[key] = p["P_" + key[2:]]
             y_c, gate_acts, s = _cell_step(cell, nets, s, truncated)

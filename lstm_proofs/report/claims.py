@@ -73,6 +73,18 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("forget-gate-flow", "Gers et al. (2000)",
           "With a forget gate the state-to-state error flow is the product of the forget-gate activations.",
           "Measured flow against the product of the realised forget activations.", ("flow/forget-product-of-gates",)),
+    Claim("greff-variants-flow", "Greff et al. (2017), Section 3",
+          "Each of Greff et al.'s variants changes the error flow through the state as its equations say: with a "
+          "forget gate it is the product of the forget-gate activations (also without input gate, output gate, "
+          "input or output squashing, peepholes, and with full gate recurrence); without a forget gate it is the "
+          "1997 carousel, exactly 1; with the coupled gate it is the product of 1 - input gate.",
+          "Measured truncated flow (backward_step and cell_traces) against the product predicted from the forward "
+          "values, lags q = 1 ... 1,000.", ("flow/*-state-flow",)),
+    Claim("online-learner", "Section 5, Appendix A.1, eqs. (17)-(30)",
+          "The paper's online learning, with weights changed at every step inside the sequence (or the changes "
+          "summed over the sequence), is what the generated learner computes.",
+          "Generated learner (NumPy and numba; trials in lockstep, frozen trials) against a learner written "
+          "independently from the equations, 3 sequences of online learning per mode.", ("learner/*",)),
     *(Claim(f"lstm-solves-{key}", where,
             f"Trained with its own learning rule, LSTM solves {what} in (nearly) every trial, after about the number of "
             "training sequences the paper reports.",

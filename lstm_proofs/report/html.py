@@ -34,7 +34,7 @@ overflow-x:auto}}
 .label{{font-family:Menlo,Consolas,monospace;font-size:0.8rem;color:#555;white-space:nowrap}}
 math{{font-size:1.05rem}}details{{margin:0.5rem 0}}figure{{margin:1rem 0}}svg{{max-width:100%;height:auto}}
 nav.contents{{background:#f7f7f7;border:1px solid #e3e3e3;padding:0.4rem 1rem}}nav.contents ol{{margin:0.3rem 0}}
-nav.contents li li{{display:inline;margin-right:0.8rem}}nav.contents li ol{{padding-left:1rem}}
+nav.contents li li{{display:inline-block;margin-right:0.8rem}}nav.contents li ol{{padding-left:1rem}}
 """
 
 #: The report's sections: anchor and heading, in page order (the table of contents links to each).
@@ -139,11 +139,19 @@ def _check_rows(checks: list[dict[str, Any]]) -> str:
             + "".join(rows) + "</table>")
 
 
-def _cell_section(sec) -> str:
+def _cell_section(sec, open_: bool = False) -> str:
+    """One cell: its declaration as written, then its derivation and generated code in a collapsible block (open
+    for ``open_``; with every cell open the page grows too tall to read or render as one screenshot)."""
     cell = sec.cell
+    declaration = "\n".join(line.strip() for line in cell.text.strip().splitlines())
+    opened = ' open="open"' if open_ else ""
     parts = [f'<h3 id="cell-{cell.name}">Cell <code>{cell.name}</code></h3>',
              f"<p>{html.escape(cell.title)}. Source: {html.escape(cell.source)}. Generated module: "
-             f"<code>derivations/{cell.name}.py</code>; derivation: <code>derivations/{cell.name}.md</code>.</p>"]
+             f"<code>derivations/{cell.name}.py</code>; derivation: <code>derivations/{cell.name}.md</code>.</p>",
+             f"<p>Declaration (<code>lstm_proofs/cells/library.py</code>; gates: "
+             f"{html.escape(', '.join(cell.gates) or 'none')}):</p><pre>{html.escape(declaration)}</pre>",
+             f'<details class="derivation"{opened}><summary>Derivation and generated code of '
+             f"<code>{cell.name}</code></summary>"]
     for kind in ("F", "BT", "T", "X", "B", "L"):
         items = [i for i in sec.items if i.kind == kind]
         if not items:
@@ -163,6 +171,7 @@ def _cell_section(sec) -> str:
         if fn in sec.code:
             parts.append(f"<details><summary>Network step <code>{fn}</code>: {html.escape(what)}</summary>"
                          f"<pre>{html.escape(sec.code[fn])}</pre></details>")
+    parts.append("</details>")
     return "\n".join(parts)
 
 
@@ -262,7 +271,7 @@ def render_html(data: ReportData) -> str:
         "claims": "<table><tr><th>where</th><th>claim (our words)</th><th>method</th><th>measured</th><th>verdict</th>"
                   f"</tr>{''.join(claim_rows)}</table>",
         "flow": f"{flow}\n{flow_rows}",
-        "cells": "\n".join(_cell_section(s) for s in data.cells),
+        "cells": "\n".join(_cell_section(s, open_=i == 0) for i, s in enumerate(data.cells)),
         "checks": checks,
         "tasks": training,
     }

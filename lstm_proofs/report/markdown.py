@@ -43,7 +43,9 @@ def render_report_markdown(data: ReportData) -> str:
                "*Not run yet:* run `lstm-proofs flow --json results/flow.json --plot results/flow.svg`.")
     out += ["", "## Cells", ""]
     for sec in data.cells:
-        out += [f"### Cell `{sec.cell.name}`", "", f"{sec.cell.title}. Source: {sec.cell.source}.", ""]
+        out += [f"### Cell `{sec.cell.name}`", "", f"{sec.cell.title}. Source: {sec.cell.source}.", "",
+                f"Declaration (`lstm_proofs/cells/library.py`; gates: {', '.join(sec.cell.gates) or 'none'}):", "",
+                "```", *(line.strip() for line in sec.cell.text.strip().splitlines()), "```", ""]
         for kind in ("F", "BT", "T", "X"):
             items = [i for i in sec.items if i.kind == kind]
             if not items:

@@ -12,7 +12,11 @@ from lstm_proofs import __version__
 from lstm_proofs.results import CheckResult
 
 #: Check modules, in report order (a module that is not part of this build is skipped).
-MODULES = ("topology", "gradients", "truncated", "section3", "flow", "backends")
+MODULES = ("topology", "gradients", "truncated", "entrypoints", "section3", "flow", "tasks", "trainer", "learner",
+           "backends")
+#: The modules that run the compiled (numba) kernels; they come last, so that the kernels can be compiled in
+#: background processes while the others run (see :func:`run_all`).
+COMPILED = ("learner", "backends")
 
 
 def available_modules() -> list[str]:
@@ -49,8 +53,11 @@ def run_all(full: bool = False, only: str | None = None, skip: tuple[str, ...] =
     """
     names = [name for name in available_modules() if name not in skip
              and not (only and not (only.startswith(name) or name.startswith(only.split("/")[0])))]
+    compiling = _start_compiling(names, only) if any(n in COMPILED for n in names) else None
     results: list[CheckResult] = []
     for index, name in enumerate(names, 1):
+        if name in COMPILED and compiling is not None:
+            compiling = _finish_compiling(compiling)
         if progress is not None:
             progress(index, len(names), name, None, 0.0)
         start = time.perf_counter()
@@ -64,6 +71,59 @@ def run_all(full: bool = False, only: str | None = None, skip: tuple[str, ...] =
         if progress is not None:
             progress(index, len(names), name, done, time.perf_counter() - start)
     return results
+
+
+def _warm(cell: str) -> None:
+    """Compile (or load from numba's cache) every numba kernel the checks of ``cell`` run, by running the backends
+    comparisons on tiny inputs (the same argument types as the checks, so the same compiled signatures)."""
+    from lstm_proofs.checks import backends
+
+    top = backends.TOPOLOGIES[cell]
+    backends.compare(top, T=2, B=2)
+    backends.sparse_vs_dense(top, T=2, B=2)
+
+
+def _start_compiling(names: list[str], only: str | None):
+    """Compile the numba kernels of the cells the compiled-backend checks will run, in background processes (one
+    per CPU, at most :data:`COMPILE_WORKERS`), while the NumPy-only check modules run in this one. numba caches
+    what they compile (``cache=True``), so the checks then load it instead of compiling. Returns the pool and its
+    futures, or None when there is nothing to compile (no numba, or no such cell)."""
+    import concurrent.futures
+    import multiprocessing
+    import os
+
+    from lstm_proofs.cells import CELLS
+    from lstm_proofs.results import wanted
+
+    try:
+        from lstm_proofs.derivations import numba_lstm1997
+        from lstm_proofs.checks import backends
+    except ModuleNotFoundError:
+        return None
+    if not numba_lstm1997.available():
+        return None
+    cells = [c for c in CELLS if c in backends.TOPOLOGIES
+             and any(wanted(f"{m}/{c}/", only) for m in ("backends", "learner") if m in names)]
+    if not cells:
+        return None
+    workers = max(1, min(COMPILE_WORKERS, os.cpu_count() or 1, len(cells)))
+    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return pool, [pool.submit(_warm, c) for c in cells]
+
+
+def _finish_compiling(compiling) -> None:
+    """Wait for the background compilation. A failure there is not reported here: the check that runs the same
+    kernels reports it."""
+    import concurrent.futures
+
+    pool, futures = compiling
+    concurrent.futures.wait(futures)
+    pool.shutdown()
+    return None
+
+
+#: Most background processes compiling numba kernels during ``check``.
+COMPILE_WORKERS = 2
 
 
 def print_progress(prefix: str = "check") -> Progress:

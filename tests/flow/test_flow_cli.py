@@ -17,6 +17,8 @@ CHECK_IDS = {
     "flow/forget-product-of-gates", "flow/rnn-logistic-vanishing-rate", "flow/rnn-logistic-w6-stable-rate",
     "flow/rnn-logistic-exploding-fixed-point", "flow/rnn-logistic-exploding-rate", "flow/rnn-linear-decay-rate",
     "flow/rnn-linear-growth-rate", "flow/rnn-norm-bound",
+    *(f"flow/{v}-state-flow" for v in ("vanilla", "vanilla-fgr", "vanilla_nig", "vanilla_nfg", "vanilla_nog",
+                                       "vanilla_niaf", "vanilla_noaf", "vanilla_np", "vanilla_cifg")),
 }
 
 
@@ -41,7 +43,7 @@ def test_json_and_svg_written(tmp_path, capsys):
     text = svg.read_text()
     assert svg.stat().st_size > 10_000 and "<svg" in text
     printed = capsys.readouterr().out
-    assert "flow/rnn-norm-bound" in printed and "11 of 11 claims hold" in printed
+    assert "flow/rnn-norm-bound" in printed and "20 of 20 claims hold" in printed
 
 
 def test_png_written(tmp_path):
