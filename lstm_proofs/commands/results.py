@@ -71,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _has_states(matrix: dict) -> bool:
-    return any(t.get("diagnostics") and t["diagnostics"]["samples"] for runs in matrix.values() for r in runs
-               if r.kind == "default" and r.report.run for t in r.report.run["trials"])
+    from lstm_proofs.training.ablation import state_panels
+
+    return bool(state_panels(matrix))
 
 
 def _write(out: Path, text: str) -> None:

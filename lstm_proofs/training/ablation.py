@@ -96,12 +96,9 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
         lines += [f"## `{row}`", "", f"Paper: {_paper(preset)}.", "",
                   "| reading | kind | trials | cap | success (95% interval) | median sequences [95% CI] | verdict |",
                   "|---|---|---|---|---|---|---|"]
-        for r in runs:
-            rep = r.report
-            success, median, _, _, _, verdict = stats_cells(rep)
-            n = len(rep.run["trials"]) if rep.run else 0
-            lines.append(f"| `{r.name}` | {r.kind} | {n} | {fmt_count(rep.cap)} | {success} | {median} | {verdict} |")
-        agree = [r.name for r in runs if r.report.verdict and r.report.verdict.verdict in AGREEING]
+        for cells in reading_rows(runs):
+            lines.append(f"| `{cells[0]}` | " + " | ".join(str(c) for c in cells[1:]) + " |")
+        agree = agreeing(runs)
         lines += ["", "Readings with which the row agrees with the paper (verdict reproduces, faster or more "
                   f"reliable): {', '.join(f'`{a}`' for a in agree) if agree else 'none'}.", ""]
         diag = diagnostics_text(runs)
@@ -117,6 +114,27 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
                   "drift').", "",
                   f"![internal states]({figure})", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+#: Columns of a row's readings table (docs/readings.md and the report).
+READINGS_COLUMNS = ("reading", "kind", "trials", "cap", "success k/n [95% CI]", "median sequences [95% CI]",
+                    "verdict")
+
+
+def reading_rows(runs: list[ReadingRun]) -> list[tuple[str, ...]]:
+    """One tuple per reading of a row (columns :data:`READINGS_COLUMNS`)."""
+    out = []
+    for r in runs:
+        rep = r.report
+        success, median, _, _, _, verdict = stats_cells(rep)
+        n = len(rep.run["trials"]) if rep.run else 0
+        out.append((r.name, r.kind, str(n), fmt_count(rep.cap), success, median, verdict))
+    return out
+
+
+def agreeing(runs: list[ReadingRun]) -> list[str]:
+    """The readings under which the row agrees with the paper (verdicts :data:`AGREEING`)."""
+    return [r.name for r in runs if r.report.verdict and r.report.verdict.verdict in AGREEING]
 
 
 def _paper(preset: Preset) -> str:
@@ -177,9 +195,8 @@ def _sites_text(sites: list[dict[str, Any]]) -> str:
     return "sequences wrong at " + ", ".join(parts)
 
 
-def states_figure(matrix: dict[str, list[ReadingRun]], path: Path) -> bool:
-    """Plot the default reading's |s| trajectories of every row with diagnostics into ``path`` (PNG); False if
-    there is nothing to plot."""
+def state_panels(matrix: dict[str, list[ReadingRun]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(row, trials with diagnostic samples) of the default reading of every row that has them."""
     panels = []
     for row, runs in matrix.items():
         default = next((r for r in runs if r.kind == "default"), None)
@@ -187,34 +204,46 @@ def states_figure(matrix: dict[str, list[ReadingRun]], path: Path) -> bool:
                   if t.get("diagnostics") and t["diagnostics"]["samples"]]
         if trials:
             panels.append((row, trials))
-    if not panels:
-        return False
-    import matplotlib
+    return panels
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    cols = min(3, len(panels))
+def draw_states(fig: Any, panels: list[tuple[str, list[dict[str, Any]]]], columns: int = 3) -> None:
+    """Draw one panel per row into the matplotlib figure ``fig``: each trial's largest |s| against training
+    sequences (log-log), solved trials blue, unsolved red, and |s| = 5.3 dotted."""
+    cols = min(columns, len(panels))
     rows = (len(panels) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, (row, trials) in zip(axes.flat, panels):
         for t in trials:
-            xs = [s["sequences"] for s in t["diagnostics"]["samples"] if s.get("max_abs_state")]
-            ys = [max(s["max_abs_state"]) for s in t["diagnostics"]["samples"] if s.get("max_abs_state")]
-            ax.plot(xs, ys, color="tab:blue" if t["solved"] else "tab:red", alpha=0.6, lw=1)
+            samples = [s for s in t["diagnostics"]["samples"] if s.get("max_abs_state")]
+            ax.plot([s["sequences"] for s in samples], [max(s["max_abs_state"]) for s in samples],
+                    color="tab:blue" if t["solved"] else "tab:red", alpha=0.6, lw=1)
         ax.axhline(5.3, color="grey", ls=":", lw=1, label="|s| = 5.3: h' < 2% of h'(0)")
         ax.plot([], [], color="tab:blue", label="solved")
         ax.plot([], [], color="tab:red", label="not solved")
         ax.legend(fontsize=7, loc="lower right")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_title(row, fontsize=9)
-        ax.set_xlabel("training sequences", fontsize=8)
-        ax.set_ylabel("largest |s|", fontsize=8)
+        ax.set_title(row)
+        ax.set_xlabel("training sequences")
+        ax.set_ylabel("largest |s|")
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
-    fig.tight_layout()
+
+
+def states_figure(matrix: dict[str, list[ReadingRun]], path: Path) -> bool:
+    """Plot :func:`draw_states` of every row with diagnostics into the PNG ``path``; False if there is nothing to
+    plot."""
+    panels = state_panels(matrix)
+    if not panels:
+        return False
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    cols = min(3, len(panels))
+    fig = Figure(figsize=(4.2 * cols, 3.2 * ((len(panels) + cols - 1) // cols)), layout="constrained")
+    FigureCanvasAgg(fig)
+    draw_states(fig, panels)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90, metadata={"Software": None})
-    plt.close(fig)
     return True
