@@ -24,8 +24,9 @@ from lstm_proofs.flow.plot import flow_svg
 from lstm_proofs.report.claims import CLAIMS, claim_verdict
 from lstm_proofs.report.html import render_html
 from lstm_proofs.report.markdown import render_report_markdown
-from lstm_proofs.report.figures import study_figures
-from lstm_proofs.report.model import REPORT_FILES, CellSection, ReportData, figure_file
+from lstm_proofs.report.figures import readings_states_svg, study_figures
+from lstm_proofs.report.model import READINGS_FIGURE, REPORT_FILES, CellSection, ReportData, figure_file
+from lstm_proofs.training.ablation import load_ablations
 from lstm_proofs.training.presets import PRESETS, Preset
 from lstm_proofs.training.provenance import trainer_fingerprint
 from lstm_proofs.training.results import load_runs
@@ -87,6 +88,9 @@ def load_report_data(results: Path, cells: list[str] | None = None) -> ReportDat
     data = ReportData(sections, checks, str(checks_path) if checks_path.exists() else None, flow, svg, runs, rows,
                       other_runs(runs, rows))
     data.figures = study_figures(rows) if runs else []
+    if (results / "ablate").is_dir():
+        data.readings = load_ablations(results / "ablate")
+        data.readings_svg = readings_states_svg(data.readings)
     verdicts = dict(checks)
     for rep in rows:
         rec = training_verdict(rep)
@@ -156,6 +160,8 @@ def build_report(results: Path, out: Path, cells: list[str] | None = None) -> Pa
             (tmp / flow_file).write_text(data.flow_svg)
         for i, (_, svg) in enumerate(data.figures, 1):
             (tmp / figure_file(i)).write_text(svg)
+        if data.readings_svg is not None:
+            (tmp / READINGS_FIGURE).write_text(data.readings_svg)
         if out.exists():
             shutil.rmtree(out)
         tmp.replace(out)

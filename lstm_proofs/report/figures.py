@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -139,3 +140,19 @@ def study_figures(reports: Sequence[RowReport]) -> list[tuple[str, str]]:
         if rows:
             out.append((title, svg_text(table_figure(title, rows))))
     return out
+
+
+def readings_states_svg(matrix: dict[str, list[Any]]) -> str | None:
+    """The internal states of the default readings' trials during training (``lstm-proofs ablate``'s diagnostics)
+    as SVG in the report's style, or None when no run has them."""
+    from lstm_proofs.training.ablation import draw_states, state_panels
+
+    panels = state_panels(matrix)
+    if not panels:
+        return None
+    rows = (len(panels) + 2) // 3
+    with matplotlib.rc_context(FIGURE_STYLE):
+        fig = Figure(figsize=(FIGURE_WIDTH_INCHES, 3.4 * rows), layout="constrained")
+        FigureCanvasAgg(fig)
+        draw_states(fig, panels)
+    return svg_text(fig)

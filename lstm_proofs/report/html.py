@@ -13,8 +13,9 @@ from sympy.printing.conventions import split_super_sub
 from sympy.printing.mathml import MathMLPresentationPrinter, greek_unicode
 
 from lstm_proofs.codegen.markdown import KIND_TITLES, DerivedItem
-from lstm_proofs.report.model import (KERNEL_OF_KIND, NETWORK_FUNCTIONS, OTHER_COLUMNS, TRAINING_COLUMNS, ReportData,
-                                      figure_text, other_training_rows, training_rows)
+from lstm_proofs.report.model import (KERNEL_OF_KIND, NETWORK_FUNCTIONS, OTHER_COLUMNS, READINGS_COLUMNS,
+                                      TRAINING_COLUMNS, ReportData, agreeing, figure_text, other_training_rows,
+                                      reading_rows, training_rows)
 from lstm_proofs.training.results import fmt_count
 
 #: Width of the page's text column in CSS px; the figures (``FIGURE_WIDTH_INCHES`` of :mod:`lstm_proofs.flow.plot`,
@@ -190,9 +191,21 @@ def _table(columns: tuple[str, ...], rows: list[tuple[Any, ...]], code_columns: 
 
 def _training_section(data: ReportData) -> tuple[str, list[tuple[str, str]]]:
     """The task-results section and its entries of the table of contents (anchor, title)."""
-    if not data.training:
-        return ("<p><em>Not run yet:</em> no training results in <code>results/train/</code>. Run "
-                "<code>lstm-proofs train</code> on a table row, then rebuild the report.</p>"), []
+    toc: list[tuple[str, str]] = []
+    parts: list[str] = []
+    if data.training:
+        toc, parts = _paper_rows_section(data)
+    else:
+        parts.append("<p><em>Not run yet:</em> no training results in <code>results/train/</code>. Run "
+                     "<code>lstm-proofs train</code> on a table row, then rebuild the report.</p>")
+    if data.readings:
+        toc.append(("tasks-readings", "Readings of the paper"))
+        parts += _readings_section(data)
+    return "\n".join(parts), toc
+
+
+def _paper_rows_section(data: ReportData) -> tuple[list[tuple[str, str]], list[str]]:
+    """The rows at the paper's reading, the other runs and the study figures: (table-of-contents entries, parts)."""
     toc = [("tasks-paper", "Rows at the paper's reading")]
     parts = ['<h3 id="tasks-paper">Rows at the paper\'s reading</h3>',
              "<p>Statistics over all trials of every row at the paper's reading; how they are computed and the verdict "
@@ -216,7 +229,29 @@ def _training_section(data: ReportData) -> tuple[str, list[tuple[str, str]]]:
                   for i, (title, svg) in enumerate(data.figures, 1)]
     parts.append("<p>Like-for-like figures, provenance and the other readings: <code>docs/results.md</code> "
                  "(<code>lstm-proofs results</code>).</p>")
-    return "\n".join(parts), toc
+    return toc, parts
+
+
+def _readings_section(data: ReportData) -> list[str]:
+    """The readings of ``lstm-proofs ablate``: a table per row and the figure of internal states."""
+    parts = ['<h3 id="tasks-readings">Readings of the paper</h3>',
+             "<p>Rows run by <code>lstm-proofs ablate</code> under our default reading and under each documented "
+             "alternative reading of the paper and each contrast (not the paper's method: full gradient, "
+             "forget gate, other squashing ranges), one change at a time, with the same seeds. Diagnostics: "
+             "<code>docs/readings.md</code>.</p>"]
+    for row, runs in data.readings.items():
+        agree = agreeing(runs)
+        parts += [f"<p><code>{html.escape(row)}</code> agrees with the paper under "
+                  + (", ".join(f"<code>{html.escape(a)}</code>" for a in agree) if agree
+                     else "no reading tried") + ".</p>",
+                  _table(READINGS_COLUMNS, reading_rows(runs))]
+    if data.readings_svg:
+        parts.append(f'<figure id="readings-states">{_inline_svg(data.readings_svg, "readings-")}<figcaption>'
+                     "The largest internal state |s| over a trial's memory cells on its probe sequences during "
+                     "training, default reading: solved trials blue, unsolved red; beyond |s| = 5.3 (dotted) "
+                     "h'(s) is below 2% of h'(0), so little error flows back through the cell output (Section "
+                     "4's internal state drift).</figcaption></figure>")
+    return parts
 
 
 def _inline_svg(svg: str, prefix: str) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from lstm_proofs.codegen.markdown import KIND_TITLES, latex
-from lstm_proofs.report.model import (KERNEL_OF_KIND, OTHER_COLUMNS, TRAINING_COLUMNS, ReportData, figure_file,
-                                      figure_text, other_training_rows, training_rows)
+from lstm_proofs.report.model import (KERNEL_OF_KIND, OTHER_COLUMNS, READINGS_COLUMNS, READINGS_FIGURE,
+                                      TRAINING_COLUMNS, ReportData, agreeing, figure_file, figure_text,
+                                      other_training_rows, reading_rows, training_rows)
 
 
 def _fmt(value: Any) -> str:
@@ -78,4 +79,16 @@ def render_report_markdown(data: ReportData) -> str:
             out += ["", f"![{title}]({figure_file(i)})"]
     else:
         out.append("*Not run yet:* no training results in `results/train/`.")
+    if data.readings:
+        out += ["", "### Readings of the paper", "",
+                "Rows run by `lstm-proofs ablate` under our default reading and under each documented alternative "
+                "reading and contrast, one change at a time (`docs/readings.md` has the diagnostics).", ""]
+        for row, runs in data.readings.items():
+            agree = agreeing(runs)
+            out += [f"**`{row}`**: agrees with the paper under "
+                    + (", ".join(f"`{a}`" for a in agree) if agree else "no reading tried") + ".", ""]
+            out += _table(READINGS_COLUMNS, reading_rows(runs))
+            out.append("")
+        if data.readings_svg:
+            out += [f"![internal states during training]({READINGS_FIGURE})", ""]
     return "\n".join(out) + "\n"

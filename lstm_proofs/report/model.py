@@ -12,6 +12,7 @@ from typing import Any
 from lstm_proofs.cells import CellDeclaration
 from lstm_proofs.codegen.markdown import DerivedItem
 from lstm_proofs.report.claims import Claim
+from lstm_proofs.training.ablation import READINGS_COLUMNS, ReadingRun, agreeing, reading_rows
 from lstm_proofs.training.presets import Preset
 from lstm_proofs.training.results import commit_text, fmt_count, paper_cell, reading_text, stats_cells
 from lstm_proofs.training.study import RowReport
@@ -55,6 +56,8 @@ class ReportData:
     others: list[tuple[dict[str, Any], RowReport | None]] = field(default_factory=list)  # the other runs
     claims: list[tuple[Claim, str, list[dict[str, Any]]]] = field(default_factory=list)
     figures: list[tuple[str, str]] = field(default_factory=list)  # (title, SVG) per table of the paper
+    readings: dict[str, list[ReadingRun]] = field(default_factory=dict)  # lstm-proofs ablate's runs by row
+    readings_svg: str | None = None  # internal states of the default readings' trials during training
 
 
 #: Columns of the task-results table.
@@ -127,3 +130,6 @@ def figure_file(index: int | str) -> str:
 
 #: The fixed files of a report directory (besides its study figures, :func:`figure_file`).
 REPORT_FILES = ("index.html", "report.md", "flow.svg")
+
+#: The report's figure of internal states during training (``lstm-proofs ablate``'s diagnostics).
+READINGS_FIGURE = "readings-states.svg"
