@@ -12,7 +12,7 @@ from lstm_proofs import __version__
 from lstm_proofs.results import CheckResult
 
 #: Check modules, in report order (a module that is not part of this build is skipped).
-MODULES = ("topology", "gradients", "truncated", "section3", "flow", "backends")
+MODULES = ("topology", "gradients", "truncated", "section3", "flow", "trained", "backends")
 
 
 def available_modules() -> list[str]:

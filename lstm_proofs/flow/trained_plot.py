@@ -1,0 +1,90 @@
+"""Figure of ``lstm-proofs flow --trained``: the error reaching the informative input against the lag, per trained
+network, drawn from the command's JSON document (LSTM trials solved and failed, conventional nets).
+
+Left panel: ``log10 |error at the informative input|`` per unit error at the target step, one point per sequence
+and informative step (final weights): LSTM with the truncated gradient (the error at the cell's net input, best
+cell), and conventional nets (the hidden unit's error, with the decay line of their measured rate per step from
+the target step). Right panel: the error carried by the CEC from the target to the informative step with the
+full gradient (the truncated gradient carries exactly 1, drawn as a band) and, for the LSTM trials, its value at
+every stored stage of training.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from lstm_proofs.flow.plot import FIGURE_STYLE, FIGURE_WIDTH_INCHES, SVG_SETTINGS, check_plot_path
+
+_COLOURS = {"solved": "#1f77b4", "failed": "#d62728", "conventional": "#7f7f7f"}
+
+
+def _kind(doc: dict[str, Any], trial: dict[str, Any]) -> str:
+    if doc["method"] != "lstm":
+        return "conventional"
+    return "solved" if trial["solved"] else "failed"
+
+
+def trained_figure(docs: list[dict[str, Any]]) -> Figure:
+    """The figure of one or more measured rows (see the module docstring)."""
+    with matplotlib.rc_context(FIGURE_STYLE):
+        fig = Figure(figsize=(FIGURE_WIDTH_INCHES, 4.2), layout="constrained")
+        FigureCanvasAgg(fig)
+        left, right = fig.subplots(1, 2)
+        seen: set[str] = set()
+        for doc in docs:
+            for trial in doc["trials"]:
+                kind = _kind(doc, trial)
+                final = trial["stages"][-1]
+                label = f"{doc['row']} {kind}" if (doc["row"], kind) not in seen else None
+                seen.add((doc["row"], kind))  # type: ignore[arg-type]
+                if kind == "conventional":
+                    lags = [q for r in final["readings"] for q in r["lags"]]
+                    vals = [v for r in final["readings"] for v in r["log10_at_info"]]
+                    left.scatter(lags, vals, s=14, marker="s", color=_COLOURS[kind], label=label, zorder=3)
+                    rate = final["median_measured_rate"]
+                    if rate and rate > 0:
+                        q = max(lags)
+                        left.plot([0, q], [0, q * math.log10(rate)], color=_COLOURS[kind], lw=0.8, ls="--",
+                                  zorder=2)
+                    continue
+                readings = final["readings"]
+                left.scatter([r["lag"] for r in readings], [r["log10_trunc_c"] for r in readings], s=12,
+                             marker="o" if kind == "solved" else "x", color=_COLOURS[kind], label=label, zorder=3)
+                right.scatter([r["lag"] for r in readings], [r["log10_cec_full"] for r in readings], s=10,
+                              marker="o" if kind == "solved" else "x", color=_COLOURS[kind], zorder=3,
+                              label=f"{doc['row']} {kind} (full gradient)" if label else None)
+        xmax = max([1, *(q for d in docs for t in d["trials"] for s in t["stages"] for q in (s["lags"] or [1]))])
+        right.plot([0, xmax], [0, 0], color="#9e9e9e", lw=7, alpha=0.55, zorder=1,
+                   label="truncated gradient: exactly 1 (eq. 35)")
+        left.set_xlabel("lag q = target step - informative step")
+        left.set_ylabel("log10 |error at the informative input|")
+        left.set_title("error reaching the informative input (final weights)")
+        right.set_xlabel("lag q")
+        right.set_ylabel("log10 |state error at q| / |at target|")
+        right.set_title("error carried by the CEC")
+        for ax in (left, right):
+            ax.grid(True, alpha=0.3)
+            ax.legend(loc="lower left", fontsize=8)
+    return fig
+
+
+def plot_trained(docs: list[dict[str, Any]], path: str | os.PathLike[str]) -> None:
+    """Draw :func:`trained_figure` to an SVG or PNG file, atomically, with deterministic SVG bytes."""
+    out = check_plot_path(path)
+    fig = trained_figure(docs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
+    try:
+        fmt = out.suffix[1:].lower()
+        with matplotlib.rc_context(SVG_SETTINGS):
+            fig.savefig(tmp, format=fmt, metadata={"Date": None} if fmt == "svg" else {})
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
