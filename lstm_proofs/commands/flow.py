@@ -152,7 +152,7 @@ def run_trained(args: argparse.Namespace) -> int:
     and the verdict; write the JSON and the figure if asked; 1 if a check fails, else 0."""
     from pathlib import Path
 
-    from lstm_proofs.flow.trained import find_results, measure_run, verdicts
+    from lstm_proofs.flow.trained import find_results, measure_run, task_of, verdicts
     from lstm_proofs.flow.trained_plot import plot_trained
     from lstm_proofs.flow.plot import check_plot_path
     from lstm_proofs.results import write_json_atomic
@@ -162,27 +162,32 @@ def run_trained(args: argparse.Namespace) -> int:
     json_path = (output_file("--json", args.json, owned=json_with("format", "rows", "verdicts"),
                              what="a results file of lstm-proofs flow --trained", force=args.force)
                  if args.json is not None else None)
-    plot_path = None
+    paths = [find_results(spec, Path(args.dir)) for spec in args.trained]
+    plots = {}
     if args.plot is not None:
         check_plot_path(args.plot)
-        plot_path = output_file("--plot", args.plot, owned=head_contains(b"Matplotlib"),
-                                what="a plot made by matplotlib", force=args.force)
-    paths = [find_results(spec, Path(args.dir)) for spec in args.trained]
+        tasks = list(dict.fromkeys(task_of(p) for p in paths))
+        for task in tasks:  # one figure per task: PATH itself for one task, PATH's stem + _<task> for several
+            name = Path(args.plot) if len(tasks) == 1 else Path(args.plot).with_name(
+                f"{Path(args.plot).stem}_{task}{Path(args.plot).suffix}")
+            plots[task] = output_file("--plot", str(name), owned=head_contains(b"Matplotlib"),
+                                      what="a plot made by matplotlib", force=args.force)
     start = time.perf_counter()
     docs = [measure_run(p, sequences, seed, stages=not args.final_only) for p in paths]
     payload = {"format": "lstm-proofs/flow-trained/1", "rows": docs, "verdicts": verdicts(docs),
-               "seconds": time.perf_counter() - start}
+               "plots": {task: str(p) for task, p in plots.items()}, "seconds": time.perf_counter() - start}
     try:
         if json_path is not None:
             write_json_atomic(json_path, payload)
-        if plot_path is not None:
-            plot_trained(docs, plot_path)
+        for task, plot_path in plots.items():
+            plot_trained([d for d in docs if d["task"] == task], plot_path)
     except OSError as exc:
         raise UserError(f"cannot write {exc.filename or 'output'}: {exc.strerror or exc}") from None
     print(format_trained(payload))
     failed = [c["id"] + f" ({d['row']})" for d in docs for c in d["checks"] if not c["passed"]]
     print(f"{len(docs)} row(s), {sum(len(d['trials']) for d in docs)} trial(s) measured in {payload['seconds']:.1f} s"
-          + (f"; wrote {args.json}" if args.json else "") + (f"; plotted {args.plot}" if args.plot else ""))
+          + (f"; wrote {args.json}" if args.json else "")
+          + (f"; plotted {', '.join(map(str, plots.values()))}" if plots else ""))
     for f in failed:
         print(f"FAIL {f}")
     return 1 if failed else 0
@@ -221,7 +226,9 @@ def format_trained(payload: dict[str, Any], markdown: bool = False) -> str:
             parts.append(f"check {c['id']}: figure {_num(c['figure'], 3)}, tolerance {_num(c['tolerance'], 3)}: "
                          + ("pass" if c["passed"] else "FAIL"))
     for v in payload["verdicts"]:
-        parts.append(f"verdict for task {v['task']}: {v['verdict']} ({v['reason']}; rule: {v['rule']})")
+        parts.append(f"verdict for task {v['task']}: {v['verdict']} ({v['reason']})")
+    if payload["verdicts"]:
+        parts.append(f"verdict rule: {payload['verdicts'][0]['rule']}")
     return "\n\n".join(parts)
 
 

@@ -312,6 +312,13 @@ def find_results(spec: str, root: Path) -> Path:
                     f"({', '.join(f.name for f, _ in found)}); name one")
 
 
+def task_of(path: Path) -> str:
+    """The task of a results file."""
+    from lstm_proofs.training.results import read_run
+
+    return str(read_run(path)["task"])
+
+
 def _finite(values: list[float]) -> list[float]:
     return [v for v in values if math.isfinite(v)]
 

@@ -4,9 +4,9 @@ network, drawn from the command's JSON document (LSTM trials solved and failed, 
 Left panel: ``log10 |error at the informative input|`` per unit error at the target step, one point per sequence
 and informative step (final weights): LSTM with the truncated gradient (the error at the cell's net input, best
 cell), and conventional nets (the hidden unit's error, with the decay line of their measured rate per step from
-the target step). Right panel: the error carried by the CEC from the target to the informative step with the
-full gradient (the truncated gradient carries exactly 1, drawn as a band) and, for the LSTM trials, its value at
-every stored stage of training.
+the target step). Middle panel: the error carried by the CEC from the target to the informative step with the
+full gradient (the truncated gradient carries exactly 1, drawn as a band). Right panel: the median error at the
+informative input of each trial at every stored stage of training (initial weights, snapshots, final).
 """
 
 from __future__ import annotations
@@ -33,14 +33,18 @@ def _kind(doc: dict[str, Any], trial: dict[str, Any]) -> str:
 def trained_figure(docs: list[dict[str, Any]]) -> Figure:
     """The figure of one or more measured rows (see the module docstring)."""
     with matplotlib.rc_context(FIGURE_STYLE):
-        fig = Figure(figsize=(FIGURE_WIDTH_INCHES, 4.2), layout="constrained")
+        fig = Figure(figsize=(FIGURE_WIDTH_INCHES, 4.4), layout="constrained")
         FigureCanvasAgg(fig)
-        left, right = fig.subplots(1, 2)
+        left, right, during = fig.subplots(1, 3)
         seen: set[str] = set()
         for doc in docs:
             for trial in doc["trials"]:
                 kind = _kind(doc, trial)
                 final = trial["stages"][-1]
+                xs = [max(s["sequences"], 1) for s in trial["stages"]]
+                ys = [s["median_log10_at_info"] for s in trial["stages"]]
+                during.plot(xs, [math.nan if y is None else y for y in ys], color=_COLOURS[kind], lw=0.8,
+                            marker="s" if kind == "conventional" else ("o" if kind == "solved" else "x"), ms=3)
                 label = f"{doc['row']} {kind}" if (doc["row"], kind) not in seen else None
                 seen.add((doc["row"], kind))  # type: ignore[arg-type]
                 if kind == "conventional":
@@ -68,9 +72,14 @@ def trained_figure(docs: list[dict[str, Any]]) -> Figure:
         right.set_xlabel("lag q")
         right.set_ylabel("log10 |state error at q| / |at target|")
         right.set_title("error carried by the CEC")
+        during.set_xscale("log")
+        during.set_xlabel("training sequences (0 drawn at 1)")
+        during.set_ylabel("median log10 |error at the informative input|")
+        during.set_title("during training (stored stages)")
+        during.grid(True, alpha=0.3)
         for ax in (left, right):
             ax.grid(True, alpha=0.3)
-            ax.legend(loc="lower left", fontsize=8)
+            ax.legend(loc="lower left")
     return fig
 
 

@@ -69,6 +69,8 @@ class ReportData:
     others: list[tuple[dict[str, Any], RowReport | None]] = field(default_factory=list)  # the other runs
     claims: list[tuple[Claim, str, list[dict[str, Any]]]] = field(default_factory=list)
     figures: list[tuple[str, str]] = field(default_factory=list)  # (title, SVG) per table of the paper
+    trained_flow: dict[str, Any] | None = None  # lstm-proofs flow --trained's document (flow_trained.json)
+    trained_svgs: list[tuple[str, str]] = field(default_factory=list)  # (task, SVG) drawn from it
 
 
 def generated_functions(cell: str) -> dict[str, str]:
@@ -125,6 +127,14 @@ def load_report_data(results: Path, cells: list[str] | None = None) -> ReportDat
     data = ReportData(sections, checks, str(checks_path) if checks_path.exists() else None, flow, svg, runs, rows,
                       other_runs(runs, rows))
     data.figures = study_figures(rows) if runs else []
+    if (results / "flow_trained.json").exists():  # error flow in trained networks, drawn afresh per task
+        from lstm_proofs.flow.plot import svg_text
+        from lstm_proofs.flow.trained_plot import trained_figure
+
+        data.trained_flow = _read_json(results / "flow_trained.json")
+        tasks = dict.fromkeys(d["task"] for d in data.trained_flow.get("rows", []))
+        data.trained_svgs = [(t, svg_text(trained_figure([d for d in data.trained_flow["rows"] if d["task"] == t])))
+                             for t in tasks]
     verdicts = dict(checks)
     for rep in rows:
         rec = training_verdict(rep)
@@ -245,7 +255,13 @@ def figure_file(index: int | str) -> str:
     return f"study-{index}.svg"
 
 
-#: The fixed files of a report directory (besides its study figures, :func:`figure_file`).
+def trained_figure_file(task: str) -> str:
+    """The file name of the report's figure of error flow in the trained networks of ``task`` (``"*"``: the glob)."""
+    return f"flow-trained-{task}.svg"
+
+
+#: The fixed files of a report directory (besides its study figures, :func:`figure_file`, and the trained-flow
+#: figures, :func:`trained_figure_file`).
 REPORT_FILES = ("index.html", "report.md", "flow.svg")
 
 
@@ -269,6 +285,8 @@ def build_report(results: Path, out: Path, cells: list[str] | None = None) -> Pa
             (tmp / flow_file).write_text(data.flow_svg)
         for i, (_, svg) in enumerate(data.figures, 1):
             (tmp / figure_file(i)).write_text(svg)
+        for task, svg in data.trained_svgs:
+            (tmp / trained_figure_file(task)).write_text(svg)
         if out.exists():
             shutil.rmtree(out)
         tmp.replace(out)

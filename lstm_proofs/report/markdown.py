@@ -41,6 +41,14 @@ def render_report_markdown(data: ReportData) -> str:
     out += ["", "## Error flow", ""]
     out.append("![error flow against lag](flow.svg)" if data.flow_svg else
                "*Not run yet:* run `lstm-proofs flow --json results/flow.json --plot results/flow.svg`.")
+    if data.trained_flow is not None:
+        from lstm_proofs.commands.flow import format_trained
+        from lstm_proofs.report.build import trained_figure_file
+
+        out += ["", "### In the trained networks", ""]
+        out += [f"![error flow in the trained networks of task {task}]({trained_figure_file(task)})"
+                for task, _ in data.trained_svgs]
+        out += ["", format_trained(data.trained_flow, markdown=True)]
     out += ["", "## Cells", ""]
     for sec in data.cells:
         out += [f"### Cell `{sec.cell.name}`", "", f"{sec.cell.title}. Source: {sec.cell.source}.", ""]

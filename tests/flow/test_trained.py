@@ -198,3 +198,20 @@ def test_measure_cells_of_the_2a_cell_has_unit_entry():
     t, taus = informative_steps("2a", opts, batch, 0)
     (r,) = measure_cells(top, params, np.ascontiguousarray(batch.xs[: t + 1, :1]), t, taus)
     assert r["log10_entry"] == 0.0 and abs(r["identity_c"]) <= IDENTITY_TOLERANCE and r["cec_trunc"] == 1.0
+
+
+def test_report_shows_the_trained_flow_figures_and_verdicts(runs, tmp_path, capsys):
+    from lstm_proofs.commands.report import report_dir_test
+    from lstm_proofs.report.build import build_report, trained_figure_file
+
+    results = tmp_path / "results"
+    results.mkdir()
+    assert main(["flow", "--trained", str(runs / "6a.json"), str(runs / "rtrl.json"), "--sequences", "2",
+                 "--final-only", "--json", str(results / "flow_trained.json")]) == 0
+    out = build_report(results, tmp_path / "report", cells=["rnn"])
+    assert sorted(p.name for p in out.glob(trained_figure_file("*"))) == ["flow-trained-2a.svg", "flow-trained-6a.svg"]
+    page = (out / "index.html").read_text()
+    assert "In the trained networks" in page and 'id="flow-trained-6a"' in page and "Verdict for task 6a" in page
+    md = (out / "report.md").read_text()
+    assert "](flow-trained-2a.svg)" in md and "trained/lstm-entry-exit" in md
+    assert report_dir_test()(out)  # the report directory with these figures is still recognised as one
