@@ -207,6 +207,12 @@ def format_trained(payload: dict[str, Any], markdown: bool = False) -> str:
         else:
             header = ("trial", "solved", "stage", "lags", "log10 |error at info|", "measured rate", "eq. (2) rate",
                       "rel. error")
+        if markdown:  # the trials of a row summarised by outcome and stage (medians over trials)
+            parts.append(head + "\n\n" + _summary_table(doc, lstm))
+            for c in doc["checks"]:
+                parts.append(f"check `{c['id']}`: figure {_num(c['figure'], 3)}, tolerance {_num(c['tolerance'], 3)}: "
+                             + ("pass" if c["passed"] else "FAIL"))
+            continue
         rows = []
         for t in doc["trials"]:
             for st in t["stages"]:
@@ -230,6 +236,41 @@ def format_trained(payload: dict[str, Any], markdown: bool = False) -> str:
     if payload["verdicts"]:
         parts.append(f"verdict rule: {payload['verdicts'][0]['rule']}")
     return "\n\n".join(parts)
+
+
+def _summary_table(doc: dict[str, Any], lstm: bool) -> str:
+    """Per outcome (solved, not solved) and stage: trials, lags and the medians over the trials of their figures."""
+    import statistics
+
+    def med(values: list[Any]) -> Any:
+        v = [x for x in values if x is not None]
+        return statistics.median(v) if v else None
+
+    header = (("outcome", "stage", "trials", "lags", "log10 abs error at info", "log10 entry", "log10 exit_c",
+               "CEC truncated", "CEC full per step", "max abs identity") if lstm else
+              ("outcome", "stage", "trials", "lags", "log10 abs error at info", "measured rate", "eq. (2) rate",
+               "rel. error"))
+    rows = []
+    for solved in (True, False):
+        trials = [t for t in doc["trials"] if t["solved"] == solved]
+        labels = list(dict.fromkeys(s["label"] for t in trials for s in t["stages"]))
+        labels = [x for x in labels if x != "final"] + (["final"] if "final" in labels else [])
+        for label in labels:
+            st = [s for t in trials for s in t["stages"] if s["label"] == label]
+            lo, hi = min(s["lags"][0] for s in st), max(s["lags"][1] for s in st)
+            common = ("solved" if solved else "not solved", label, str(len(st)), str(lo) if lo == hi else f"{lo}-{hi}",
+                      _num(med([s["median_log10_at_info"] for s in st]), 4))
+            if lstm:
+                rows.append((*common, _num(med([s["median_log10_entry"] for s in st]), 4),
+                             _num(med([s["median_log10_exit_c"] for s in st]), 4),
+                             "1 exactly" if all(s["cec_trunc_exactly_one"] for s in st) else "NOT 1",
+                             _num(med([s["per_step_factor_full"] for s in st]), 6),
+                             _num(max(s["identity_max"] for s in st), 2)))
+            else:
+                rows.append((*common, _num(med([s["median_measured_rate"] for s in st]), 7),
+                             _num(med([s["median_predicted_rate"] for s in st]), 7),
+                             _num(max(s["rate_rel_error_max"] for s in st), 2)))
+    return _table(header, rows, True)
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], markdown: bool) -> str:

@@ -496,8 +496,14 @@ def verdicts(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if rates:
             entry["conventional_rate_range"] = [min(rates), max(rates)]
             decays = max(rates) < 1.0 - NO_DECAY_TOLERANCE
-            entry["reason"] += (f"; conventional nets' measured rate per step {min(rates):.4g}..{max(rates):.4g}"
-                                + (" (decaying)" if decays else " (not all decaying)"))
+            per_row = []
+            for d in conv:
+                r = [x["measured_rate"] for t in d["trials"] for x in t["stages"][-1]["readings"]]
+                lags = sorted({q for t in d["trials"] for x in t["stages"][-1]["readings"] for q in x["lags"]})
+                per_row.append(f"{d['row']} (lag {lags[0] if len(lags) == 1 else f'{lags[0]}-{lags[-1]}'}) "
+                               f"{min(r):.3g}..{max(r):.3g}")
+            entry["reason"] += ("; conventional nets' measured rate per step: " + ", ".join(per_row)
+                                + (" (all decaying)" if decays else " (not all decaying)"))
             entry["conventional_decays"] = bool(decays)
         out.append(entry)
     return out

@@ -168,9 +168,10 @@ def test_verdicts_rule():
         r = {"lag": lag, "cec_trunc": 10 ** factor_log10, "log10_cec_full": 0.0}
         return {"task": "x", "method": "lstm", "trials": [{"stages": [{"readings": [r]}]}]}
 
-    conv = {"task": "x", "method": "rtrl", "trials": [{"stages": [{"readings": [{"measured_rate": 0.3}]}]}]}
+    conv = {"task": "x", "method": "rtrl", "row": "x/rtrl",
+            "trials": [{"stages": [{"readings": [{"measured_rate": 0.3, "lags": [5]}]}]}]}
     (v,) = verdicts([lstm(0.0), conv])
-    assert v["verdict"] == "holds" and v["conventional_decays"] is True
+    assert v["verdict"] == "holds" and v["conventional_decays"] is True and "x/rtrl (lag 5) 0.3..0.3" in v["reason"]
     (v,) = verdicts([lstm(-1.0)])  # a carried error that fell by 10x over 10 steps: 0.79 per step
     assert v["verdict"] == "fails"
 
