@@ -178,7 +178,7 @@ def run_trained(args: argparse.Namespace) -> int:
                "plots": {task: str(p) for task, p in plots.items()}, "seconds": time.perf_counter() - start}
     try:
         if json_path is not None:
-            write_json_atomic(json_path, payload)
+            write_json_atomic(json_path, compact_document(payload))
         for task, plot_path in plots.items():
             plot_trained([d for d in docs if d["task"] == task], plot_path)
     except OSError as exc:
@@ -191,6 +191,18 @@ def run_trained(args: argparse.Namespace) -> int:
     for f in failed:
         print(f"FAIL {f}")
     return 1 if failed else 0
+
+
+def compact_document(payload: dict[str, Any]) -> dict[str, Any]:
+    """The document as ``--json`` writes it: every stage keeps its figures, but only the final weights keep their
+    readings per sequence and informative step (what the figure and the verdicts use); the rest would make the file
+    megabytes long and is measured again by rerunning the command."""
+    rows = []
+    for doc in payload["rows"]:
+        trials = [{**t, "stages": [s if s["label"] == "final" else {k: v for k, v in s.items() if k != "readings"}
+                                   for s in t["stages"]]} for t in doc["trials"]]
+        rows.append({**doc, "trials": trials})
+    return {**payload, "rows": rows}
 
 
 def format_trained(payload: dict[str, Any], markdown: bool = False) -> str:
