@@ -259,7 +259,7 @@ def render_html(data: ReportData) -> str:
                            f"</strong> ({html.escape(v['reason'])}).</p>" for v in data.trained_flow["verdicts"])
         rule = data.trained_flow["verdicts"][0]["rule"] if data.trained_flow["verdicts"] else ""
         flow += ("<h3>In the trained networks</h3>" + figs + verdicts + f"<p>Rule: {html.escape(rule)}.</p>"
-                 f"<pre>{html.escape(format_trained(data.trained_flow))}</pre>")
+                 f"<pre>{html.escape(format_trained(data.trained_flow, markdown=True))}</pre>")
     flow_rows = ""
     if data.flow:
         flow_rows = _check_rows([{"id": m["id"], "passed": m["passed"], "max_rel_error": m.get("figure"),
