@@ -18,10 +18,13 @@ from typing import Any
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from lstm_proofs.flow.plot import FIGURE_STYLE, FIGURE_WIDTH_INCHES, SVG_SETTINGS, check_plot_path
+from lstm_proofs.flow.plot import FIGURE_STYLE, FIGURE_WIDTH_INCHES, SVG_SETTINGS, check_plot_path, plain_number
 
-_COLOURS = {"solved": "#1f77b4", "failed": "#d62728", "conventional": "#7f7f7f"}
+_COLOURS = {"solved": "#1f77b4", "failed": "#d62728"}
+#: One colour per conventional row of a figure, in order.
+_CONVENTIONAL = ("#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
 
 def _kind(doc: dict[str, Any], trial: dict[str, Any]) -> str:
@@ -37,31 +40,34 @@ def trained_figure(docs: list[dict[str, Any]]) -> Figure:
         FigureCanvasAgg(fig)
         left, right, during = fig.subplots(1, 3)
         seen: set[str] = set()
+        conventional = [d["row"] for d in docs if d["method"] != "lstm"]
         for doc in docs:
+            colour = {**_COLOURS, "conventional": _CONVENTIONAL[conventional.index(doc["row"]) % len(_CONVENTIONAL)]
+                      if doc["row"] in conventional else "#7f7f7f"}
             for trial in doc["trials"]:
                 kind = _kind(doc, trial)
                 final = trial["stages"][-1]
                 xs = [max(s["sequences"], 1) for s in trial["stages"]]
                 ys = [s["median_log10_at_info"] for s in trial["stages"]]
-                during.plot(xs, [math.nan if y is None else y for y in ys], color=_COLOURS[kind], lw=0.8,
+                during.plot(xs, [math.nan if y is None else y for y in ys], color=colour[kind], lw=0.8,
                             marker="s" if kind == "conventional" else ("o" if kind == "solved" else "x"), ms=3)
                 label = f"{doc['row']} {kind}" if (doc["row"], kind) not in seen else None
                 seen.add((doc["row"], kind))  # type: ignore[arg-type]
                 if kind == "conventional":
                     lags = [q for r in final["readings"] for q in r["lags"]]
                     vals = [v for r in final["readings"] for v in r["log10_at_info"]]
-                    left.scatter(lags, vals, s=14, marker="s", color=_COLOURS[kind], label=label, zorder=3)
+                    left.scatter(lags, vals, s=14, marker="s", color=colour[kind], label=label, zorder=3)
                     rate = final["median_measured_rate"]
                     if rate and rate > 0:
                         q = max(lags)
-                        left.plot([0, q], [0, q * math.log10(rate)], color=_COLOURS[kind], lw=0.8, ls="--",
+                        left.plot([0, q], [0, q * math.log10(rate)], color=colour[kind], lw=1.2, ls="--",
                                   zorder=2)
                     continue
                 readings = final["readings"]
                 left.scatter([r["lag"] for r in readings], [r["log10_trunc_c"] for r in readings], s=12,
-                             marker="o" if kind == "solved" else "x", color=_COLOURS[kind], label=label, zorder=3)
+                             marker="o" if kind == "solved" else "x", color=colour[kind], label=label, zorder=3)
                 right.scatter([r["lag"] for r in readings], [r["log10_cec_full"] for r in readings], s=10,
-                              marker="o" if kind == "solved" else "x", color=_COLOURS[kind], zorder=3,
+                              marker="o" if kind == "solved" else "x", color=colour[kind], zorder=3,
                               label=f"{doc['row']} {kind} (full gradient)" if label else None)
         xmax = max([1, *(q for d in docs for t in d["trials"] for s in t["stages"] for q in (s["lags"] or [1]))])
         right.plot([0, xmax], [0, 0], color="#9e9e9e", lw=7, alpha=0.55, zorder=1,
@@ -72,7 +78,10 @@ def trained_figure(docs: list[dict[str, Any]]) -> Figure:
         right.set_xlabel("lag q")
         right.set_ylabel("log10 |state error at q| / |at target|")
         right.set_title("error carried by the CEC")
-        during.set_xscale("log")
+        during.set_xscale("log")  # plain tick labels every two decades (no mathtext exponents, which are smaller)
+        during.xaxis.set_major_locator(LogLocator(base=100.0))
+        during.xaxis.set_major_formatter(FuncFormatter(plain_number))
+        during.xaxis.set_minor_formatter(NullFormatter())
         during.set_xlabel("training sequences (0 drawn at 1)")
         during.set_ylabel("median log10 |error at the informative input|")
         during.set_title("during training (stored stages)")
