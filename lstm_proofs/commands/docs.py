@@ -3,6 +3,8 @@
 A generated block sits between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->`` markers. Blocks and their sources:
 
 * ``docs/flow.md``, ``flow-table``: ``results/flow.json`` (written by ``lstm-proofs flow --json``);
+* ``docs/flow.md``, ``flow-trained``: ``results/flow_trained.json`` (written by ``lstm-proofs flow --trained ...
+  --json``);
 * ``docs/verification.md``, ``checks-table``: ``results/checks.json`` (written by ``lstm-proofs check --json``).
 """
 
@@ -48,9 +50,15 @@ def _flow_markdown(payload: dict[str, Any]) -> str:
     return format_markdown(payload)
 
 
+def _trained_markdown(payload: dict[str, Any]) -> str:
+    from lstm_proofs.commands.flow import format_trained
+    return format_trained(payload, markdown=True)
+
+
 #: (document, block name, results file, renderer)
 BLOCKS: tuple[tuple[str, str, str, Callable[[dict[str, Any]], str]], ...] = (
     ("docs/flow.md", "flow-table", "results/flow.json", _flow_markdown),
+    ("docs/flow.md", "flow-trained", "results/flow_trained.json", _trained_markdown),
     ("docs/verification.md", "checks-table", "results/checks.json", checks_markdown),
 )
 

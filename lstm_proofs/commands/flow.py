@@ -27,6 +27,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", default="0", metavar="S", help="seed of the random networks and inputs (default 0)")
     p.add_argument("--json", metavar="PATH", help="write every series and figure to this JSON file")
     p.add_argument("--plot", metavar="PATH", help="draw error flow against lag to this .svg or .png file")
+    p.add_argument("--trained", nargs="+", metavar="ROW",
+                   help="measure the networks train trained instead (their stored weights): the error injected at "
+                        "the target step and read at the informative input, truncated, full, entry and exit "
+                        "(eqs. 40, 41); ROW is a row id (6a, 2a/rtrl/p=4/lr=10) found in --dir, or a results file "
+                        "(docs/flow.md, 'Trained networks')")
+    p.add_argument("--dir", default="results/train", metavar="DIR",
+                   help="where --trained looks for results files (default results/train)")
+    p.add_argument("--sequences", default="10", metavar="N",
+                   help="--trained: fresh task sequences per trial and stage (default 10)")
+    p.add_argument("--final-only", action="store_true",
+                   help="--trained: the final weights only, not the snapshots during training")
     force_flag(p)
     p.set_defaults(func=run)
 
@@ -99,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
     from lstm_proofs.flow.plot import check_plot_path, plot_flow
     from lstm_proofs.results import write_json_atomic
 
+    if args.trained:
+        return run_trained(args)
     max_lag = int_arg("--max-lag", args.max_lag, 2, MAX_LAG_LIMIT)
     seed = int_arg("--seed", args.seed, 0, 2**63 - 1)
     json_path = (output_file("--json", args.json, owned=json_with("settings", "lags", "measurements"),
@@ -130,3 +143,152 @@ def run(args: argparse.Namespace) -> int:
           f"{len(measurements)} claims hold ({payload['summary']['seconds']:.1f} s)"
           + (f"; wrote {args.json}" if args.json else "") + (f"; plotted {args.plot}" if args.plot else ""))
     return 1 if failed else 0
+
+
+# ----- lstm-proofs flow --trained -----
+
+def run_trained(args: argparse.Namespace) -> int:
+    """``flow --trained``: measure the trained networks of the given rows, print per trial and stage, the checks
+    and the verdict; write the JSON and the figure if asked; 1 if a check fails, else 0."""
+    from pathlib import Path
+
+    from lstm_proofs.flow.trained import find_results, measure_run, task_of, verdicts
+    from lstm_proofs.flow.trained_plot import plot_trained
+    from lstm_proofs.flow.plot import check_plot_path
+    from lstm_proofs.results import write_json_atomic
+
+    sequences = int_arg("--sequences", args.sequences, 1, 100_000)
+    seed = int_arg("--seed", args.seed, 0, 2**63 - 1)
+    json_path = (output_file("--json", args.json, owned=json_with("format", "rows", "verdicts"),
+                             what="a results file of lstm-proofs flow --trained", force=args.force)
+                 if args.json is not None else None)
+    paths = [find_results(spec, Path(args.dir)) for spec in args.trained]
+    plots = {}
+    if args.plot is not None:
+        check_plot_path(args.plot)
+        tasks = list(dict.fromkeys(task_of(p) for p in paths))
+        for task in tasks:  # one figure per task: PATH itself for one task, PATH's stem + _<task> for several
+            name = Path(args.plot) if len(tasks) == 1 else Path(args.plot).with_name(
+                f"{Path(args.plot).stem}_{task}{Path(args.plot).suffix}")
+            plots[task] = output_file("--plot", str(name), owned=head_contains(b"Matplotlib"),
+                                      what="a plot made by matplotlib", force=args.force)
+    start = time.perf_counter()
+    docs = [measure_run(p, sequences, seed, stages=not args.final_only) for p in paths]
+    payload = {"format": "lstm-proofs/flow-trained/1", "rows": docs, "verdicts": verdicts(docs),
+               "plots": {task: str(p) for task, p in plots.items()}, "seconds": time.perf_counter() - start}
+    try:
+        if json_path is not None:
+            write_json_atomic(json_path, compact_document(payload))
+        for task, plot_path in plots.items():
+            plot_trained([d for d in docs if d["task"] == task], plot_path)
+    except OSError as exc:
+        raise UserError(f"cannot write {exc.filename or 'output'}: {exc.strerror or exc}") from None
+    print(format_trained(payload))
+    failed = [c["id"] + f" ({d['row']})" for d in docs for c in d["checks"] if not c["passed"]]
+    print(f"{len(docs)} row(s), {sum(len(d['trials']) for d in docs)} trial(s) measured in {payload['seconds']:.1f} s"
+          + (f"; wrote {args.json}" if args.json else "")
+          + (f"; plotted {', '.join(map(str, plots.values()))}" if plots else ""))
+    for f in failed:
+        print(f"FAIL {f}")
+    return 1 if failed else 0
+
+
+def compact_document(payload: dict[str, Any]) -> dict[str, Any]:
+    """The document as ``--json`` writes it: every stage keeps its figures, but only the final weights keep their
+    readings per sequence and informative step (what the figure and the verdicts use); the rest would make the file
+    megabytes long and is measured again by rerunning the command."""
+    rows = []
+    for doc in payload["rows"]:
+        trials = [{**t, "stages": [s if s["label"] == "final" else {k: v for k, v in s.items() if k != "readings"}
+                                   for s in t["stages"]]} for t in doc["trials"]]
+        rows.append({**doc, "trials": trials})
+    return {**payload, "rows": rows}
+
+
+def format_trained(payload: dict[str, Any], markdown: bool = False) -> str:
+    """The tables of a ``flow --trained`` document: per row, trial and stage; the checks; the verdicts."""
+    parts = []
+    for doc in payload["rows"]:
+        lstm = doc["method"] == "lstm"
+        head = (f"row {doc['row']} ({doc['results_file']}): {doc['method']}, cell {doc['cell']}; informative input: "
+                f"{doc['informative']}; {doc['settings']['sequences']} fresh sequences "
+                f"(seed {doc['settings']['seed']})")
+        if lstm:
+            header = ("trial", "solved", "stage", "lags", "log10 |error at info|", "log10 entry", "log10 exit_c",
+                      "CEC truncated", "CEC full per step", "max |identity|")
+        else:
+            header = ("trial", "solved", "stage", "lags", "log10 |error at info|", "measured rate", "eq. (2) rate",
+                      "rel. error")
+        if markdown:  # the trials of a row summarised by outcome and stage (medians over trials)
+            parts.append(head + "\n\n" + _summary_table(doc, lstm))
+            for c in doc["checks"]:
+                parts.append(f"check `{c['id']}`: figure {_num(c['figure'], 3)}, tolerance {_num(c['tolerance'], 3)}: "
+                             + ("pass" if c["passed"] else "FAIL"))
+            continue
+        rows = []
+        for t in doc["trials"]:
+            for st in t["stages"]:
+                lags = "-" if not st["lags"] else (f"{st['lags'][0]}" if st["lags"][0] == st["lags"][1]
+                                                   else f"{st['lags'][0]}-{st['lags'][1]}")
+                common = (str(t["trial"]), "yes" if t["solved"] else "no", st["label"], lags,
+                          _num(st["median_log10_at_info"], 4))
+                if lstm:
+                    rows.append((*common, _num(st["median_log10_entry"], 4), _num(st["median_log10_exit_c"], 4),
+                                 "1 exactly" if st["cec_trunc_exactly_one"] else "NOT 1",
+                                 _num(st["per_step_factor_full"], 6), _num(st["identity_max"], 2)))
+                else:
+                    rows.append((*common, _num(st["median_measured_rate"], 7), _num(st["median_predicted_rate"], 7),
+                                 _num(st["rate_rel_error_max"], 2)))
+        parts.append(head + "\n" + _table(header, rows, markdown))
+        for c in doc["checks"]:
+            parts.append(f"check {c['id']}: figure {_num(c['figure'], 3)}, tolerance {_num(c['tolerance'], 3)}: "
+                         + ("pass" if c["passed"] else "FAIL"))
+    for v in payload["verdicts"]:
+        parts.append(f"verdict for task {v['task']}: {v['verdict']} ({v['reason']})")
+    if payload["verdicts"]:
+        parts.append(f"verdict rule: {payload['verdicts'][0]['rule']}")
+    return "\n\n".join(parts)
+
+
+def _summary_table(doc: dict[str, Any], lstm: bool) -> str:
+    """Per outcome (solved, not solved) and stage: trials, lags and the medians over the trials of their figures."""
+    import statistics
+
+    def med(values: list[Any]) -> Any:
+        v = [x for x in values if x is not None]
+        return statistics.median(v) if v else None
+
+    header = (("outcome", "stage", "trials", "lags", "log10 abs error at info", "log10 entry", "log10 exit_c",
+               "CEC truncated", "CEC full per step", "max abs identity") if lstm else
+              ("outcome", "stage", "trials", "lags", "log10 abs error at info", "measured rate", "eq. (2) rate",
+               "rel. error"))
+    rows = []
+    for solved in (True, False):
+        trials = [t for t in doc["trials"] if t["solved"] == solved]
+        labels = list(dict.fromkeys(s["label"] for t in trials for s in t["stages"]))
+        labels = [x for x in labels if x != "final"] + (["final"] if "final" in labels else [])
+        for label in labels:
+            st = [s for t in trials for s in t["stages"] if s["label"] == label]
+            lo, hi = min(s["lags"][0] for s in st), max(s["lags"][1] for s in st)
+            common = ("solved" if solved else "not solved", label, str(len(st)), str(lo) if lo == hi else f"{lo}-{hi}",
+                      _num(med([s["median_log10_at_info"] for s in st]), 4))
+            if lstm:
+                rows.append((*common, _num(med([s["median_log10_entry"] for s in st]), 4),
+                             _num(med([s["median_log10_exit_c"] for s in st]), 4),
+                             "1 exactly" if all(s["cec_trunc_exactly_one"] for s in st) else "NOT 1",
+                             _num(med([s["per_step_factor_full"] for s in st]), 6),
+                             _num(max(s["identity_max"] for s in st), 2)))
+            else:
+                rows.append((*common, _num(med([s["median_measured_rate"] for s in st]), 7),
+                             _num(med([s["median_predicted_rate"] for s in st]), 7),
+                             _num(max(s["rate_rel_error_max"] for s in st), 2)))
+    return _table(header, rows, True)
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
+    fmt = "  ".join(f"{{:{'<' if i < 3 else '>'}{w}}}" for i, w in enumerate(widths))
+    return "\n".join([fmt.format(*header), *(fmt.format(*r) for r in rows)])

@@ -10,6 +10,11 @@ own settings and backend, compares every field of each new record with the store
 stamps), and appends the outcome to the file's ``replays`` list (trainer fingerprint, commit, trials, verdict,
 differences). ``results`` then shows a row whose trials were replayed identically under the current trainer as
 current, with the replay named; a replay that differs is shown as such, and the command exits with status 1.
+
+A trial that comes out identical also gets its weights file (:mod:`~lstm_proofs.training.weights`) where it has
+none: the rerun's weights are the stored trial's, bit for bit, since everything else of the record is. ``--weights``
+replays the trials that lack weights files (the cheapest first; all of them unless ``--trials`` limits them), even
+where the file is current: that is how rows trained before weights were kept get them.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 from lstm_proofs.commands.arguments import int_arg
 from lstm_proofs.errors import UserError
 from lstm_proofs.training.execution import RUN_FIELDS, TrialBatch, runner
+from lstm_proofs.training.weights import WEIGHTS_FIELD, weights_dir
 
 #: Default number of trials replayed per file.
 DEFAULT_TRIALS = 2
@@ -40,10 +46,13 @@ def register(sub: argparse._SubParsersAction) -> None:
             "'lstm-proofs results' reads: a row replayed identically under the current trainer is current. Exit 1 "
             "if any trial differs.", 100))
     p.add_argument("files", nargs="+", metavar="FILE", help="results files of lstm-proofs train")
-    p.add_argument("--trials", default=str(DEFAULT_TRIALS), metavar="K",
-                   help=f"trials replayed per file (default {DEFAULT_TRIALS})")
+    p.add_argument("--trials", metavar="K",
+                   help=f"trials replayed per file (default {DEFAULT_TRIALS}; with --weights, all that lack weights)")
     p.add_argument("--again", action="store_true",
                    help="replay even where the current trainer produced the trials or has replayed them already")
+    p.add_argument("--weights", action="store_true",
+                   help="replay the trials that have no stored weights (all of them, or the --trials cheapest) and "
+                        "store the weights of those that replay identically (for 'lstm-proofs flow --trained')")
     p.add_argument("--cluster", metavar="SPEC", help="run the trials on a Dask cluster (as for train)")
     p.add_argument("--jobs", metavar="N", help="shorthand for --cluster local:N")
     p.set_defaults(func=run)
@@ -75,13 +84,15 @@ def choose_trials(records: list[dict[str, Any]], k: int) -> list[dict[str, Any]]
     return sorted(records, key=lambda r: (int(r["sequences"]), int(r["trial"])))[:k]
 
 
-def replay_file(path: Path, k: int, cluster: Any, again: bool) -> bool | None:
-    """Replay ``k`` trials of one results file; True if identical, False if not, None if skipped."""
+def replay_file(path: Path, k: int | None, cluster: Any, again: bool, weights: bool = False) -> bool | None:
+    """Replay ``k`` trials of one results file (``weights``: of those without a weights file, all of them when ``k``
+    is None); True if identical, False if not, None if skipped. Identical trials get their weights files."""
     from lstm_proofs.commands.train import results_lock, resolve
     from lstm_proofs.training.readings import recorded_readings
     from lstm_proofs.training.provenance import code_stamp, trainer_fingerprint
     from lstm_proofs.results import write_json_atomic
     from lstm_proofs.training.results import read_run, settings_of
+    from lstm_proofs.training.weights import save_trial, stored_trials
 
     lock = results_lock(path)
     try:
@@ -92,10 +103,18 @@ def replay_file(path: Path, k: int, cluster: Any, again: bool) -> bool | None:
         if not data["trials"]:
             print(f"{path}: no finished trials to replay")
             return None
-        if not again and stamps and all(s.get("trainer") == current for s in stamps):
+        candidates = data["trials"]
+        if weights:
+            have = set(stored_trials(path))
+            candidates = [r for r in data["trials"] if int(r["trial"]) not in have]
+            if not candidates:
+                print(f"{path}: every trial has its weights file; nothing to replay")
+                return None
+        elif not again and stamps and all(s.get("trainer") == current for s in stamps):
             print(f"{path}: produced by the current trainer ({current}); nothing to replay")
             return None
-        if not again and any(r.get("trainer") == current and r.get("identical") for r in data.get("replays", [])):
+        if not again and not weights and any(r.get("trainer") == current and r.get("identical")
+                                             for r in data.get("replays", [])):
             print(f"{path}: already replayed identically under the current trainer ({current})")
             return None
         preset, options, update = resolve(_arguments_of(settings))
@@ -107,7 +126,7 @@ def replay_file(path: Path, k: int, cluster: Any, again: bool) -> bool | None:
                                              update, backend))) != settings:
             raise UserError(f"{path}: the current presets cannot reproduce the file's settings (a row's defaults "
                             "changed); it cannot be replayed")
-        chosen = choose_trials(data["trials"], k)
+        chosen = choose_trials(candidates, len(candidates) if k is None else k)
         print(f"{path}: replaying trial(s) {', '.join(str(r['trial']) for r in chosen)} "
               f"({sum(int(r['sequences']) for r in chosen):,} sequences) under trainer {current}", flush=True)
         batch = TrialBatch(preset, tuple(int(r["trial"]) for r in chosen), int(settings["seed"]),
@@ -124,11 +143,23 @@ def replay_file(path: Path, k: int, cluster: Any, again: bool) -> bool | None:
         data = read_run(path)  # unchanged under the lock, but read again so that nothing else is lost
         data.pop("path", None)
         data["replays"] = [*data.get("replays", []), entry]
+        stored = 0
+        for r in chosen:  # an identical rerun's weights are the stored trial's
+            t = int(r["trial"])
+            if not diffs[t] and WEIGHTS_FIELD in new[t] and (weights or t not in stored_trials(path)):
+                try:
+                    save_trial(path, settings, r, new[t][WEIGHTS_FIELD])
+                except OSError as exc:
+                    raise UserError(f"cannot write the weights of trial {t} beside {path}: "
+                                    f"{exc.strerror or exc}") from None
+                stored += 1
         write_json_atomic(path, data)
     finally:
         lock.release()
     for t, d in diffs.items():
         print(f"  trial {t}: " + ("identical" if not d else "DIFFERS: " + "; ".join(d)))
+    if stored:
+        print(f"  weights of {stored} trial(s) stored in {weights_dir(path)}")
     return identical
 
 
@@ -136,13 +167,16 @@ def run(args: argparse.Namespace) -> int:
     """Replay every file; 1 if a trial differed, else 0."""
     from lstm_proofs.commands.train import cluster_arg
 
-    k = int_arg("--trials", args.trials, 1, 10_000)
+    if args.trials is not None:
+        k: int | None = int_arg("--trials", args.trials, 1, 10_000)
+    else:
+        k = None if args.weights else DEFAULT_TRIALS
     cluster = cluster_arg(args)
     paths = [Path(f) for f in args.files]
     for p in paths:
         if not p.is_file():
             raise UserError(f"{p}: no such results file")
-    outcomes = [replay_file(p, k, cluster, args.again) for p in paths]
+    outcomes = [replay_file(p, k, cluster, args.again, args.weights) for p in paths]
     differ = [str(p) for p, o in zip(paths, outcomes) if o is False]
     if differ:
         print(f"lstm-proofs: replay: trials differ in {', '.join(differ)}")

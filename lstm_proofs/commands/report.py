@@ -14,9 +14,9 @@ from lstm_proofs.errors import UserError
 def report_dir_test() -> Owned:
     """What a report directory holds (``build_report``'s files): only such a directory, or an empty one, is
     replaced unasked."""
-    from lstm_proofs.report.model import READINGS_FIGURE, REPORT_FILES, figure_file
+    from lstm_proofs.report.model import READINGS_FIGURE, REPORT_FILES, figure_file, trained_figure_file
 
-    return entries_within((*REPORT_FILES, READINGS_FIGURE), (figure_file("*"),))
+    return entries_within((*REPORT_FILES, READINGS_FIGURE), (figure_file("*"), trained_figure_file("*")))
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -25,7 +25,8 @@ from lstm_proofs.report.claims import CLAIMS, claim_verdict
 from lstm_proofs.report.html import render_html
 from lstm_proofs.report.markdown import render_report_markdown
 from lstm_proofs.report.figures import readings_states_svg, study_figures
-from lstm_proofs.report.model import READINGS_FIGURE, REPORT_FILES, CellSection, ReportData, figure_file
+from lstm_proofs.report.model import (READINGS_FIGURE, REPORT_FILES, CellSection, ReportData, figure_file,
+                                      trained_figure_file)
 from lstm_proofs.training.ablation import load_ablations
 from lstm_proofs.training.presets import PRESETS, Preset
 from lstm_proofs.training.provenance import trainer_fingerprint
@@ -91,6 +92,14 @@ def load_report_data(results: Path, cells: list[str] | None = None) -> ReportDat
     if (results / "ablate").is_dir():
         data.readings = load_ablations(results / "ablate")
         data.readings_svg = readings_states_svg(data.readings)
+    if (results / "flow_trained.json").exists():  # error flow in trained networks, drawn afresh per task
+        from lstm_proofs.flow.plot import svg_text
+        from lstm_proofs.flow.trained_plot import trained_figure
+
+        data.trained_flow = _read_json(results / "flow_trained.json")
+        tasks = dict.fromkeys(d["task"] for d in data.trained_flow.get("rows", []))
+        data.trained_svgs = [(t, svg_text(trained_figure([d for d in data.trained_flow["rows"] if d["task"] == t])))
+                             for t in tasks]
     verdicts = dict(checks)
     for rep in rows:
         rec = training_verdict(rep)
@@ -162,6 +171,8 @@ def build_report(results: Path, out: Path, cells: list[str] | None = None) -> Pa
             (tmp / figure_file(i)).write_text(svg)
         if data.readings_svg is not None:
             (tmp / READINGS_FIGURE).write_text(data.readings_svg)
+        for task, svg in data.trained_svgs:
+            (tmp / trained_figure_file(task)).write_text(svg)
         if out.exists():
             shutil.rmtree(out)
         tmp.replace(out)

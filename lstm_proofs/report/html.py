@@ -292,6 +292,18 @@ def render_html(data: ReportData) -> str:
                 "(from <code>results/flow.json</code>).</figcaption></figure>")
     else:
         flow = "<p><em>Not run yet:</em> run <code>lstm-proofs flow --json results/flow.json --plot results/flow.svg</code>.</p>"
+    if data.trained_flow is not None:
+        from lstm_proofs.commands.flow import format_trained
+
+        figs = "".join(f'<figure id="flow-trained-{html.escape(task)}">{_inline_svg(svg, f"flow-trained-{task}-")}'
+                       f"<figcaption>Error flow in the trained networks of task {html.escape(task)} (from "
+                       "<code>results/flow_trained.json</code>; docs/flow.md, 'Trained networks').</figcaption>"
+                       "</figure>" for task, svg in data.trained_svgs)
+        verdicts = "".join(f"<p>Verdict for task {html.escape(v['task'])}: <strong>{html.escape(v['verdict'])}"
+                           f"</strong> ({html.escape(v['reason'])}).</p>" for v in data.trained_flow["verdicts"])
+        rule = data.trained_flow["verdicts"][0]["rule"] if data.trained_flow["verdicts"] else ""
+        flow += ("<h3>In the trained networks</h3>" + figs + verdicts + f"<p>Rule: {html.escape(rule)}.</p>"
+                 f"<pre>{html.escape(format_trained(data.trained_flow, markdown=True))}</pre>")
     flow_rows = ""
     if data.flow:
         flow_rows = _check_rows([{"id": m["id"], "passed": m["passed"], "max_rel_error": m.get("figure"),

@@ -7,7 +7,7 @@ from typing import Any
 from lstm_proofs.codegen.markdown import KIND_TITLES, latex
 from lstm_proofs.report.model import (KERNEL_OF_KIND, OTHER_COLUMNS, READINGS_COLUMNS, READINGS_FIGURE,
                                       TRAINING_COLUMNS, ReportData, agreeing, figure_file, figure_text,
-                                      other_training_rows, reading_rows, training_rows)
+                                      other_training_rows, reading_rows, trained_figure_file, training_rows)
 
 
 def _fmt(value: Any) -> str:
@@ -42,6 +42,13 @@ def render_report_markdown(data: ReportData) -> str:
     out += ["", "## Error flow", ""]
     out.append("![error flow against lag](flow.svg)" if data.flow_svg else
                "*Not run yet:* run `lstm-proofs flow --json results/flow.json --plot results/flow.svg`.")
+    if data.trained_flow is not None:
+        from lstm_proofs.commands.flow import format_trained
+
+        out += ["", "### In the trained networks", ""]
+        out += [f"![error flow in the trained networks of task {task}]({trained_figure_file(task)})"
+                for task, _ in data.trained_svgs]
+        out += ["", format_trained(data.trained_flow, markdown=True)]
     out += ["", "## Cells", ""]
     for sec in data.cells:
         out += [f"### Cell `{sec.cell.name}`", "", f"{sec.cell.title}. Source: {sec.cell.source}.", "",

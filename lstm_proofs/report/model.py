@@ -58,6 +58,8 @@ class ReportData:
     figures: list[tuple[str, str]] = field(default_factory=list)  # (title, SVG) per table of the paper
     readings: dict[str, list[ReadingRun]] = field(default_factory=dict)  # lstm-proofs ablate's runs by row
     readings_svg: str | None = None  # internal states of the default readings' trials during training
+    trained_flow: dict[str, Any] | None = None  # lstm-proofs flow --trained's document (flow_trained.json)
+    trained_svgs: list[tuple[str, str]] = field(default_factory=list)  # (task, SVG) drawn from it
 
 
 #: Columns of the task-results table.
@@ -130,6 +132,11 @@ def figure_file(index: int | str) -> str:
 
 #: The fixed files of a report directory (besides its study figures, :func:`figure_file`).
 REPORT_FILES = ("index.html", "report.md", "flow.svg")
+
+
+def trained_figure_file(task: str) -> str:
+    """The file name of the report's figure of error flow in the trained networks of ``task`` (``"*"``: the glob)."""
+    return f"flow-trained-{task}.svg"
 
 #: The report's figure of internal states during training (``lstm-proofs ablate``'s diagnostics).
 READINGS_FIGURE = "readings-states.svg"

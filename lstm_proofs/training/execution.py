@@ -102,7 +102,15 @@ def outcome(record: dict[str, Any]) -> dict[str, Any]:
     """A trial record without its run fields (:data:`RUN_FIELDS`): what must be equal, bit for bit, whenever the
     trial is run again. Compared as JSON (what the results file keeps): records that came as Dask events have
     tuples where the worker had lists."""
-    return json.loads(json.dumps({k: v for k, v in record.items() if k not in RUN_FIELDS}))
+    return json.loads(json.dumps({k: v for k, v in record.items() if k not in RUN_FIELDS}, default=_hex))
+
+
+def _hex(value: Any) -> str:
+    """Bytes (the packed weights a record carries to the results writer, training/weights.py) as hex text, so that
+    they are compared bit for bit with the rest of the record."""
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"{type(value).__name__} in a trial record")
 
 
 Runner = Callable[[TrialBatch, ProgressFn, ResultFn], None]

@@ -104,7 +104,19 @@ class ResultsFile:
         return set(self.trials)
 
     def add(self, record: dict[str, Any], requested: int) -> None:
-        """Store a finished trial and rewrite the file."""
+        """Store a finished trial and rewrite the file. The trial's weights, which the trainer hands over in the
+        record's ``weights`` field, are written first to their own file beside this one
+        (:mod:`~lstm_proofs.training.weights`) and never into the JSON; ``record`` itself is not changed."""
+        from lstm_proofs.training.weights import WEIGHTS_FIELD, save_trial
+
+        record = dict(record)
+        payload = record.pop(WEIGHTS_FIELD, None)
+        if payload is not None:
+            try:
+                save_trial(self.path, self.settings, record, payload)
+            except OSError as exc:
+                raise UserError(f"cannot write the weights of trial {record['trial']} beside {self.path}: "
+                                f"{exc.strerror or exc}") from None
         self.trials[int(record["trial"])] = record
         self.write(requested)
 

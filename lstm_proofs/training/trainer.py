@@ -17,6 +17,10 @@ later); Exp. 1's training/test-set
 pair ``d`` from ``SeedSequence([s, 1], spawn_key=(d,))``. The lockstep kernels treat batch entries independently,
 so a trial's results do not depend on which other trials run with it, nor on the number of processes.
 
+Weights (:mod:`~lstm_proofs.training.weights`): a finished trial's record carries its final weights and its
+weights after the sequence counts of ``KEEP_AT`` (kept as the trial passes them, and in its checkpoints) in the
+field ``weights``, which the writer of the results file takes out and stores beside it.
+
 Checkpoints (:mod:`~lstm_proofs.training.checkpoints`): with a checkpoint store, the active trials' weights and
 state are saved at sequence boundaries every few seconds and when :func:`request_stop` is called, and a trial with
 a checkpoint resumes from it; a resumed trial equals an uninterrupted one bit for bit. Each record lists the code
@@ -44,6 +48,7 @@ from lstm_proofs.training.checkpoints import Checkpoints
 from lstm_proofs.training.diagnostics import PROBE_SEQUENCES, PROBE_STREAM, SITE_SEQUENCES, Probe, error_sites, measure
 from lstm_proofs.training.presets import Preset, with_construction
 from lstm_proofs.training.provenance import code_stamp
+from lstm_proofs.training.weights import KEEP_AT, WEIGHTS_FIELD, pack_params, record_payload, unpack_params
 
 #: Sequences per chunk when a test set is evaluated (bounds memory: Exp. 2a's 10,000 x 101 x 101 would be 0.8 GB).
 EVAL_CHUNK = 500
@@ -191,6 +196,7 @@ class _Trial:
         c = self.preset.construction
         self.plateau = Plateau(c.window, c.patience, c.rel_eps) if c.kind == "sequential" else None
         self.code = [code_stamp()]  # the code versions that advanced this trial (more than one when resumed)
+        self.kept: dict[int, dict[str, Any]] = {}  # weights after n sequences, n in KEEP_AT (training/weights.py)
 
     def snapshot(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The trial's state at a sequence boundary, for a checkpoint: (JSON-ready state, arrays)."""
@@ -203,7 +209,8 @@ class _Trial:
                  {k: getattr(self.plateau, k) for k in ("total", "count", "reference", "stale")}}
         if self.probe is not None:
             state["probe"] = self.probe.state()
-        return state, {"win_ok": self.win_ok, "win_err": self.win_err}
+        kept = {f"kept_{n}__{k}": v for n, p in self.kept.items() for k, v in unpack_params(p).arrays.items()}
+        return state, {"win_ok": self.win_ok, "win_err": self.win_err, **kept}
 
     def restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray], task: Any, block: int) -> None:
         """Continue from a :meth:`snapshot` (the block of online sequences in use is drawn again from the
@@ -224,8 +231,16 @@ class _Trial:
                 setattr(self.plateau, key, value)
         if self.probe is not None:
             self.probe.restore(state["probe"])
+        for n in {int(k[5:].split("__")[0]) for k in arrays if k.startswith("kept_")}:
+            self.kept[n] = pack_params(Params({k.split("__", 1)[1]: np.array(v) for k, v in arrays.items()
+                                               if k.startswith(f"kept_{n}__")}))
         here = self.code[-1]
         self.code = [*state["code"], here] if state["code"][-1] != here else list(state["code"])
+
+    def keep(self, params: Callable[[], Params]) -> None:
+        """Keep the weights after this many sequences if the count is one of :data:`KEEP_AT`."""
+        if self.sequences in KEEP_AT and self.sequences not in self.kept:
+            self.kept[self.sequences] = pack_params(params())
 
     @property
     def frozen(self) -> bool:
@@ -329,6 +344,7 @@ class _Runner:
     def new_trial(self, index: int) -> _Trial:
         p = self.preset
         tr = _Trial(index, p, self.options, self.seed, self.max_sequences)
+        tr.kept[0] = pack_params(starting_params(p, self.seed, index))  # a resumed trial restores the others
         if p.train_set_size:
             tr.dataset = index // p.trials_per_dataset if p.trials_per_dataset else 0
             if tr.dataset not in self._sets:
@@ -410,6 +426,7 @@ class _Runner:
                                   "error_sites": error_sites(p.task, self.eval.net, params, sites)}
         rec["seconds"] = time.perf_counter() - tr.start
         rec["code"] = tr.code  # commit, dirty flag and trainer fingerprint of every process that advanced it
+        rec[WEIGHTS_FIELD] = record_payload(p.topology, params, tr.kept)  # split off by the results writer
         return rec
 
 
@@ -515,6 +532,7 @@ def _run_lockstep(runner: _Runner, trials: list[int], on_result: ResultFn | None
                 for name, m in hidden.items():
                     state.params.arrays[name][b][m] = new.arrays[name][m]
             runner.observe(tr, lambda b=b: _one(state.params, b))
+            tr.keep(lambda b=b: _one(state.params, b))
             stop = runner.check(tr, lambda b=b: _one(state.params, b))
             if stop is None:
                 keep.append(b)
@@ -620,6 +638,7 @@ def _run_conventional(runner: _Runner, trials: list[int], on_result: ResultFn | 
                 new = added_cell_params(p, runner.seed, index)
                 for name, m in hidden.items():
                     params.arrays[name][m] = new.arrays[name][m]
+            tr.keep(lambda: params)
             if on_progress:
                 on_progress(1, tr.running_error, 1)
             runner.observe(tr, lambda: params)

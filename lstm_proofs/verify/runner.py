@@ -12,7 +12,7 @@ from lstm_proofs import __version__
 from lstm_proofs.results import CheckResult
 
 #: Check modules, in report order (a module that is not part of this build is skipped).
-MODULES = ("topology", "gradients", "truncated", "entrypoints", "section3", "flow", "tasks", "trainer", "learner",
+MODULES = ("topology", "gradients", "truncated", "entrypoints", "section3", "flow", "trained", "tasks", "trainer", "learner",
            "backends")
 #: The modules that run the compiled (numba) kernels; they come last, so that the kernels can be compiled in
 #: background processes while the others run (see :func:`run_all`).

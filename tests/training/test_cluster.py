@@ -1,5 +1,6 @@
-"""``train --cluster``: trials on a Dask cluster give the records of a serial run, bit for bit, on a local cluster,
-against a scheduler and workers started by hand, after a worker is killed mid-run, and after a stop and rerun."""
+"""``train --cluster``: trials on a Dask cluster give the records (and stored weights) of a serial run, bit for bit,
+on a local cluster, against a scheduler and workers started by hand, after a worker is killed mid-run, and after a
+stop and rerun."""
 
 import json
 import os
@@ -17,6 +18,7 @@ from lstm_proofs.cli import main
 from lstm_proofs.errors import UserError
 from lstm_proofs.training import execution
 from lstm_proofs.training.execution import ClusterSpec, outcome, parse_cluster
+from lstm_proofs.training.weights import load_trial
 
 #: Four trials of Exp. 6a, short enough for CI, long enough (several seconds per chunk) to be killed mid-run.
 ROW = ["train", "6a", "--trials", "4", "--max-sequences", "4000", "--quiet"]
@@ -24,8 +26,15 @@ CLI = [sys.executable, "-m", "lstm_proofs.cli"]
 
 
 def _outcomes(path: Path) -> list[dict]:
+    """The records without their run fields, each with the trial's stored weights (final and snapshots)."""
     data = json.loads(Path(path).read_text())
-    return [outcome(t) for t in data["trials"]]
+    out = []
+    for t in data["trials"]:
+        w = load_trial(path, t["trial"])
+        arrays = {f"{n}/{k}": v.tobytes() for n, p in [("final", w.final), *w.kept.items()]
+                  for k, v in p.arrays.items()}
+        out.append({**outcome(t), "weights": arrays})
+    return out
 
 
 @pytest.fixture(scope="module")
