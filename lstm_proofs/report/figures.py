@@ -155,4 +155,8 @@ def readings_states_svg(matrix: dict[str, list[Any]]) -> str | None:
         fig = Figure(figsize=(FIGURE_WIDTH_INCHES, 3.4 * rows), layout="constrained")
         FigureCanvasAgg(fig)
         draw_states(fig, panels)
+        for ax in fig.axes:  # plain numbers: mathtext powers of ten render too small at the page's width
+            if ax.get_xscale() == "log":
+                plain_log_ticks(ax.xaxis)
+                plain_log_ticks(ax.yaxis, (1.0, 2.0, 5.0))
     return svg_text(fig)

@@ -221,7 +221,7 @@ def draw_states(fig: Any, panels: list[tuple[str, list[dict[str, Any]]]], column
         ax.axhline(5.3, color="grey", ls=":", lw=1, label="|s| = 5.3: h' < 2% of h'(0)")
         ax.plot([], [], color="tab:blue", label="solved")
         ax.plot([], [], color="tab:red", label="not solved")
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(loc="lower right")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(row)

@@ -84,11 +84,14 @@ def test_the_reference_learner_changes_the_weights_at_every_step_in_mode_step():
         np.testing.assert_allclose(got.arrays[name], v, rtol=0, atol=1e-13)
 
 
+# Faults in the generated learner (its forward traces; the weight changes of each mode are applied by the shared
+# lstm_proofs/kernels/numpy_network.py, whose modes the checks compare with the reference the same way).
 LEARNER_FAULTS = [
-    ("vanilla", "p_in += lr * G_p_in", "p_in += 2 * lr * G_p_in"),
-    ("forget", "W_hidden += lr * (acc[0] * mask_hidden)", "W_hidden += lr * (acc[0] * mask_hidden) * (1 + 1e-9)"),
+    ("vanilla", "T_p_in += ds_dp_in", "T_p_in += 2 * ds_dp_in"),
+    ("forget", "T_net_forget += ds_dnet_forget[..., None] * z_cells",
+     "T_net_forget += ds_dnet_forget[..., None] * z_cells * (1 + 1e-9)"),
     ("lstm1997", "T_net_in += ds_dnet_in[..., None] * z_cells", "T_net_in += ds_dnet_in[..., None] * z_cells * (1 + 1e-9)"),
-    ("vanilla_cifg", "G_hidden *= lr_h", "G_hidden *= lr_h * (1 + 1e-9)"),
+    ("vanilla_cifg", "T_p_in += ds_dp_in", "T_p_in += ds_dp_in * (1 + 1e-9)"),
 ]
 
 
