@@ -66,7 +66,12 @@ def _jsonable(value: Any) -> Any:
 
 
 def write_json_atomic(path: str | os.PathLike[str], payload: Any) -> None:
-    """Write ``payload`` as JSON to ``path`` atomically (a temporary file renamed into place).
+    """Write ``payload`` as JSON to ``path`` atomically (see :func:`write_text_atomic`)."""
+    write_text_atomic(path, json.dumps(_jsonable(payload), indent=2, sort_keys=False) + "\n")
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` atomically (a temporary file renamed into place).
 
     An interrupted run never leaves a half-written file behind.
     """
@@ -75,8 +80,7 @@ def write_json_atomic(path: str | os.PathLike[str], payload: Any) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as fh:
-            json.dump(_jsonable(payload), fh, indent=2, sort_keys=False)
-            fh.write("\n")
+            fh.write(text)
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; results files are meant to be shared
         os.replace(tmp, path)
     except BaseException:

@@ -105,14 +105,12 @@ def run(args: argparse.Namespace) -> int:
 
 def matrix_text(preset: Any, files: list[tuple[str, Path]]) -> str:
     """The readings of a row side by side: trials, success with its interval, median sequences, verdict."""
-    from lstm_proofs.training.results import read_run, stats_cells
+    from lstm_proofs.training.ablation import ReadingRun, reading_rows
+    from lstm_proofs.training.results import read_run
     from lstm_proofs.training.study import row_report
 
+    runs = [ReadingRun(name, "", row_report(preset, read_run(path)), path) for name, path in files]
     lines = [f"readings of {preset.row} ({preset.paper.table}):"]
-    for name, path in files:
-        rep = row_report(preset, read_run(path))
-        success, median, _, _, censored, verdict = stats_cells(rep)
-        n = len(rep.run["trials"]) if rep.run else 0
-        lines.append(f"  {name:<22} {n:>3} trials; success {success}; median {median}; {censored} censored; "
-                     f"{verdict}")
+    for name, _, n, _, success, median, verdict in reading_rows(runs):
+        lines.append(f"  {name:<22} {n:>3} trials; success {success}; median {median}; {verdict}")
     return "\n".join(lines)

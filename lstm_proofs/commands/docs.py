@@ -46,12 +46,12 @@ def checks_markdown(payload: dict[str, Any]) -> str:
 
 
 def _flow_markdown(payload: dict[str, Any]) -> str:
-    from lstm_proofs.commands.flow import format_markdown
+    from lstm_proofs.flow.text import format_markdown
     return format_markdown(payload)
 
 
 def _trained_markdown(payload: dict[str, Any]) -> str:
-    from lstm_proofs.commands.flow import format_trained
+    from lstm_proofs.flow.text import format_trained
     return format_trained(payload, markdown=True)
 
 

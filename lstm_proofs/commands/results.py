@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from lstm_proofs.commands.outputs import force_flag, head_contains, input_dir, output_file
@@ -77,14 +75,11 @@ def _has_states(matrix: dict) -> bool:
 
 
 def _write(out: Path, text: str) -> None:
-    """Write ``text`` to ``out`` atomically."""
+    """Write ``text`` to ``out`` atomically; a failure is a one-line error naming ``out``."""
+    from lstm_proofs.results import write_text_atomic
+
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
+        write_text_atomic(out, text)
     except OSError as exc:
         raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
 

@@ -293,7 +293,7 @@ def render_html(data: ReportData) -> str:
     else:
         flow = "<p><em>Not run yet:</em> run <code>lstm-proofs flow --json results/flow.json --plot results/flow.svg</code>.</p>"
     if data.trained_flow is not None:
-        from lstm_proofs.commands.flow import format_trained
+        from lstm_proofs.flow.text import format_trained
 
         figs = "".join(f'<figure id="flow-trained-{html.escape(task)}">{_inline_svg(svg, f"flow-trained-{task}-")}'
                        f"<figcaption>Error flow in the trained networks of task {html.escape(task)} (from "

@@ -43,7 +43,7 @@ def render_report_markdown(data: ReportData) -> str:
     out.append("![error flow against lag](flow.svg)" if data.flow_svg else
                "*Not run yet:* run `lstm-proofs flow --json results/flow.json --plot results/flow.svg`.")
     if data.trained_flow is not None:
-        from lstm_proofs.commands.flow import format_trained
+        from lstm_proofs.flow.text import format_trained
 
         out += ["", "### In the trained networks", ""]
         out += [f"![error flow in the trained networks of task {task}]({trained_figure_file(task)})"

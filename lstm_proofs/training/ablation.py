@@ -24,7 +24,8 @@ ABLATE_DIR = Path("results/ablate")
 #: An unsolved trial's outputs are stuck when at least this fraction of its final output activations is saturated.
 STUCK = 0.9
 
-#: Verdicts under which a reading brings a row into agreement with the paper (or beyond it).
+#: Verdicts under which a row agrees with the paper (or does better than it): a reading that gives one brings the
+#: row into agreement; the report judges the claims of LSTM rows by the same.
 AGREEING = ("reproduces", "faster", "more reliable")
 
 #: The header line of the generated page.

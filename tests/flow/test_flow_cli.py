@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lstm_proofs.cli import main
-from lstm_proofs.commands.flow import format_markdown
+from lstm_proofs.flow.text import format_markdown
 from lstm_proofs.network.model import load_kernels
 
 REPO = Path(__file__).resolve().parents[2]

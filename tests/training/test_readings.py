@@ -82,7 +82,6 @@ def test_recorded_readings_rebuild_the_settings_for_replay():
             settings = settings_of(preset, 0, 1000, options, update)
             assert settings["readings"] == [name]
             again = recorded_readings(replace(run[0], update=update), settings["readings"])
-            again = again if name != "plateau=long" else again  # window recorded in construction settings
             assert settings_of(again, 0, 1000, options, update) == settings
     with pytest.raises(UserError, match="unknown reading"):
         recorded_readings(run[0], ["bogus=1"])
