@@ -70,11 +70,12 @@ def _git(*args: str) -> str | None:
 def git_state() -> tuple[str | None, bool | None]:
     """(commit, dirty) of the git checkout holding the package; (None, None) outside one or without git.
 
-    ``dirty`` counts changes to tracked files only (untracked files, e.g. results being written, do not count)."""
+    ``dirty`` counts changes to tracked files outside ``results/`` only: results files and checkpoints being written
+    (untracked, or tracked and advanced by a resumed run) do not make the code dirty."""
     commit = _git("rev-parse", "HEAD")
     if not commit:
         return None, None
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", ":/", ":(exclude,top)results")
     return commit, (None if status is None else bool(status))
 
 
