@@ -19,7 +19,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from benchmarks import cluster, report, suite, training  # noqa: E402
+from benchmarks import check_time, cluster, report, suite, training  # noqa: E402
 from lstm_proofs.commands.docs import replace_block  # noqa: E402
 from lstm_proofs.errors import UserError  # noqa: E402
 from lstm_proofs.results import write_json_atomic  # noqa: E402
@@ -35,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3,
                    help="passes over the paper's networks the repeats are split into (default 3)")
     p.add_argument("--quick", action="store_true", help="2 repeats, memory only up to T = 1000 (a smoke run)")
-    p.add_argument("--only", choices=("cluster",),
-                   help="run one group of measurements and merge it into the existing results file")
+    p.add_argument("--only", choices=("cluster", "check"),
+                   help="run one group of measurements and merge it into the existing results file (cluster: "
+                        "train --cluster from 1 to 2 workers; check: lstm-proofs check cold and warm)")
     p.add_argument("--json", type=Path, default=ROOT / "results" / "benchmarks.json", help="results file")
     p.add_argument("--doc", type=Path, default=ROOT / "docs" / "performance.md", help="generated document")
     args = p.parse_args(argv)
@@ -48,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.only == "cluster":
                 print(f"lstm-proofs train --cluster: {cluster.ROW}, {cluster.TRIALS} trials", flush=True)
                 payload["cluster"] = cluster.scaling()
+            if args.only == "check":
+                print("lstm-proofs check, default run: cold (fresh numba cache), then warm", flush=True)
+                payload["check"] = check_time.timing()
+            if args.only:
                 write_json_atomic(args.json, payload)
         else:
             if args.repeats < 1 or args.rounds < 1:
@@ -56,10 +61,11 @@ def main(argv: list[str] | None = None) -> int:
             write_json_atomic(args.json, payload)
             print(report.table(payload))
         _write_text(args.doc, report.render(payload))
-        cluster_doc = args.doc.with_name("cluster.md")
-        if cluster_doc.exists():
-            _write_text(cluster_doc, replace_block(cluster_doc.read_text(), "cluster-figures",
-                                                   report.cluster_markdown(payload)))
+        for name, block, render in (("cluster.md", "cluster-figures", report.cluster_markdown),
+                                    ("verification.md", "check-time", report.check_time_markdown)):
+            doc = args.doc.with_name(name)
+            if doc.exists():
+                _write_text(doc, replace_block(doc.read_text(), block, render(payload)))
         print(f"wrote {args.doc}" + ("" if args.report else f" and {args.json}"))
         return 0
     except UserError as exc:
@@ -90,6 +96,8 @@ def run(repeats: int, quick: bool = False, rounds: int = 1) -> dict:
     if suite.numba_available():
         print(f"lstm-proofs train --cluster: {cluster.ROW}, {cluster.TRIALS} trials", flush=True)
         payload["cluster"] = cluster.scaling()
+    print("lstm-proofs check, default run: cold (fresh numba cache), then warm", flush=True)
+    payload["check"] = check_time.timing()
     payload["targets"] = report.targets(payload)
     payload["elapsed_s"] = round(time.perf_counter() - start, 1)
     return payload

@@ -377,7 +377,7 @@ def cluster_markdown(payload: dict[str, Any]) -> str:
     L += ["", f"Speed-up from 1 to 2 workers: **{c['speedup_2_over_1_workers']:.2f}x** (parallel efficiency "
               f"{eff:.0%}); 2 workers against one process: {c['speedup_2_workers_over_in_process']:.2f}x.", ""]
     rows, totals = projections(payload)
-    per_row = [{"trials": p["row"].trials, "hours": p["hours"]["numba_lockstep"], "readings": _readings(p["row"].row)}
+    per_row = [{"trials": p["row"].trials, "hours": p["hours"]["numba_lockstep"], "readings": _readings(p["row"].row_id)}
                for p in rows if p["hours"]["numba_lockstep"] is not None]
     proj = on_cores(per_row, min(1.0, eff))
     L += [f"Projected wall time of the paper's {len(per_row)} LSTM rows (every trial, numba, in lockstep) at the paper's "
@@ -392,4 +392,23 @@ def cluster_markdown(payload: dict[str, Any]) -> str:
     for a, b in zip(proj, ten):
         L.append(f"| {a['cores']} | {fmt_hours(a['expected_h'])} | {fmt_hours(b['expected_h'])} |")
     assert [a["cores"] for a in proj] == list(CORES)
+    return "\n".join(L)
+
+
+def check_time_markdown(payload: dict[str, Any]) -> str:
+    """The measured block of docs/verification.md: wall and processor time of ``lstm-proofs check``'s default run,
+    cold and warm, against its 2-minute limit."""
+    c = payload.get("check")
+    if not c:
+        return "(not measured yet: run `python -m benchmarks --only check`)"
+    L = [f"Measured by `python -m benchmarks --only check` on {c['cpus']} cores (load average at start "
+         f"{', '.join(f'{x:.1f}' for x in c['load_average_at_start'])}). Processor time is that of `check` and the "
+         "processes it starts (the background compilation included).", "",
+         f"| run | checks | exit | wall clock | processor time | within {c['limit_s']:.0f} s |",
+         "|---|---:|---:|---:|---:|---|"]
+    for label, key in (("cold (fresh numba cache: every kernel compiled)", "cold"),
+                       ("warm (the same cache again)", "warm")):
+        r = c[key]
+        ok = "yes" if r["wall_s"] <= c["limit_s"] else f"**no** ({r['wall_s'] / c['limit_s']:.1f}x)"
+        L.append(f"| {label} | {r['checks']} | {r['exit']} | {r['wall_s']:.0f} s | {r['cpu_s']:.0f} s | {ok} |")
     return "\n".join(L)

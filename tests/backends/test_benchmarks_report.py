@@ -79,3 +79,31 @@ def test_checked_in_cluster_page_quotes_the_results_file():
     assert replace_block(doc.read_text(), "cluster-figures", report.cluster_markdown(payload)) == doc.read_text()
     if "cluster" in payload:
         assert f"**{payload['cluster']['speedup_2_over_1_workers']:.2f}x**" in doc.read_text()
+
+
+def test_rows_name_the_trainer_rows_with_the_same_trial_counts():
+    from lstm_proofs.training.presets import get_preset
+
+    assert len({r.row_id for r in ROWS}) == len(ROWS)
+    for r in ROWS:
+        assert get_preset(r.row_id).trials == r.trials, r.row_id
+
+
+def test_check_time_block_marks_a_run_over_the_limit():
+    c = {"cpus": 2, "load_average_at_start": [0.5, 0.2, 0.1], "limit_s": 120.0,
+         "cold": {"wall_s": 300.0, "cpu_s": 600.0, "exit": 0, "checks": 259},
+         "warm": {"wall_s": 90.0, "cpu_s": 95.0, "exit": 0, "checks": 259}}
+    text = report.check_time_markdown({"check": c})
+    cold, warm = (line for line in text.splitlines() if line.startswith(("| cold", "| warm")))
+    assert "300 s" in cold and "600 s" in cold and "**no** (2.5x)" in cold
+    assert "90 s" in warm and warm.endswith("| yes |")
+    assert "not measured" in report.check_time_markdown({})
+
+
+@pytest.mark.skipif(not RESULTS.exists(), reason="no results/benchmarks.json (run python -m benchmarks)")
+def test_checked_in_verification_page_quotes_the_check_timing():
+    from lstm_proofs.commands.docs import replace_block
+
+    doc = ROOT / "docs" / "verification.md"
+    payload = json.loads(RESULTS.read_text())
+    assert replace_block(doc.read_text(), "check-time", report.check_time_markdown(payload)) == doc.read_text()
