@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     matrix = load_ablations(ablate) if ablate.is_dir() else {}
     readings_out = Path(args.readings_out)
     figure = readings_out.with_name(readings_out.stem + "-states.png")
-    readings_text = readings_markdown(matrix, figure.name if _has_states(matrix) else None)
+    readings_text = readings_markdown(matrix, figure.name if _has_states(matrix) else None, _storage(matrix))
     if args.check:
         return max(_check(Path(args.out), generate_markdown(load_runs(root))), _check(readings_out, readings_text))
     out = output_file("--out", args.out, owned=RESULTS_PAGE, what="a page written by lstm-proofs results",
@@ -66,6 +66,18 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {readings_out}: {len(matrix)} rows with readings ({sum(map(len, matrix.values()))} results "
           f"files in {ablate})")
     return 0
+
+
+def _storage(matrix: dict) -> dict[str, list[str]]:
+    """The readings page's storage section of each Exp. 2 row (lstm_proofs.flow.storage), from the stored weights
+    of its readings' results files."""
+    from lstm_proofs.flow.storage import INFORMATIVE_STEP, measure_file, storage_section
+
+    out = {}
+    for row, runs in matrix.items():
+        if runs[0].report.preset.task in INFORMATIVE_STEP:
+            out[row] = storage_section({r.name: measure_file(r.path) for r in runs})
+    return out
 
 
 def _has_states(matrix: dict) -> bool:

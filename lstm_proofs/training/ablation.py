@@ -77,9 +77,10 @@ def load_ablations(root: Path = ABLATE_DIR) -> dict[str, list[ReadingRun]]:
     return {row: out[row] for row in [p.row for p in PRESETS] if row in out}
 
 
-def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = None) -> str:
+def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = None,
+                      sections: dict[str, list[str]] | None = None) -> str:
     """``docs/readings.md``: per row, every reading's trials, success, median, verdict, and the readings that
-    bring the row into agreement with the paper."""
+    bring the row into agreement with the paper; ``sections`` adds lines at the end of a row's part (by row id)."""
     lines = [READINGS_HEADER, "", "# Readings of the paper, tried", "",
              "Each table below is one row of the paper's tables run by `lstm-proofs ablate ROW` under our default "
              "reading (docs/decisions.md) and under each documented alternative reading of the paper and each "
@@ -105,6 +106,8 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
         diag = diagnostics_text(runs)
         if diag:
             lines += diag + [""]
+        if sections and sections.get(row):
+            lines += sections[row] + [""]
     if figure:
         lines += ["## Internal states during training", "",
                   "The largest |s| over the memory cells of a trial's network on its probe sequences (8 fresh "
