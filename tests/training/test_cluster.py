@@ -86,6 +86,12 @@ def test_local_cluster_equals_serial_run(serial, tmp_path, capsys):
     assert main([*ROW, "--cluster", "local:2", "--json", str(path)]) == 0
     out = capsys.readouterr().out
     assert "cluster local:2: 2 worker(s), 2 thread(s); dashboard " in out
+    try:
+        import bokeh  # noqa: F401  (the README's set-up installs it: the 'dashboard' extra)
+    except ImportError:
+        pass
+    else:
+        assert "; dashboard http://127.0.0.1:" in out
     assert _outcomes(path) == serial
 
 
