@@ -104,13 +104,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def matrix_text(preset: Any, files: list[tuple[str, Path]]) -> str:
-    """The readings of a row side by side: trials, success with its interval, median sequences, verdict."""
+    """The readings of a row side by side: trials, success with its interval, median sequences, trials censored at
+    the cap, verdict."""
     from lstm_proofs.training.ablation import ReadingRun, reading_rows
     from lstm_proofs.training.results import read_run
     from lstm_proofs.training.study import row_report
 
     runs = [ReadingRun(name, "", row_report(preset, read_run(path)), path) for name, path in files]
     lines = [f"readings of {preset.row} ({preset.paper.table}):"]
-    for name, _, n, _, success, median, verdict in reading_rows(runs):
-        lines.append(f"  {name:<22} {n:>3} trials; success {success}; median {median}; {verdict}")
+    for run, (name, _, n, _, success, median, verdict) in zip(runs, reading_rows(runs)):
+        censored = run.report.stats.censored if run.report.stats is not None else 0
+        lines.append(f"  {name:<22} {n:>3} trials; success {success}; median {median}; {censored} censored at "
+                     f"the cap; {verdict}")
     return "\n".join(lines)

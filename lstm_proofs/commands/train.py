@@ -295,13 +295,25 @@ def summary_text(preset: Preset, trials: dict[int, dict[str, Any]], settings: di
 
 # ----- execution: in this process or on a Dask cluster -----
 
+def resumed_sequences(batch: TrialBatch) -> int:
+    """Training sequences the checkpoints of the batch's trials already hold (where a resumed run's bar starts)."""
+    if batch.store is None:
+        return 0
+    done = 0
+    for i in set(batch.store.pending()) & set(batch.trials):
+        loaded = batch.store.load(i)
+        if loaded is not None:
+            done += int(loaded[0].get("sequences", 0))
+    return done
+
+
 def _execute(batch: TrialBatch, run_batch: Runner, on_result: Any, quiet: bool) -> None:
     """Run ``batch`` with ``run_batch`` behind a progress bar over its sequence budget."""
     from lstm_proofs.commands.progress import progress_bar
 
     cap = batch.cap
     bar = progress_bar(disable=quiet, total=len(batch.trials) * cap, unit="seq", desc=batch.preset.row,
-                       unit_scale=True)
+                       unit_scale=True, initial=resumed_sequences(batch))
     solved = [0]
     errors: dict[str, float] = {}
 

@@ -48,6 +48,9 @@ def test_rerun_resumes_and_list_shows_the_readings(ablated, capsys):
     assert main(["ablate", *QUICK, "--readings", "default", "--root", str(ablated)]) == 0
     out = capsys.readouterr().out
     assert "(2 already in" in out and "readings of 6a (Table 9):" in out
+    line = next(x for x in out.splitlines() if x.startswith("  default "))
+    unsolved = sum(not r["solved"] for r in _trials(ablated / "6a" / "default__cap=300.json"))
+    assert " 2 trials; success " in line and f"; {unsolved} censored at the cap;" in line
     assert main(["ablate", "6a", "--list"]) == 0
     out = capsys.readouterr().out
     for name in ("origin=0", "update=sequence", "st3-error=squared", "out-bias=section4", "gradient=full",

@@ -97,6 +97,22 @@ def test_periodic_checkpoints_are_written_and_resumed(tmp_path):
     assert _strip(resumed) == _strip(run_trials(preset, [0], seed=1, max_sequences=cap, options=options))
 
 
+def test_resumed_run_progress_starts_at_the_checkpointed_sequences(tmp_path):
+    from lstm_proofs.commands.train import resumed_sequences
+    from lstm_proofs.training.execution import TrialBatch
+
+    preset, options, cap = CASES["2a-sequential"]
+    store = Checkpoints(tmp_path / "ckpt", {"case": 1}, every=0.0)
+    batch = TrialBatch(preset, (0, 1), 1, cap, options, "step", "numpy", store)
+    assert resumed_sequences(batch) == 0  # a fresh run
+    with pytest.raises(KeyboardInterrupt):
+        run_trials(preset, [0, 1], seed=1, max_sequences=cap, options=options, on_progress=_stopping_after(30),
+                   checkpoints=store)
+    assert resumed_sequences(batch) == 2 * 30  # both trials in lockstep, 30 sequences each
+    assert resumed_sequences(replace(batch, trials=(1,))) == 30
+    assert resumed_sequences(replace(batch, store=None)) == 0
+
+
 def test_checkpoint_of_other_settings_or_corrupt_file_is_refused(tmp_path):
     store = Checkpoints(tmp_path, {"seed": 1})
     store.save(4, {"x": 1}, {"a": np.zeros(2)})
