@@ -6,13 +6,14 @@ figure that was measured and the tolerance it was held to.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Iterator
 
 
 @dataclass
@@ -71,17 +72,24 @@ def write_json_atomic(path: str | os.PathLike[str], payload: Any) -> None:
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` atomically (a temporary file renamed into place).
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_file`)."""
+    with atomic_file(path) as fh:
+        fh.write(text)
 
-    An interrupted run never leaves a half-written file behind.
-    """
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike[str], binary: bool = False) -> Iterator[IO[Any]]:
+    """An open file whose contents replace ``path`` when the block ends without an exception: written to a
+    temporary file beside ``path`` and renamed into place, so an interrupted run never leaves a half-written file
+    behind (the temporary file is removed on any exception). Parent directories are created; the file is made
+    readable by all (results files are meant to be shared)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results files are meant to be shared
+        with os.fdopen(fd, "wb" if binary else "w") as fh:
+            yield fh
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ import numpy as np
 from lstm_proofs.commands.arguments import int_arg
 from lstm_proofs.commands.outputs import force_flag, npz_with, output_file
 from lstm_proofs.errors import UserError
+from lstm_proofs.results import atomic_file
 
 #: Largest number of sequences one ``sample`` call writes.
 MAX_N = 1_000_000
@@ -81,16 +80,8 @@ def run(args: argparse.Namespace) -> int:
                         f"ask for fewer (at most {MAX_BYTES / 1e9:.0f} GB)")
     arrays = sample_arrays(task.name, options, n, seed)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez_compressed(fh, **arrays)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(out, binary=True) as fh:
+            np.savez_compressed(fh, **arrays)
     except OSError as exc:
         raise UserError(f"cannot write {exc.filename or args.out}: {exc.strerror or exc}") from None
     lengths = arrays["lengths"]

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from lstm_proofs.errors import UserError
+from lstm_proofs.results import atomic_file
 
 #: File types the plot can be written as.
 PLOT_SUFFIXES = (".svg", ".png")
@@ -169,15 +170,7 @@ def plot_flow(payload: dict[str, Any], path: str | os.PathLike[str]) -> None:
     """
     out = check_plot_path(path)
     fig = flow_figure(payload)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
-    try:
-        fmt = out.suffix[1:].lower()
-        # no creation date or random ids in the file: the same results give the same bytes
-        meta = {"Date": None} if fmt == "svg" else {}
-        with matplotlib.rc_context(SVG_SETTINGS):
-            fig.savefig(tmp, format=fmt, metadata=meta)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    fmt = out.suffix[1:].lower()
+    # no creation date or random ids in the file: the same results give the same bytes
+    with atomic_file(out, binary=True) as fh, matplotlib.rc_context(SVG_SETTINGS):
+        fig.savefig(fh, format=fmt, metadata={"Date": None} if fmt == "svg" else {})

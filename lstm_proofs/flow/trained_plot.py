@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from lstm_proofs.flow.plot import FIGURE_STYLE, FIGURE_WIDTH_INCHES, SVG_SETTINGS, check_plot_path, plain_number
+from lstm_proofs.results import atomic_file
 
 _COLOURS = {"solved": "#1f77b4", "failed": "#d62728"}
 #: One colour per conventional row of a figure, in order.
@@ -96,13 +97,7 @@ def plot_trained(docs: list[dict[str, Any]], path: str | os.PathLike[str]) -> No
     """Draw :func:`trained_figure` to an SVG or PNG file, atomically, with deterministic SVG bytes."""
     out = check_plot_path(path)
     fig = trained_figure(docs)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp{out.suffix}")
-    try:
-        fmt = out.suffix[1:].lower()
-        with matplotlib.rc_context(SVG_SETTINGS):
-            fig.savefig(tmp, format=fmt, metadata={"Date": None} if fmt == "svg" else {})
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    fmt = out.suffix[1:].lower()
+    # no creation date or random ids in the file: the same results give the same bytes
+    with atomic_file(out, binary=True) as fh, matplotlib.rc_context(SVG_SETTINGS):
+        fig.savefig(fh, format=fmt, metadata={"Date": None} if fmt == "svg" else {})

@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,6 +37,7 @@ import numpy as np
 
 from lstm_proofs.errors import UserError
 from lstm_proofs.network import Params, Topology
+from lstm_proofs.results import atomic_file
 
 FORMAT = "lstm-proofs/weights/1"
 
@@ -126,15 +125,8 @@ def save_trial(results_path: Path, settings: dict[str, Any], record: dict[str, A
     meta = {"format": FORMAT, "settings": json.loads(json.dumps(settings)), "trial": int(record["trial"]),
             "solved": bool(record["solved"]), "stop": str(record["stop"]), "sequences": int(record["sequences"]),
             "topology": payload["topology"], "kept": sorted(int(n) for n in payload["kept"])}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, meta=np.array(json.dumps(meta)), **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, binary=True) as fh:
+        np.savez_compressed(fh, meta=np.array(json.dumps(meta)), **arrays)
     return path
 
 
