@@ -366,6 +366,8 @@ def commit_text(rep: Any, plain: bool = False) -> str:
     if pv is None:
         return "-"
     tick = "" if plain else "`"
+    if not pv.commits and not pv.unknown:
+        return "- (no finished trial)"
     text = ", ".join(f"{tick}{c[:7]}{tick}" for c in pv.commits) or "unknown"
     if pv.unknown:
         text += f" ({pv.unknown} trial(s) without provenance)"

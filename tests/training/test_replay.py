@@ -108,3 +108,9 @@ def test_unreplayable_files_are_one_line_errors(run_file, tmp_path, capsys, edit
 def test_missing_file_is_a_one_line_error(tmp_path, capsys):
     assert main(["replay", str(tmp_path / "none.json")]) == 2
     assert "no such results file" in capsys.readouterr().err
+
+
+def test_a_results_file_without_finished_trials_names_no_commit(run_file):
+    run = json.loads(run_file.read_text())
+    empty = row_report(get_preset("2a/lstm"), {**run, "trials": []})
+    assert commit_text(empty) == "- (no finished trial)"
