@@ -385,6 +385,94 @@ def commit_text(rep: Any, plain: bool = False) -> str:
     return text
 
 
+def checkpointed(results_path: str | Path) -> dict[int, tuple[int, float]]:
+    """The unfinished trials of a results file that have a checkpoint: (training sequences, seconds of training)
+    by trial, read from the files' metadata (an unreadable checkpoint counts as none)."""
+    import zipfile
+
+    import numpy as np
+
+    from lstm_proofs.training.checkpoints import checkpoint_dir
+
+    out = {}
+    for f in sorted(checkpoint_dir(Path(results_path)).glob("trial_*.npz")):
+        try:
+            with np.load(f, allow_pickle=False) as z:
+                state = json.loads(str(z["meta"]))["state"]
+            out[int(f.stem.split("_", 1)[1])] = (int(state["sequences"]), float(state["seconds"]))
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, json.JSONDecodeError):
+            continue
+    return out
+
+
+def completion(rep: Any) -> dict[str, Any] | None:
+    """What completing a row at its default cap (the paper's 5,000,000 for Exps. 2a-2c, ten times the paper's mean
+    elsewhere) and the paper's trial count still takes, at most: every trial not yet run, and every trial censored
+    below that cap rerun from the start (a trial stopped at a lower cap cannot be resumed under a larger one),
+    runs to the cap; checkpointed sequences are done. The rate is the row's own: the trial-sequences it has run
+    (finished trials and checkpoints) over its wall time. None for a row with nothing left."""
+    p = rep.preset
+    target, n = int(p.max_sequences), int(p.paper.trials)
+    if rep.run is None:
+        return {"row": p.row, "cap": None, "target": target, "left": n, "sequences": n * target, "rate": None}
+    trials = rep.run["trials"][:n]
+    done = {int(t["trial"]) for t in trials}
+    ckpt = {t: v for t, v in (checkpointed(rep.run["path"]) if rep.run.get("path") else {}).items() if t not in done}
+    held = {t: q for t, (q, _) in ckpt.items()}
+    if rep.cap >= target:
+        rerun = 0
+        left = n - len(trials)
+        todo = left * target - sum(held.values())
+    else:  # the row again at the target cap, in a results file of its own: solved trials solve again
+        rerun = len(trials)
+        left = n
+        todo = sum(int(t["sequences"]) if t["solved"] else target for t in trials) + (n - len(trials)) * target
+    if todo <= 0:
+        return None
+    if trials:  # the finished trials over the wall time of the runs that finished them
+        run_seq, wall = sum(int(t["sequences"]) for t in trials), float(rep.run.get("wall_seconds") or 0.0)
+    else:  # checkpoints only: trials in lockstep share the wall time, which each checkpoint records
+        run_seq, wall = sum(held.values()), max((sec for _, sec in ckpt.values()), default=0.0)
+    rate = run_seq / wall if wall > 0 and run_seq > 0 else None
+    return {"row": p.row, "cap": int(rep.cap), "target": target, "left": left, "rerun": rerun,
+            "sequences": todo, "rate": rate}
+
+
+def completion_lines(reports: list[Any]) -> list[str]:
+    """docs/results.md's section on what completing the table still takes on the machine the rows ran on."""
+    rows = [c for c in (completion(r) for r in reports) if c is not None]
+    if not rows:
+        return []
+    lines = ["", "## What completing the table still takes", "",
+             "Per row left incomplete: the trials still to run to the row's default cap (the paper's 5,000,000 "
+             "sequences for Exps. 2a-2c, ten times the paper's mean elsewhere; a row run at a lower cap is run "
+             "again at that cap, its solved trials solving again at the same count), the trial-sequences that is at "
+             "most (every unsolved trial to the cap; checkpointed sequences count as done), and the hours on one "
+             "core of the machine the row ran on, at the row's own average rate: the trial-sequences of its "
+             "finished trials over the wall time of its runs (of its checkpoints where none has finished), so a "
+             "busy machine, pauses and the final tests count against it. Trials that "
+             "solve early cost less. Rows not run have no rate here (docs/performance.md projects them from the "
+             "benchmark).", "",
+             "| row | cap run | default cap | trials to run | trial-sequences to run (at most) | "
+             "rate (trial-sequences per second) | one core (at most) |", "|---|---|---|---|---|---|---|"]
+    total_h = 0.0
+    for c in rows:
+        hours = c["sequences"] / c["rate"] / 3600 if c["rate"] else None
+        total_h += hours or 0.0
+        cap = fmt_count(c["cap"]) if c["cap"] is not None else "*not run*"
+        trials = f"{c['left']}" + (" (all again)" if c.get("rerun") else "")
+        lines.append(f"| `{c['row']}` | {cap} | {fmt_count(c['target'])} | {trials} | {fmt_count(c['sequences'])} | "
+                     f"{fmt_count(c['rate']) if c['rate'] else '-'} | {_hours(hours)} |")
+    lines.append(f"| **total** (rows with a rate) | | | | | | **{_hours(total_h)}** |")
+    return lines
+
+
+def _hours(h: float | None) -> str:
+    if h is None:
+        return "-"
+    return f"{h * 60:.0f} min" if h < 1 else f"{h:,.1f} h" if h < 100 else f"{h:,.0f} h"
+
+
 def generate_markdown(runs: Iterable[dict[str, Any]], presets: Iterable[Preset] = PRESETS) -> str:
     """``docs/results.md``: every table row at the paper's reading, its statistics over all trials, verdict,
     like-for-like comparisons and provenance; then the other runs, each labelled by its reading."""
@@ -448,6 +536,7 @@ def generate_markdown(runs: Iterable[dict[str, Any]], presets: Iterable[Preset] 
         for c in rep.comparisons:
             lines.append(f"| `{rep.preset.row}` | {c.label} | {_fig(c.paper)} | {_fig(c.ours)} | "
                          f"{c.over} solved trial(s) |")
+    lines += completion_lines(reports)
     lines += ["", "## Rows not trained here", "", "| row | table | method | # weights | learning rate | % success | "
               "success after | why |", "|---|---|---|---|---|---|---|---|"]
     for o in PAPER_ONLY_ROWS:

@@ -1,0 +1,66 @@
+"""docs/results.md's "What completing the table still takes": trials left, trial-sequences at most, and the row's
+own rate, from the results file and its checkpoints."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lstm_proofs.training.presets import get_preset
+from lstm_proofs.training.results import checkpointed, completion, completion_lines
+from lstm_proofs.training.study import row_report
+
+ROW = "6a"  # 20 trials in the paper, default cap 313,900 (ten times the paper's mean)
+
+
+def _run(tmp_path, cap, trials, wall=100.0):
+    preset = get_preset(ROW)
+    path = tmp_path / "6a.json"
+    run = {"row": ROW, "path": str(path), "wall_seconds": wall,
+           "settings": {"row": ROW, "max_sequences": cap, "seed": 0, "backend": "numba", "task_options": {}},
+           "trials": [{"trial": i, "solved": s, "stop": "solved" if s else "cap", "sequences": q}
+                      for i, (s, q) in enumerate(trials)]}
+    return preset, path, run
+
+
+def _checkpoint(path, trial, sequences, seconds):
+    d = path.with_suffix(".ckpt")
+    d.mkdir(exist_ok=True)
+    meta = json.dumps({"format": 1, "settings": {}, "state": {"sequences": sequences, "seconds": seconds}})
+    np.savez(d / f"trial_{trial:04d}.npz", meta=np.array(meta))
+
+
+def test_a_row_at_its_default_cap_runs_only_its_missing_trials(tmp_path):
+    preset, path, run = _run(tmp_path, 313_900, [(True, 1000), (False, 313_900), (True, 3000)])
+    _checkpoint(path, 3, 5000, 7.0)
+    _checkpoint(path, 0, 999, 1.0)  # a finished trial's leftover checkpoint counts for nothing
+    assert checkpointed(path) == {0: (999, 1.0), 3: (5000, 7.0)}
+    c = completion(row_report(preset, run))
+    assert c["left"] == 17 and c["rerun"] == 0
+    assert c["sequences"] == 17 * 313_900 - 5000
+    assert c["rate"] == pytest.approx((1000 + 313_900 + 3000) / 100.0)
+
+
+def test_a_row_below_its_default_cap_runs_again_with_solved_trials_solving_again(tmp_path):
+    preset, _, run = _run(tmp_path, 10_000, [(True, 1000), (False, 10_000)])
+    c = completion(row_report(preset, run))
+    assert c["left"] == 20 and c["rerun"] == 2
+    assert c["sequences"] == 1000 + 313_900 + 18 * 313_900
+
+
+def test_checkpoints_alone_give_the_rate_over_their_recorded_time(tmp_path):
+    preset, path, run = _run(tmp_path, 313_900, [], wall=0.0)
+    _checkpoint(path, 0, 4000, 20.0)
+    _checkpoint(path, 1, 4000, 20.0)  # lockstep: the same wall time
+    c = completion(row_report(preset, run))
+    assert c["rate"] == pytest.approx(8000 / 20.0)
+    assert c["sequences"] == 20 * 313_900 - 8000
+
+
+def test_complete_rows_are_left_out_and_rows_not_run_have_no_rate(tmp_path):
+    preset, _, run = _run(tmp_path, 313_900, [(True, 100)] * 20)
+    assert completion(row_report(preset, run)) is None
+    missing = completion(row_report(preset, None))
+    assert missing["sequences"] == 20 * 313_900 and missing["rate"] is None
+    text = "\n".join(completion_lines([row_report(preset, None)]))
+    assert "| `6a` | *not run* | 313,900 | 20 | 6,278,000 | - | - |" in text
