@@ -37,11 +37,22 @@ def _run(env: dict[str, str], out: Path) -> dict[str, Any]:
     return {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "exit": proc.returncode, "checks": checks}
 
 
+def runnable() -> int | None:
+    """Processes runnable at this moment, this one included (``/proc/loadavg``; None where it does not exist). Unlike
+    the load average, which trails by minutes, it shows whether the machine is busy now."""
+    try:
+        return int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def timing() -> dict[str, Any]:
     """The cold run, then the warm run, of ``lstm-proofs check`` (see the module docstring)."""
     load = list(os.getloadavg())
+    now = runnable()
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba-cache")}
         cold = _run(env, Path(tmp) / "cold.json")
         warm = _run(env, Path(tmp) / "warm.json")
-    return {"cpus": os.cpu_count(), "load_average_at_start": load, "limit_s": LIMIT_S, "cold": cold, "warm": warm}
+    return {"cpus": os.cpu_count(), "load_average_at_start": load, "runnable_at_start": now, "limit_s": LIMIT_S,
+            "cold": cold, "warm": warm}

@@ -401,9 +401,11 @@ def check_time_markdown(payload: dict[str, Any]) -> str:
     c = payload.get("check")
     if not c:
         return "(not measured yet: run `python -m benchmarks --only check`)"
+    now = c.get("runnable_at_start")
+    busy = f"; {now} process(es) runnable at start, the benchmark's own included" if now is not None else ""
     L = [f"Measured by `python -m benchmarks --only check` on {c['cpus']} cores (load average at start "
-         f"{', '.join(f'{x:.1f}' for x in c['load_average_at_start'])}). Processor time is that of `check` and the "
-         "processes it starts (the background compilation included).", "",
+         f"{', '.join(f'{x:.1f}' for x in c['load_average_at_start'])}{busy}). Processor time is that of `check` "
+         "and the processes it starts (the background compilation included).", "",
          f"| run | checks | exit | wall clock | processor time | within {c['limit_s']:.0f} s |",
          "|---|---:|---:|---:|---:|---|"]
     for label, key in (("cold (fresh numba cache: every kernel compiled)", "cold"),

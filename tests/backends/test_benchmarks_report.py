@@ -98,6 +98,8 @@ def test_check_time_block_marks_a_run_over_the_limit():
     assert "300 s" in cold and "600 s" in cold and "**no** (2.5x)" in cold
     assert "90 s" in warm and warm.endswith("| yes |")
     assert "not measured" in report.check_time_markdown({})
+    assert "runnable" not in text  # measured before the field existed
+    assert "; 1 process(es) runnable at start" in report.check_time_markdown({"check": {**c, "runnable_at_start": 1}})
 
 
 @pytest.mark.skipif(not RESULTS.exists(), reason="no results/benchmarks.json (run python -m benchmarks)")
