@@ -186,7 +186,7 @@ def storage_rows(name: str, doc: dict[str, Any]) -> list[str]:
             m = {k: _median([s[k] for s in stages]) for k in (
                 "stored", "gap", "drift", "gate_middle", "target", "other", "slope", "net_cells", "net_rest",
                 "read_right")}
-            stuck = sum(s["slope"] < STUCK_SLOPE for s in stages)
+            stuck = sum(_stuck(s) for s in stages)
             rows.append(f"| `{name}` | {'solved' if solved else 'unsolved'} ({len(stages)}) | {label} | "
                         f"{m['stored']:.2f} | {_g(m['gap'])} | {_g(m['drift'])} | {m['gate_middle']:.2f} | "
                         f"{_g(m['target'])} / {_g(m['other'])} | {_g(m['slope'])} | {stuck} of {len(stages)} | "
@@ -206,9 +206,10 @@ def storage_section(docs: dict[str, dict[str, Any]]) -> list[str]:
     if any(d["cell"] == "lstm1997_2a" for d in docs.values()):
         mechanism = [
             "Why a drift is to be expected here, from the cell's declaration (`lstm1997_2a`: g logistic, h the "
-            "identity, no output gate, no biases): every step adds y_in g(net_c) > 0 to the state, a quarter at "
-            "the moment the cell is added (both activations at 0.5), so the state ramps up over the sequence, the "
-            "same ramp for both classes, unless the input gate learns to shut at every middle symbol. The class "
+            "identity, no output gate, no biases): every step adds y_in g(net_c) > 0 to the state, about a "
+            "quarter at the moment the cell is added (both activations near 0.5, its weights being small), so the "
+            "state ramps up over the sequence, the same ramp for both classes, unless the input gate learns to "
+            "shut at every middle symbol. The class "
             "units have target 0 at every step but the last; they meet the ramp with negative weights from the "
             "cell, and the same weights act at the last step, where the ramp is highest. Whether that happened is "
             "what the table measures.", ""]
@@ -221,7 +222,8 @@ def storage_section(docs: dict[str, dict[str, Any]]) -> list[str]:
             "squared error over the training targets (the next symbol at every step) at the rate at which its "
             f"symbol is a target, 1/(2p) = {1 / (2 * p):.4g} for p = {p}: the loss the learner descends rewards "
             "that, not the 0.75 the success criterion needs at the last step.", ""]
-    return [*mechanism, "What the trials' networks keep of the class symbol and what their class output units make of it, "
+    return [*mechanism,
+            "What the trials' networks keep of the class symbol and what their class output units make of it, "
             f"measured on their stored weights ({first['sequences']} fresh sequences, seed {first['seed']}; "
             "`lstm_proofs/flow/storage.py`; readings whose results files have no weights are not listed). Medians "
             "over trials: *stored*, the fraction of sequences a threshold on the best cell's state at the last step "
@@ -230,7 +232,8 @@ def storage_section(docs: dict[str, dict[str, Any]]) -> list[str]:
             "informative step to the last step; *gate*, its input gate's mean activation between them; then, at "
             "the last step, the output unit of the sequence's class (target 1) and of the other class (target 0), "
             "the target unit's logistic slope y(1 - y) and how many trials have it below "
-            f"{STUCK_SLOPE} (stuck: the error reaching the network through the unit is cut by more than 25 times), "
+            f"{STUCK_SLOPE} with the unit below 0.5 (stuck: the error reaching the network through the unit is cut by "
+            "more than 25 times), "
             "its net input from the memory cells and from everything else, and the fraction of sequences whose "
             "target unit is above the other one.", "",
             "| reading | trials | when | stored | gap | drift | gate | class units (target / other) | slope | "
@@ -244,11 +247,16 @@ def storage_section(docs: dict[str, dict[str, Any]]) -> list[str]:
                                           or "none unsolved") for name, d in docs.items()) + "."]
 
 
+def _stuck(stage: dict[str, Any]) -> bool:
+    """The target class unit is saturated away from its target: slope below :data:`STUCK_SLOPE`, output below 0.5."""
+    return stage["slope"] < STUCK_SLOPE and stage["target"] < 0.5
+
+
 def trial_failure(stage: dict[str, Any]) -> str:
     """How an unsolved trial's last stage fails, by the rule docs/readings.md states: ``stuck by the cells`` (its
     class unit's slope below :data:`STUCK_SLOPE`, the net input from the cells larger in size than the rest),
     ``stuck by the rest`` (the same, the rest larger), ``not stored`` (stored below 0.6), ``not read`` (the rest)."""
-    if stage["slope"] < STUCK_SLOPE and stage["target"] < 0.5:
+    if _stuck(stage):
         return "stuck by the cells" if abs(stage["net_cells"]) > abs(stage["net_rest"]) else "stuck by the rest"
     return "not stored" if stage["stored"] < 0.6 else "not read"
 

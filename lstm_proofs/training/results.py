@@ -409,8 +409,10 @@ def completion(rep: Any) -> dict[str, Any] | None:
     """What completing a row at its default cap (the paper's 5,000,000 for Exps. 2a-2c, ten times the paper's mean
     elsewhere) and the paper's trial count still takes, at most: every trial not yet run, and every trial censored
     below that cap rerun from the start (a trial stopped at a lower cap cannot be resumed under a larger one),
-    runs to the cap; checkpointed sequences are done. The rate is the row's own: the trial-sequences it has run
-    (finished trials and checkpoints) over its wall time. None for a row with nothing left."""
+    runs to the cap; checkpointed sequences are done. The rate is the row's own: the trial-sequences of its
+    finished trials over the wall time recorded with them, or, where no trial has finished, the checkpoints'
+    sequences over the longest time a checkpoint records (trials in lockstep share it). None for a row with nothing
+    left."""
     p = rep.preset
     target, n = int(p.max_sequences), int(p.paper.trials)
     if rep.run is None:
