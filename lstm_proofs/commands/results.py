@@ -69,15 +69,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _storage(matrix: dict) -> dict[str, list[str]]:
-    """The readings page's storage section of each Exp. 2 row (lstm_proofs.flow.storage), from the stored weights
-    of its readings' results files."""
-    from lstm_proofs.flow.storage import INFORMATIVE_STEP, measure_file, storage_section
+    """The readings page's storage section of each Exp. 2 row with stored weights (lstm_proofs.flow.storage)."""
+    from lstm_proofs.flow.storage import readings_storage, storage_lines
 
-    out = {}
-    for row, runs in matrix.items():
-        if runs[0].report.preset.task in INFORMATIVE_STEP:
-            out[row] = storage_section({r.name: measure_file(r.path) for r in runs})
-    return out
+    return {row: storage_lines(view) for row, view in readings_storage(matrix).items()}
 
 
 def _has_states(matrix: dict) -> bool:

@@ -26,6 +26,7 @@ of the task (the same sequences for every trial and stage), with the NumPy kerne
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -170,9 +171,14 @@ def _g(x: float) -> str:
     return f"{x:.3g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.1e}"
 
 
-def storage_rows(name: str, doc: dict[str, Any]) -> list[str]:
-    """Table rows of one reading: medians over its solved and its unsolved trials, at :data:`EARLY` sequences and
-    at the end."""
+#: Columns of the storage table (docs/readings.md and the report).
+STORAGE_COLUMNS = ("reading", "trials", "when", "stored", "gap", "drift", "gate", "class units (target / other)",
+                   "slope", "stuck", "net input (cells / rest)", "read right")
+
+
+def storage_rows(name: str, doc: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Table rows of one reading (columns :data:`STORAGE_COLUMNS`): medians over its solved and its unsolved
+    trials, at :data:`EARLY` sequences and at the end."""
     rows = []
     for solved in (False, True):
         trials = [t for t in doc["trials"] if t["solved"] == solved]
@@ -187,64 +193,97 @@ def storage_rows(name: str, doc: dict[str, Any]) -> list[str]:
                 "stored", "gap", "drift", "gate_middle", "target", "other", "slope", "net_cells", "net_rest",
                 "read_right")}
             stuck = sum(_stuck(s) for s in stages)
-            rows.append(f"| `{name}` | {'solved' if solved else 'unsolved'} ({len(stages)}) | {label} | "
-                        f"{m['stored']:.2f} | {_g(m['gap'])} | {_g(m['drift'])} | {m['gate_middle']:.2f} | "
-                        f"{_g(m['target'])} / {_g(m['other'])} | {_g(m['slope'])} | {stuck} of {len(stages)} | "
-                        f"{m['net_cells']:+.1f} / {m['net_rest']:+.1f} | {m['read_right']:.2f} |")
+            rows.append((name, f"{'solved' if solved else 'unsolved'} ({len(stages)})", label, f"{m['stored']:.2f}",
+                         _g(m["gap"]), _g(m["drift"]), f"{m['gate_middle']:.2f}",
+                         f"{_g(m['target'])} / {_g(m['other'])}", _g(m["slope"]), f"{stuck} of {len(stages)}",
+                         f"{m['net_cells']:+.1f} / {m['net_rest']:+.1f}", f"{m['read_right']:.2f}"))
     return rows
 
 
-def storage_section(docs: dict[str, dict[str, Any]]) -> list[str]:
-    """docs/readings.md's lines for one Exp. 2 row: one table over its readings with stored weights (``docs``: the
-    :func:`measure_file` documents by reading name), or nothing when none has weights."""
+@dataclass
+class StorageView:
+    """What docs/readings.md and the report show of one Exp. 2 row: the paragraphs before the table (the mechanism
+    the cell's declaration implies, and what the columns mean), the table, and the failures counted by rule."""
+
+    paragraphs: list[str]
+    rows: list[tuple[str, ...]]
+    failures: str
+
+
+def storage_view(docs: dict[str, dict[str, Any]]) -> StorageView | None:
+    """The view of one Exp. 2 row from its readings' :func:`measure_file` documents (by reading name); None when no
+    reading has stored weights."""
     docs = {name: d for name, d in docs.items() if d["trials"]}
     if not docs:
-        return []
+        return None
     first = next(iter(docs.values()))
-    rows = [r for name, d in docs.items() for r in storage_rows(name, d)]
-    mechanism = []
+    paragraphs = []
     if any(d["cell"] == "lstm1997_2a" for d in docs.values()):
-        mechanism = [
+        paragraphs.append(
             "Why a drift is to be expected here, from the cell's declaration (`lstm1997_2a`: g logistic, h the "
             "identity, no output gate, no biases): every step adds y_in g(net_c) > 0 to the state, about a "
             "quarter at the moment the cell is added (both activations near 0.5, its weights being small), so the "
             "state ramps up over the sequence, the same ramp for both classes, unless the input gate learns to "
-            "shut at every middle symbol. The class "
-            "units have target 0 at every step but the last; they meet the ramp with negative weights from the "
-            "cell, and the same weights act at the last step, where the ramp is highest. Whether that happened is "
-            "what the table measures.", ""]
+            "shut at every middle symbol. The class units have target 0 at every step but the last; they meet the "
+            "ramp with negative weights from the cell, and the same weights act at the last step, where the ramp "
+            "is highest. Whether that happened is what the table measures.")
     if any(d["task"] == "2b" for d in docs.values()):
         p = int(first["p"])
-        mechanism += [
+        paragraphs.append(
             "Exp. 2b adds a difficulty of its own: its last input is a random middle symbol like every input "
             "before it, and the network has no recurrent connections, so a class unit cannot tell the last step "
             "from the others except through the cell's state. A unit that cannot tell them apart has the smallest "
             "squared error over the training targets (the next symbol at every step) at the rate at which its "
             f"symbol is a target, 1/(2p) = {1 / (2 * p):.4g} for p = {p}: the loss the learner descends rewards "
-            "that, not the 0.75 the success criterion needs at the last step.", ""]
-    return [*mechanism,
-            "What the trials' networks keep of the class symbol and what their class output units make of it, "
-            f"measured on their stored weights ({first['sequences']} fresh sequences, seed {first['seed']}; "
-            "`lstm_proofs/flow/storage.py`; readings whose results files have no weights are not listed). Medians "
-            "over trials: *stored*, the fraction of sequences a threshold on the best cell's state at the last step "
-            "classifies right (0.5: nothing stored; the middle is noise-free in 2a, so any difference at all scores "
-            "1); *gap*, that cell's mean state for class x minus class y there; *drift*, its mean change from the "
-            "informative step to the last step; *gate*, its input gate's mean activation between them; then, at "
-            "the last step, the output unit of the sequence's class (target 1) and of the other class (target 0), "
-            "the target unit's logistic slope y(1 - y) and how many trials have it below "
-            f"{STUCK_SLOPE} with the unit below 0.5 (stuck: the error reaching the network through the unit is cut by "
-            "more than 25 times), "
-            "its net input from the memory cells and from everything else, and the fraction of sequences whose "
-            "target unit is above the other one.", "",
-            "| reading | trials | when | stored | gap | drift | gate | class units (target / other) | slope | "
-            "stuck | net input (cells / rest) | read right |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|", *rows, "",
-            "How the unsolved trials fail at the end, by reading (a class unit with slope below "
-            f"{STUCK_SLOPE} and output below 0.5 is *stuck*, *by the cells* when its net input from the memory "
-            "cells is larger in size than the rest, *by the rest* otherwise; else the symbol is *not stored* when "
-            "the threshold classifies below 0.6 of the sequences, and *not read* when it is stored): "
-            + "; ".join(f"`{name}`: " + (", ".join(f"{k} {v}" for k, v in sorted(failure_counts(d).items()))
-                                          or "none unsolved") for name, d in docs.items()) + "."]
+            "that, not the 0.75 the success criterion needs at the last step.")
+    paragraphs.append(
+        "What the trials' networks keep of the class symbol and what their class output units make of it, "
+        f"measured on their stored weights ({first['sequences']} fresh sequences, seed {first['seed']}; "
+        "`lstm_proofs/flow/storage.py`; readings whose results files have no weights are not listed). Medians "
+        "over trials: *stored*, the fraction of sequences a threshold on the best cell's state at the last step "
+        "classifies right (0.5: nothing stored; the middle is noise-free in 2a, so any difference at all scores "
+        "1); *gap*, that cell's mean state for class x minus class y there; *drift*, its mean change from the "
+        "informative step to the last step; *gate*, its input gate's mean activation between them; then, at the "
+        "last step, the output unit of the sequence's class (target 1) and of the other class (target 0), the "
+        f"target unit's logistic slope y(1 - y) and how many trials have it below {STUCK_SLOPE} with the unit "
+        "below 0.5 (stuck: the error reaching the network through the unit is cut by more than 25 times), its net "
+        "input from the memory cells and from everything else, and the fraction of sequences whose target unit "
+        "is above the other one.")
+    failures = (
+        "How the unsolved trials fail at the end, by reading (a class unit with slope below "
+        f"{STUCK_SLOPE} and output below 0.5 is *stuck*, *by the cells* when its net input from the memory "
+        "cells is larger in size than the rest, *by the rest* otherwise; else the symbol is *not stored* when "
+        "the threshold classifies below 0.6 of the sequences, and *not read* when it is stored): "
+        + "; ".join(f"`{name}`: " + (", ".join(f"{k} {v}" for k, v in sorted(failure_counts(d).items()))
+                                      or "none unsolved") for name, d in docs.items()) + ".")
+    return StorageView(paragraphs, [r for name, d in docs.items() for r in storage_rows(name, d)], failures)
+
+
+def storage_section(docs: dict[str, dict[str, Any]]) -> list[str]:
+    """docs/readings.md's lines for one Exp. 2 row (see :func:`storage_view`), or nothing when no reading has
+    stored weights."""
+    view = storage_view(docs)
+    return [] if view is None else storage_lines(view)
+
+
+def storage_lines(view: StorageView) -> list[str]:
+    """A storage view as Markdown lines."""
+    lines = [line for p in view.paragraphs for line in (p, "")]
+    lines += ["| " + " | ".join(STORAGE_COLUMNS) + " |", "|" + "---|" * len(STORAGE_COLUMNS)]
+    lines += [f"| `{r[0]}` | " + " | ".join(r[1:]) + " |" for r in view.rows]
+    return lines + ["", view.failures]
+
+
+def readings_storage(matrix: dict[str, list[Any]]) -> dict[str, StorageView]:
+    """The storage view of every Exp. 2 row of a readings matrix (``lstm_proofs.training.ablation.load_ablations``),
+    measured on the stored weights of its readings' results files; rows without weights are left out."""
+    out = {}
+    for row, runs in matrix.items():
+        if runs[0].report.preset.task in INFORMATIVE_STEP:
+            view = storage_view({r.name: measure_file(r.path) for r in runs})
+            if view is not None:
+                out[row] = view
+    return out
 
 
 def _stuck(stage: dict[str, Any]) -> bool:

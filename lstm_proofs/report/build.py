@@ -21,6 +21,7 @@ from lstm_proofs.codegen.markdown import derivation_items
 from lstm_proofs.derive import derive
 from lstm_proofs.errors import UserError
 from lstm_proofs.flow.plot import flow_svg
+from lstm_proofs.flow.storage import readings_storage
 from lstm_proofs.report.claims import CLAIMS, claim_verdict
 from lstm_proofs.report.html import render_html
 from lstm_proofs.report.markdown import render_report_markdown
@@ -92,6 +93,7 @@ def load_report_data(results: Path, cells: list[str] | None = None) -> ReportDat
     if (results / "ablate").is_dir():
         data.readings = load_ablations(results / "ablate")
         data.readings_svg = readings_states_svg(data.readings)
+        data.storage = readings_storage(data.readings)
     if (results / "flow_trained.json").exists():  # error flow in trained networks, drawn afresh per task
         from lstm_proofs.flow.plot import svg_text
         from lstm_proofs.flow.trained_plot import trained_figure

@@ -14,8 +14,8 @@ from sympy.printing.mathml import MathMLPresentationPrinter, greek_unicode
 
 from lstm_proofs.codegen.markdown import KIND_TITLES, DerivedItem
 from lstm_proofs.report.model import (KERNEL_OF_KIND, NETWORK_FUNCTIONS, OTHER_COLUMNS, READINGS_COLUMNS,
-                                      TRAINING_COLUMNS, ReportData, agreeing, figure_text, other_training_rows,
-                                      reading_rows, training_rows)
+                                      STORAGE_COLUMNS, TRAINING_COLUMNS, ReportData, agreeing, figure_text,
+                                      other_training_rows, reading_rows, training_rows)
 from lstm_proofs.training.results import fmt_count
 
 #: Width of the page's text column in CSS px; the figures (``FIGURE_WIDTH_INCHES`` of :mod:`lstm_proofs.flow.plot`,
@@ -245,6 +245,10 @@ def _readings_section(data: ReportData) -> list[str]:
                   + (", ".join(f"<code>{html.escape(a)}</code>" for a in agree) if agree
                      else "no reading tried") + ".</p>",
                   _table(READINGS_COLUMNS, reading_rows(runs))]
+        if row in data.storage:
+            view = data.storage[row]
+            parts += [f"<p>{_inline_markup(p)}</p>" for p in view.paragraphs]
+            parts += [_table(STORAGE_COLUMNS, view.rows), f"<p>{_inline_markup(view.failures)}</p>"]
     if data.readings_svg:
         parts.append(f'<figure id="readings-states">{_inline_svg(data.readings_svg, "readings-")}<figcaption>'
                      "The largest internal state |s| over a trial's memory cells on its probe sequences during "
@@ -252,6 +256,13 @@ def _readings_section(data: ReportData) -> list[str]:
                      "h'(s) is below 2% of h'(0), so little error flows back through the cell output (Section "
                      "4's internal state drift).</figcaption></figure>")
     return parts
+
+
+def _inline_markup(text: str) -> str:
+    """A paragraph of the generated docs' plain Markdown (``code`` and *emphasis* only) as escaped HTML."""
+    out = html.escape(text, quote=False)
+    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+    return re.sub(r"\*([^*\s][^*]*)\*", r"<em>\1</em>", out)
 
 
 def _inline_svg(svg: str, prefix: str) -> str:

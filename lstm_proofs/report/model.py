@@ -11,6 +11,7 @@ from typing import Any
 
 from lstm_proofs.cells import CellDeclaration
 from lstm_proofs.codegen.markdown import DerivedItem
+from lstm_proofs.flow.storage import STORAGE_COLUMNS, StorageView, storage_lines
 from lstm_proofs.report.claims import Claim
 from lstm_proofs.training.ablation import READINGS_COLUMNS, ReadingRun, agreeing, reading_rows
 from lstm_proofs.training.presets import Preset
@@ -58,6 +59,7 @@ class ReportData:
     figures: list[tuple[str, str]] = field(default_factory=list)  # (title, SVG) per table of the paper
     readings: dict[str, list[ReadingRun]] = field(default_factory=dict)  # lstm-proofs ablate's runs by row
     readings_svg: str | None = None  # internal states of the default readings' trials during training
+    storage: dict[str, StorageView] = field(default_factory=dict)  # Exp. 2 rows: what the trained networks store
     trained_flow: dict[str, Any] | None = None  # lstm-proofs flow --trained's document (flow_trained.json)
     trained_svgs: list[tuple[str, str]] = field(default_factory=list)  # (task, SVG) drawn from it
 

@@ -339,3 +339,25 @@ def test_readings_of_ablate_have_a_section_and_a_figure(results, tmp_path):
     html_text = (out / "index.html").read_text()
     assert 'id="tasks-readings"' in html_text and 'href="#tasks-readings"' in html_text
     assert 'id="readings-states"' in html_text
+
+
+DEFAULT_2A = REPO_RESULTS / "ablate" / "2a_lstm" / "default__cap=100000"
+
+
+@pytest.mark.skipif(not DEFAULT_2A.with_suffix(".weights").is_dir(), reason="no stored 2a weights in results/")
+def test_exp2_readings_show_what_the_trained_networks_store(results, tmp_path):
+    """An Exp. 2 row whose readings have stored weights gets the storage table (lstm_proofs.flow.storage) in both
+    renderings, with the failure of each unsolved trial named by the stated rule."""
+    ablate = results / "ablate" / "2a_lstm"
+    ablate.mkdir(parents=True)
+    shutil.copy(DEFAULT_2A.with_suffix(".json"), ablate)
+    shutil.copytree(DEFAULT_2A.with_suffix(".weights"), ablate / DEFAULT_2A.with_suffix(".weights").name)
+    out = build_report(results, tmp_path / "report")
+    section = (out / "report.md").read_text().split("### Readings of the paper", 1)[1]
+    assert "| reading | trials | when | stored | gap | drift |" in section
+    assert "| `default__cap=100000` | unsolved (6) | end |" in section
+    assert "Why a drift is to be expected here" in section and "`default__cap=100000`: stuck by the cells" in section
+    html_text = (out / "index.html").read_text()
+    assert "<th>net input (cells / rest)</th>" in html_text
+    assert "<code>default__cap=100000</code>: stuck by the cells" in html_text and "<em>stuck</em>" in html_text
+    xml.dom.minidom.parseString(html_text.split("<!DOCTYPE html>", 1)[-1])  # still well-formed
