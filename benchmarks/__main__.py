@@ -19,7 +19,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from benchmarks import check_time, cluster, report, suite, training  # noqa: E402
+from benchmarks import check_time, cluster, report, suite, training, versus  # noqa: E402
 from lstm_proofs.commands.docs import replace_block  # noqa: E402
 from lstm_proofs.errors import UserError  # noqa: E402
 from lstm_proofs.results import write_json_atomic  # noqa: E402
@@ -35,9 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3,
                    help="passes over the paper's networks the repeats are split into (default 3)")
     p.add_argument("--quick", action="store_true", help="2 repeats, memory only up to T = 1000 (a smoke run)")
-    p.add_argument("--only", choices=("cluster", "check"),
+    p.add_argument("--only", choices=("cluster", "check", "versus"),
                    help="run one group of measurements and merge it into the existing results file (cluster: "
-                        "train --cluster from 1 to 2 workers; check: lstm-proofs check cold and warm)")
+                        "train --cluster from 1 to 2 workers; check: lstm-proofs check cold and warm; versus: the "
+                        "compiled kernels against those of --against, in one run)")
+    p.add_argument("--against", default=versus.BASELINE, metavar="REV",
+                   help=f"the commit --only versus compares with (default {versus.BASELINE}: the per-cell loops)")
     p.add_argument("--json", type=Path, default=ROOT / "results" / "benchmarks.json", help="results file")
     p.add_argument("--doc", type=Path, default=ROOT / "docs" / "performance.md", help="generated document")
     args = p.parse_args(argv)
@@ -52,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.only == "check":
                 print("lstm-proofs check, default run: cold (fresh numba cache), then warm", flush=True)
                 payload["check"] = check_time.timing()
+            if args.only == "versus":
+                print(f"compiled kernels: this tree against {args.against}", flush=True)
+                try:
+                    payload["versus"] = versus.versus(args.against, rounds=args.rounds, repeats=args.repeats)
+                except RuntimeError as exc:
+                    raise UserError(str(exc)) from None
             if args.only:
                 write_json_atomic(args.json, payload)
         else:

@@ -275,8 +275,9 @@ def render(payload: dict[str, Any]) -> str:
          "loop over time steps, with the work that does not depend on the previous step done for all steps at once "
          "outside it) and `learner_sequence` (a Python loop of `learner_step`'s arithmetic, buffers made once per "
          "sequence); **numba**: the whole-sequence loops of `lstm_proofs/kernels/numba_loops.py`, written once and "
-         "compiled per cell with the cell's generated functions (`derivations/numba_<cell>.py`) inlined, whole "
-         "sequences in one compiled call (`load_kernels(cell, backend=\"numba\")`).",
+         "compiled per cell with the cell's generated functions (`derivations/numba_<cell>.py`) written into them "
+         "(`lstm_proofs/kernels/numba_splice.py`), whole sequences in one compiled call "
+         "(`load_kernels(cell, backend=\"numba\")`).",
          "", "## The paper's networks (microseconds per step; lockstep columns per trial-step)", "",
          "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
     L += ["| " + " | ".join(r) + " |" for r in network_rows(payload)]
@@ -317,6 +318,10 @@ def render(payload: dict[str, Any]) -> str:
           "the same kernels; the per-trial-step costs are in the lockstep columns above. Each trial's outputs and "
           "weights equal those of the trial run alone **bit for bit**, with both backends, per-step and per-sequence "
           "updates (`tests/backends/test_lockstep.py`).", ""]
+    L += ["## Against the per-cell loops", "",
+          "Until issue 18, each generated `derivations/numba_<cell>.py` held its own copy of the network loops; now "
+          "the loops are written once and each cell's functions are written into them before numba compiles them. "
+          "The target: the compiled figures stay within 10% of the per-cell loops'.", "", versus_markdown(payload), ""]
     L += _training_lines(payload)
     L += ["## Speed targets", "", "| target | measured | verdict |", "|---|---:|---|"]
     for t in payload["targets"]:
@@ -413,4 +418,27 @@ def check_time_markdown(payload: dict[str, Any]) -> str:
         r = c[key]
         ok = "yes" if r["wall_s"] <= c["limit_s"] else f"**no** ({r['wall_s'] / c['limit_s']:.1f}x)"
         L.append(f"| {label} | {r['checks']} | {r['exit']} | {r['wall_s']:.0f} s | {r['cpu_s']:.0f} s | {ok} |")
+    return "\n".join(L)
+
+
+def versus_markdown(payload: dict[str, Any]) -> str:
+    """The measured block of docs/performance.md: the compiled kernels of the tree against those of an earlier
+    commit (``python -m benchmarks --only versus``)."""
+    v = payload.get("versus")
+    if not v:
+        return "(not measured yet: run `python -m benchmarks --only versus`)"
+    b = v["baseline"]
+    L = [f"Measured by `python -m benchmarks --only versus` (commit `{v['current']['commit']}` against "
+         f"`{b['commit']}` = `{b['rev']}`, {v['rounds']} alternating rounds of {v['repeats']} timed calls, the "
+         f"minimum; load average at start {', '.join(f'{x:.1f}' for x in v['load_average_at_start'])}). Time "
+         "per step (gradient, one sequence) and per trial-step (learner, 32 trials in lockstep), numba; a ratio "
+         "below 1 is faster now.", "",
+         "| network | gradient then (µs) | now (µs) | ratio | learner then (µs) | now (µs) | ratio |",
+         "|---|---:|---:|---:|---:|---:|---:|"]
+    for row in v["networks"]:
+        g, lr = row["gradient_us"], row["learner_us"]
+        L.append(f"| {row['network']} | {g['baseline']:.2f} | {g['current']:.2f} | {g['ratio']:.2f} | "
+                 f"{lr['baseline']:.3f} | {lr['current']:.3f} | {lr['ratio']:.2f} |")
+    L += ["", f"Median ratio over the {2 * len(v['networks'])} figures: **{v['median_ratio']:.2f}**; the largest: "
+          f"{v['max_ratio']:.2f}."]
     return "\n".join(L)

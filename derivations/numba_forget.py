@@ -15,7 +15,7 @@ Declaration:
 What this cell computes in one step, as scalar code per memory-cell block (CSE temporaries t0, t1, ...; a sum over
 a block's cells is an accumulator bs<k>_). The whole-sequence loops around it (sequences or trials, time steps,
 blocks; the net inputs, output units and weight gradients) are written once for every cell in
-lstm_proofs/kernels/numba_loops.py and compiled by numba around these functions on first use
+lstm_proofs/kernels/numba_loops.py; these functions are written into them and compiled by numba on first use
 (lstm_proofs/kernels/numba_compile.py; numba is imported only then, and without it the entry points raise
 UserError). Network and OnlineLearner call forward_sequence, gradient_sequence and learner_sequence
 (lstm_proofs/kernels/numba_entry.py). Shapes as in derivations/forget.py; float64 only.
@@ -24,7 +24,7 @@ UserError). Network and OnlineLearner call forward_sequence, gradient_sequence a
 import math
 
 from lstm_proofs.kernels import numba_entry as _entry
-from lstm_proofs.kernels.numba_math import sigmoid as _sigmoid  # compiled and bound anew on first use
+from lstm_proofs.kernels.numba_math import sigmoid as _sigmoid  # the kernels call it compiled
 
 CELL = 'forget'
 BACKEND = "numba"
@@ -43,7 +43,7 @@ N_TRACE_PARAMS = 0  # per-cell parameters with traces
 N_EXIT = 1  # exit partials dy_c/du
 
 
-# ----- the cell's step (plain Python; numba inlines it into the loops) -----
+# ----- the cell's step (plain Python; written into the loops before numba compiles them) -----
 
 
 def _cell_step(NET_, PM, STATES, ACTS, PD, t_, b_, c_, C, S, CS):

@@ -10,8 +10,10 @@ from lstm_proofs.derive import derive
 
 
 def module_from_source(source: str, name: str) -> types.ModuleType:
-    """Execute generated module text as a module named ``name`` (not registered in ``sys.modules``)."""
+    """Execute generated module text as a module named ``name`` (not registered in ``sys.modules``); the text is
+    kept in its ``__source__`` (the compiled backend splices a cell's functions from it)."""
     module = types.ModuleType(name)
+    module.__dict__["__source__"] = source
     exec(compile(source, f"<generated {name}>", "exec"), module.__dict__)  # noqa: S102 - our own generated code
     return module
 

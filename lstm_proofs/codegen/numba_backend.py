@@ -20,7 +20,8 @@ read after it. Every named value is computed once per step. The functions:
 
 The whole-sequence loops around them (net inputs, output units, weight gradients, the input paths) are the same for
 every cell and written once, by hand, in :mod:`lstm_proofs.kernels.numba_loops`; :mod:`lstm_proofs.kernels.numba_compile`
-compiles them around a module's functions (inlined by numba) on first use, and the module's entry points come from
+writes a module's functions into them (as source text, :mod:`lstm_proofs.kernels.numba_splice`) and compiles them on
+first use, and the module's entry points come from
 :mod:`lstm_proofs.kernels.numba_entry`. Every sum is taken in the order of the plain loop it replaces and every value
 is the same expression of the same inputs, so the kernels give the results of straightforward loops bit for bit; no
 fastmath. A weight row's loop walks it along its contiguous axis with no branch inside.
@@ -530,7 +531,7 @@ Declaration:
 What this cell computes in one step, as scalar code per memory-cell block (CSE temporaries t0, t1, ...; a sum over
 a block's cells is an accumulator bs<k>_). The whole-sequence loops around it (sequences or trials, time steps,
 blocks; the net inputs, output units and weight gradients) are written once for every cell in
-lstm_proofs/kernels/numba_loops.py and compiled by numba around these functions on first use
+lstm_proofs/kernels/numba_loops.py; these functions are written into them and compiled by numba on first use
 (lstm_proofs/kernels/numba_compile.py; numba is imported only then, and without it the entry points raise
 UserError). Network and OnlineLearner call forward_sequence, gradient_sequence and learner_sequence
 (lstm_proofs/kernels/numba_entry.py). Shapes as in derivations/{cell.name}.py; float64 only.
@@ -539,7 +540,7 @@ UserError). Network and OnlineLearner call forward_sequence, gradient_sequence a
 import math
 
 from lstm_proofs.kernels import numba_entry as _entry
-from lstm_proofs.kernels.numba_math import sigmoid as _sigmoid  # compiled and bound anew on first use
+from lstm_proofs.kernels.numba_math import sigmoid as _sigmoid  # the kernels call it compiled
 
 CELL = {cell.name!r}
 BACKEND = "numba"
@@ -587,6 +588,6 @@ def generate_numba_module(der: Derivation) -> str:
     functions = [_cell_step(der), _cell_adjoint(der), _learner_cell(der), _learner_traces_function(der, False),
                  _learner_traces_function(der, True), _learner_rows_function(der, False),
                  _learner_rows_function(der, True), _output_derivative(der)]
-    parts = [_header(der), sizes, "\n\n# ----- the cell's step (plain Python; numba inlines it into the loops) -----\n\n\n",
+    parts = [_header(der), sizes, "\n\n# ----- the cell's step (plain Python; written into the loops before numba compiles them) -----\n\n\n",
              "\n\n".join(functions), _ENTRY_POINTS]
     return "".join(parts).rstrip("\n") + "\n"

@@ -9,8 +9,8 @@ for their cell; everything that is the same for every cell lives here once:
 * ``numba_sums``: the matrix-vector sums of the compiled loops (rows interleaved, each sum in plain order);
 * ``numba_loops``: the compiled whole-sequence loops (forward, BPTT, the online learner, dense and sparse), written
   once and calling a cell's generated functions;
-* ``numba_compile``: compiles those loops around a cell module's functions, on first use (numba inlines the cell
-  functions into each loop);
+* ``numba_splice``: writes the functions a loop calls into it, as source text;
+* ``numba_compile``: splices a cell module's functions into those loops and compiles them, on first use;
 * ``numba_entry``: the Python entry points of a compiled cell module (argument coercion, the input path, scratch
   arrays, parameter stacking);
 * ``numpy_network``: the shared scaffolding of the NumPy modules.

@@ -1,7 +1,8 @@
 """The compiled whole-sequence loops, written once for every cell (plain Python; ``numba_compile`` compiles them).
 
 Each loop runs over sequences (or trials), time steps, blocks and cells; what a cell computes in a step comes from
-its generated module (``derivations/numba_<cell>.py``), as functions these loops call by name and numba inlines:
+its generated module (``derivations/numba_<cell>.py``), as functions these loops call by name (``numba_compile`` writes them
+into the loops before numba compiles them):
 
 * ``_cell_step(NET_, PM, STATES, ACTS, PD, t_, b_, c_, C, S, CS)``: a block's equations and local partials (stored in
   PD for the backward pass);
@@ -399,8 +400,8 @@ def _learner_end(W_h, W_o, PM, MH, MO, mode, lr_, ACC_H, ACC_O, ACC_P, OUT_H, OU
         OUT_P[b_] = ACC_P
 
 
-#: the loops numba_compile compiles as kernels (cached; the others are inlined into them)
+#: the loops numba_compile compiles as kernels (cached; the others are written into them)
 KERNELS = ("_forward_kernel", "_forward_kernel_sparse", "_backward_kernel", "_backward_kernel_sparse",
            "_learner_kernel", "_learner_kernel_lists")
-#: the parts of the loops inlined into them
+#: the parts of the loops written into them (numba_splice)
 INLINED = ("_forward_step", "_backward_cells", "_backward_recurrent", "_output_errors", "_learner_end")

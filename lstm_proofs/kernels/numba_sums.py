@@ -1,5 +1,5 @@
-"""The matrix-vector sums of the compiled loops, inlined into them (``numba_compile`` compiles these with
-``inline="always"``: no call, no array views, the loops index the arrays directly).
+"""The matrix-vector sums of the compiled loops, written into them (``numba_compile``, ``numba_splice``: no call,
+no array views, the loops index the arrays directly).
 
 A running sum waits on its previous add (a few cycles), so a dot product over many sources is bound by that latency.
 These interleave rows in blocks of 8, 4, 2, 1, whose sums are independent and overlap, each still one running sum in

@@ -10,7 +10,10 @@ stopped (the generators are restored exactly; a block of online sequences is reg
 it was drawn from).
 
 A checkpoint records the run's settings; one made under other settings is refused with a one-line error, and an
-unreadable one is reported with its path (remove it to restart that trial from the beginning).
+unreadable one is reported with its path (remove it to restart that trial from the beginning). The one setting that
+may differ is the sequence cap: the cap only stops a trial, so a trial checkpointed after n sequences is, up to
+there, the same trial under any cap above n, and it resumes under such a cap (a run at a lower cap than the one it
+was started with: ``train --max-sequences``).
 """
 
 from __future__ import annotations
@@ -63,12 +66,35 @@ class Checkpoints:
                 arrays = {k: z[k] for k in z.files if k != "meta"}
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
             raise UserError(f"cannot read checkpoint {path} ({exc}); remove it to restart trial {trial}") from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT or not isinstance(meta.get("state"), dict):
             raise UserError(f"{path} is not a checkpoint of this version; remove it to restart trial {trial}")
-        if meta.get("settings") != self.settings:
+        settings = meta.get("settings")
+        cap = self.settings.get("max_sequences")
+        if isinstance(settings, dict) and settings.get("max_sequences") != cap:
+            done = meta["state"].get("sequences")
+            if isinstance(done, int) and isinstance(cap, int):
+                if done >= cap:
+                    raise UserError(f"{path} holds trial {trial} after {done:,} sequences, not below this run's cap "
+                                    f"of {cap:,}; remove it or use another --json path")
+                settings = dict(settings, max_sequences=cap)  # the cap only stops a trial: see the module's text
+        if settings != self.settings:
             raise UserError(f"{path} was made under other settings than this run's; remove it or use another --json "
                             "path")
         return meta["state"], arrays
+
+    def peek(self) -> dict[int, dict[str, Any]]:
+        """The state of every trial with a checkpoint, by trial, without checking its settings (for reports: the
+        sequences and seconds a checkpoint holds); an unreadable checkpoint is left out."""
+        out = {}
+        for trial in self.pending():
+            try:
+                with np.load(self.path(trial), allow_pickle=False) as z:
+                    state = json.loads(str(z["meta"]))["state"]
+            except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, json.JSONDecodeError):
+                continue
+            if isinstance(state, dict):
+                out[trial] = state
+        return out
 
     def save(self, trial: int, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         """Write a trial's checkpoint atomically."""

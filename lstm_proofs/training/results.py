@@ -93,7 +93,11 @@ class ResultsFile:
             if problem:
                 raise UserError(f"{self.path} is not a results file of lstm-proofs train ({problem}); use another "
                                 "--json path or remove the file")
-            if old.get("settings") != json.loads(json.dumps(settings)):
+            new = json.loads(json.dumps(settings))
+            if not old.get("trials") and isinstance(old.get("settings"), dict) \
+                    and dict(old["settings"], max_sequences=new.get("max_sequences")) == new:
+                old["settings"] = new  # no finished trial: a run at another cap takes the file over (checkpoints.py)
+            if old.get("settings") != new:
                 raise UserError(f"{self.path} holds a run with other settings ({_diff(old.get('settings'), settings)});"
                                 " use another --json path or remove the file")
             self.trials = {int(r["trial"]): r for r in old.get("trials", [])}
@@ -388,19 +392,13 @@ def commit_text(rep: Any, plain: bool = False) -> str:
 def checkpointed(results_path: str | Path) -> dict[int, tuple[int, float]]:
     """The unfinished trials of a results file that have a checkpoint: (training sequences, seconds of training)
     by trial, read from the files' metadata (an unreadable checkpoint counts as none)."""
-    import zipfile
-
-    import numpy as np
-
-    from lstm_proofs.training.checkpoints import checkpoint_dir
+    from lstm_proofs.training.checkpoints import Checkpoints, checkpoint_dir
 
     out = {}
-    for f in sorted(checkpoint_dir(Path(results_path)).glob("trial_*.npz")):
+    for trial, state in Checkpoints(checkpoint_dir(Path(results_path)), {}).peek().items():
         try:
-            with np.load(f, allow_pickle=False) as z:
-                state = json.loads(str(z["meta"]))["state"]
-            out[int(f.stem.split("_", 1)[1])] = (int(state["sequences"]), float(state["seconds"]))
-        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, json.JSONDecodeError):
+            out[trial] = (int(state["sequences"]), float(state["seconds"]))
+        except (KeyError, TypeError, ValueError):
             continue
     return out
 

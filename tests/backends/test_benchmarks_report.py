@@ -109,3 +109,25 @@ def test_checked_in_verification_page_quotes_the_check_timing():
     doc = ROOT / "docs" / "verification.md"
     payload = json.loads(RESULTS.read_text())
     assert replace_block(doc.read_text(), "check-time", report.check_time_markdown(payload)) == doc.read_text()
+
+
+def test_versus_block_gives_both_figures_and_their_ratio():
+    v = {"baseline": {"rev": "abc^", "commit": "1234567"}, "current": {"commit": "89abcde"}, "rounds": 3,
+         "repeats": 5, "load_average_at_start": [0.5, 0.4, 0.3], "median_ratio": 0.9, "max_ratio": 1.25,
+         "networks": [{"network": "Exp 1", "gradient_us": {"baseline": 2.0, "current": 2.5, "ratio": 1.25},
+                       "learner_us": {"baseline": 0.8, "current": 0.6, "ratio": 0.75}}]}
+    text = report.versus_markdown({"versus": v})
+    assert "| Exp 1 | 2.00 | 2.50 | 1.25 | 0.800 | 0.600 | 0.75 |" in text
+    assert "`89abcde` against `1234567` = `abc^`" in text and "**0.90**" in text and "largest: 1.25" in text
+    assert "not measured" in report.versus_markdown({})
+
+
+@pytest.mark.slow
+def test_versus_times_two_trees_in_separate_processes():
+    pytest.importorskip("numba")
+    from benchmarks import versus
+
+    out = versus.versus("HEAD", rounds=1, repeats=1)
+    assert len(out["networks"]) >= 10
+    assert all(row[f]["baseline"] > 0 and row[f]["current"] > 0 for row in out["networks"]
+               for f in ("gradient_us", "learner_us"))

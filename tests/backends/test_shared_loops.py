@@ -6,8 +6,10 @@ a stale cached kernel after a generated file changes, a generated module missing
 entry points' handling of arrays they may not write (a single sequence's broadcast weights).
 """
 
+import ast
 import importlib
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -47,17 +49,28 @@ def test_every_loop_that_names_a_cell_function_is_compiled_per_cell():
     assert names & reads == names - {"N_CELL_PARTIALS", "N_BLOCK_PARTIALS"}  # those two size PD, in numba_entry
 
 
-def test_cache_file_names_follow_the_cell_and_its_code(tmp_path):
-    a, b = tmp_path / "a.py", tmp_path / "b.py"
-    a.write_text("x = 1\n")
-    b.write_text("x = 2\n")
-    da, db = numba_compile._digest({"__file__": str(a)}), numba_compile._digest({"__file__": str(b)})
-    assert da != db and len(da) == 12
+def test_spliced_modules_are_named_after_the_cell_and_its_code():
+    module = _numba_module("rnn")
+    source = numba_compile.spliced_source(vars(module))
+    changed = source.replace("_sigmoid(-", "_sigmoid(0.0 - ", 1)
+    assert changed != source
+    assert numba_compile.kernels_tag("rnn", source) != numba_compile.kernels_tag("rnn", changed)
+    assert numba_compile.kernels_tag("rnn", source).startswith("rnn_")
     pytest.importorskip("numba")
-    jit = _numba_module("rnn")._CELL.kernels()
+    jit = module._CELL.kernels()
     for name in numba_loops.KERNELS:
-        assert jit[name].py_func.__qualname__.startswith(f"{name}_rnn_")
+        path = Path(jit[name].py_func.__code__.co_filename)
+        assert path.name == f"kernels_{numba_compile.kernels_tag('rnn', source)}.py"
+        assert path.read_text(encoding="utf-8") == source  # the file numba's cache checks holds what was compiled
 
+
+def test_the_spliced_kernels_call_no_function_that_should_be_written_in():
+    library = set(numba_compile.CELL_FUNCTIONS) | set(numba_compile.SUMS) | set(numba_loops.INLINED)
+    for cell in CELLS:
+        tree = ast.parse(numba_compile.spliced_source(vars(_numba_module(cell))))
+        called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        assert not called & library, cell
+        assert {f.name for f in tree.body if isinstance(f, ast.FunctionDef)} == set(numba_loops.KERNELS)
 
 def test_cells_with_the_same_signature_run_their_own_code():
     """rnn and rnn_tanh take the same arrays: if one's compiled loops served the other (a shared cache entry, a

@@ -97,6 +97,26 @@ def test_periodic_checkpoints_are_written_and_resumed(tmp_path):
     assert _strip(resumed) == _strip(run_trials(preset, [0], seed=1, max_sequences=cap, options=options))
 
 
+def test_a_checkpoint_resumes_under_a_lower_cap_above_its_sequences(tmp_path):
+    """A run started at one cap and continued at a lower one (train --max-sequences) gives the records of a run at
+    the lower cap; a checkpoint at or past the lower cap is refused (that trial would have stopped earlier)."""
+    preset, options, cap = CASES["2a-sequential"]
+    settings = {"case": 1, "max_sequences": cap}
+    store = Checkpoints(tmp_path / "ckpt", settings, every=0.0)
+    with pytest.raises(KeyboardInterrupt):
+        run_trials(preset, [0], seed=1, max_sequences=cap, options=options, on_progress=_stopping_after(40),
+                   checkpoints=store)
+    assert store.peek()[0]["sequences"] == 40
+    lower = Checkpoints(store.directory, dict(settings, max_sequences=300), every=0.0)
+    resumed = run_trials(preset, [0], seed=1, max_sequences=300, options=options, checkpoints=lower)
+    assert _strip(resumed) == _strip(run_trials(preset, [0], seed=1, max_sequences=300, options=options))
+    store.save(0, {"sequences": 40}, {"a": np.zeros(2)})
+    with pytest.raises(UserError, match="after 40 sequences, not below this run's cap of 40"):
+        Checkpoints(store.directory, dict(settings, max_sequences=40)).load(0)
+    with pytest.raises(UserError, match="other settings"):
+        Checkpoints(store.directory, {"case": 2, "max_sequences": 300}).load(0)
+
+
 def test_resumed_run_progress_starts_at_the_checkpointed_sequences(tmp_path):
     from lstm_proofs.commands.train import resumed_sequences
     from lstm_proofs.training.execution import TrialBatch

@@ -118,6 +118,21 @@ def test_bad_input_is_one_line_exit_2(argv, fragment, capsys, tmp_path):
 def test_other_settings_in_results_file_is_an_error(quick_run, capsys):
     assert main([*QUICK, "--seed", "5", "--json", str(quick_run)]) == 2
     assert "other settings" in capsys.readouterr().err
+    assert main([*QUICK[:-3], "--max-sequences", "3000", "--quiet", "--json", str(quick_run)]) == 2  # trials in it
+
+
+def test_a_results_file_without_finished_trials_takes_another_cap(tmp_path, capsys):
+    path = tmp_path / "x.json"
+    assert main(["train", "4/T=100", "--opt", "T=20", "--trials", "1", "--max-sequences", "5", "--quiet",
+                 "--json", str(path)]) == 0
+    data = json.loads(path.read_text())
+    data["trials"], data["settings"]["max_sequences"] = [], 4  # as a run stopped before any trial finished
+    path.write_text(json.dumps(data))
+    assert main(["train", "4/T=100", "--opt", "T=20", "--trials", "1", "--max-sequences", "7", "--quiet",
+                 "--json", str(path)]) == 0
+    assert json.loads(path.read_text())["settings"]["max_sequences"] == 7
+    assert main(["train", "4/T=100", "--opt", "T=21", "--trials", "1", "--max-sequences", "7", "--quiet",
+                 "--json", str(path)]) == 2  # any other setting is still refused
 
 
 def test_list_and_help_show_rows(capsys):
