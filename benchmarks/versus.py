@@ -5,7 +5,7 @@ with a target: the benchmark figures stay within 10% of the per-cell loops they 
 the same run on the same machine: the earlier commit's tree (``git archive``, :data:`BASELINE` by default) and this
 one, each timed in a process of its own (``PYTHONPATH`` set to its tree, numba's cache in a directory of its own),
 alternating over rounds so that a change in the machine's load falls on both. Per paper LSTM network (T = 100, one
-warm-up call, then the minimum of the repeats; the minimum over rounds): the compiled gradient (full BPTT, one
+warm-up call, then the minimum of at least :data:`MIN_REPEATS` calls; the minimum over rounds): the compiled gradient (full BPTT, one
 sequence, per step) and the compiled learner (32 trials in lockstep, per trial-step; one-hot inputs where the
 network's task feeds them, so the sparse path is the one measured there).
 """
@@ -25,6 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 #: the last commit whose generated numba modules held their own loops (the commit before issue 18's shared loops)
 BASELINE = "bb50fea^"
+#: timed calls per figure and round at least: a call takes 0.03 to 10 ms, and the minimum of a few is noisy
+MIN_REPEATS = 30
 
 #: run in each tree's process: prints one JSON object with the figures (the APIs it uses exist in both trees)
 DRIVER = r"""
@@ -106,8 +108,9 @@ def _measure(tree: Path, cache: Path, repeats: int) -> dict[str, Any]:
     return out["networks"]
 
 
-def versus(rev: str = BASELINE, rounds: int = 3, repeats: int = 5) -> dict[str, Any]:
+def versus(rev: str = BASELINE, rounds: int = 3, repeats: int = MIN_REPEATS) -> dict[str, Any]:
     """Both trees' figures per network (the minimum over ``rounds``) and this tree's over the baseline's."""
+    repeats = max(repeats, MIN_REPEATS)
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", rev], check=True, capture_output=True,
                             text=True).stdout.strip()
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], check=True, capture_output=True,
