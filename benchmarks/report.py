@@ -243,6 +243,12 @@ def _h(x: float | None) -> str:
     return f"{x:.1f} h"
 
 
+def _code(mach: dict[str, Any]) -> str:
+    if not mach.get("commit"):
+        return "a commit not recorded (this run predates the record)"
+    return f"commit `{mach['commit'][:7]}`" + (" with uncommitted changes" if mach.get("dirty") else "")
+
+
 def render(payload: dict[str, Any]) -> str:
     """The text of docs/performance.md."""
     mach = payload["machine"]
@@ -257,7 +263,8 @@ def render(payload: dict[str, Any]) -> str:
          f"Machine: {mach['platform']}, {mach['cpu_count']} cores **shared with other jobs** (load average at start "
          f"{', '.join(f'{x:.1f}' for x in mach['load_average_at_start'])}), Python {mach['python']}, NumPy "
          f"{mach['numpy']}, numba {mach['numba'] or 'not installed'}, torch {mach['torch'] or 'not installed'}, "
-         f"autograd {mach['autograd']}. {payload['repeats']} repeats; the run took {payload['elapsed_s']:.0f} s. "
+         f"autograd {mach['autograd']}; code at {_code(mach)}. {payload['repeats']} repeats; the run took "
+         f"{payload['elapsed_s']:.0f} s. "
          "Timings on a shared machine are noisy: read them as within a factor of about 1.5.", "",
          "## What is measured", "",
          "* **gradient**: `Network.loss_and_grad` (loss plus full backpropagation-through-time gradient), one "

@@ -358,6 +358,9 @@ def machine() -> dict[str, Any]:
             "threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
             "load_average_at_start": list(os.getloadavg()),
             "note": "2 cores shared with other jobs: timings are noisy; minimum of repeats reported"}
+    from lstm_proofs.training.provenance import git_state
+
+    info["commit"], info["dirty"] = git_state()
     try:
         import numba
 
