@@ -10,9 +10,9 @@ are compiled once for every cell, and LLVM inlines the small ones.
 
 Caching (``cache=True``): numba keys a cache by the source file of the function and checks that file's time stamp.
 The spliced module is written once to a file named after the cell and a digest of its text and of the helpers'
-sources (``kernels_<cell>_<digest>.py``, in ``NUMBA_CACHE_DIR`` if set, else in ``lstm_proofs/kernels/__pycache__``,
-else in a temporary directory) and never rewritten, so a cached kernel is reused only for the code it was compiled
-from. A cell module made in memory (``lstm_proofs.codegen.module_from_source``, its text in ``__source__``) is
+sources (``kernels_<cell>_<digest>.py``, in the first writable of :func:`source_dirs`: ``NUMBA_CACHE_DIR`` if set,
+the user's cache directory, this package's ``__pycache__``) and never rewritten, so a cached kernel is reused only
+for the code it was compiled from, and by every checkout of that code on the machine. A cell module made in memory (``lstm_proofs.codegen.module_from_source``, its text in ``__source__``) is
 compiled from its text without a file and without caching.
 """
 
@@ -104,13 +104,26 @@ def spliced_source(cell_globals: dict) -> str:
     return "\n".join(head) + "\n\n\n" + "\n\n\n".join(kernels) + "\n"
 
 
+def source_dirs() -> list[Path]:
+    """Where spliced modules may be written, in order: ``$NUMBA_CACHE_DIR/lstm_proofs_spliced`` if that is set, the
+    user's cache (``$XDG_CACHE_HOME/lstm-proofs/kernels``, by default ``~/.cache/lstm-proofs/kernels``), this
+    package's ``__pycache__/spliced``. A module's name is a digest of everything it is compiled from, so checkouts of
+    the same code on one machine share its compiled kernels, and a changed cell is compiled alone."""
+    out = []
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        out.append(Path(os.environ["NUMBA_CACHE_DIR"]) / "lstm_proofs_spliced")
+    try:
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        out.append(cache / "lstm-proofs" / "kernels")
+    except RuntimeError:  # no home directory
+        pass
+    out.append(Path(__file__).resolve().parent / "__pycache__" / "spliced")
+    return out
+
+
 def _source_dir() -> Path | None:
-    """Where spliced modules are written: NUMBA_CACHE_DIR, else this package's __pycache__; None if neither can be
-    written."""
-    root = os.environ.get("NUMBA_CACHE_DIR")
-    candidates = [Path(root) / "lstm_proofs_spliced"] if root else []
-    candidates.append(Path(__file__).resolve().parent / "__pycache__" / "spliced")
-    for directory in candidates:
+    """The first of :func:`source_dirs` that can be written; None if none can."""
+    for directory in source_dirs():
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError:

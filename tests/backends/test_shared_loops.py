@@ -64,6 +64,16 @@ def test_spliced_modules_are_named_after_the_cell_and_its_code():
         assert path.read_text(encoding="utf-8") == source  # the file numba's cache checks holds what was compiled
 
 
+def test_spliced_modules_go_to_a_cache_shared_by_checkouts(monkeypatch, tmp_path):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    dirs = numba_compile.source_dirs()
+    assert dirs[0] == tmp_path / "xdg" / "lstm-proofs" / "kernels" and dirs[-1].name == "spliced"
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "nc"))
+    assert numba_compile.source_dirs()[0] == tmp_path / "nc" / "lstm_proofs_spliced"
+    assert numba_compile._source_dir() == tmp_path / "nc" / "lstm_proofs_spliced"
+
+
 def test_the_spliced_kernels_call_no_function_that_should_be_written_in():
     library = set(numba_compile.CELL_FUNCTIONS) | set(numba_compile.SUMS) | set(numba_loops.INLINED)
     for cell in CELLS:
