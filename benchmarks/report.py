@@ -243,6 +243,11 @@ def _h(x: float | None) -> str:
     return f"{x:.1f} h"
 
 
+def _load(measured: dict[str, Any]) -> str:
+    """The load average a measurement recorded at its start, as text."""
+    return ", ".join(f"{x:.1f}" for x in measured["load_average_at_start"])
+
+
 def _code(mach: dict[str, Any]) -> str:
     if not mach.get("commit"):
         return "a commit not recorded (this run predates the record)"
@@ -261,7 +266,7 @@ def render(payload: dict[str, Any]) -> str:
          "so that a burst of load from other jobs does not spoil every repeat of one network (the modern size "
          "likewise). BLAS and torch ran on one thread.", "",
          f"Machine: {mach['platform']}, {mach['cpu_count']} cores **shared with other jobs** (load average at start "
-         f"{', '.join(f'{x:.1f}' for x in mach['load_average_at_start'])}), Python {mach['python']}, NumPy "
+         f"{_load(mach)}), Python {mach['python']}, NumPy "
          f"{mach['numpy']}, numba {mach['numba'] or 'not installed'}, torch {mach['torch'] or 'not installed'}, "
          f"autograd {mach['autograd']}; code at {_code(mach)}. {payload['repeats']} repeats; the run took "
          f"{payload['elapsed_s']:.0f} s. "
@@ -378,7 +383,7 @@ def cluster_markdown(payload: dict[str, Any]) -> str:
         return "(not measured yet: run `python -m benchmarks --only cluster`)"
     mach = payload["machine"]
     L = [f"Measured by `python -m benchmarks --only cluster` on {mach['cpu_count']} cores (load average at start "
-         f"{', '.join(f'{x:.1f}' for x in c['load_average_at_start'])}): "
+         f"{_load(c)}): "
          f"`lstm-proofs train {c['row']} --trials {c['trials']}` (numba) at {c['caps'][0]:,} and {c['caps'][1]:,} "
          "sequences per trial; the rate is the difference of the two runs' trial-steps over the difference of their "
          "wall times, so start-up, the cluster's start and the final tests cancel.", "",
@@ -416,7 +421,7 @@ def check_time_markdown(payload: dict[str, Any]) -> str:
     now = c.get("runnable_at_start")
     busy = f"; {now} process(es) runnable at start, the benchmark's own included" if now is not None else ""
     L = [f"Measured by `python -m benchmarks --only check` on {c['cpus']} cores (load average at start "
-         f"{', '.join(f'{x:.1f}' for x in c['load_average_at_start'])}{busy}). Processor time is that of `check` "
+         f"{_load(c)}{busy}). Processor time is that of `check` "
          "and the processes it starts (the background compilation included).", "",
          f"| run | checks | exit | wall clock | processor time | within {c['limit_s']:.0f} s |",
          "|---|---:|---:|---:|---:|---|"]
@@ -437,7 +442,7 @@ def versus_markdown(payload: dict[str, Any]) -> str:
     b = v["baseline"]
     L = [f"Measured by `python -m benchmarks --only versus` (commit `{v['current']['commit']}` against "
          f"`{b['commit']}` = `{b['rev']}`, {v['rounds']} alternating rounds of {v['repeats']} timed calls, the "
-         f"minimum; load average at start {', '.join(f'{x:.1f}' for x in v['load_average_at_start'])}). Time "
+         f"minimum; load average at start {_load(v)}). Time "
          "per step (gradient, one sequence) and per trial-step (learner, 32 trials in lockstep), numba; a ratio "
          "below 1 is faster now.", "",
          "| network | gradient then (µs) | now (µs) | ratio | learner then (µs) | now (µs) | ratio |",
