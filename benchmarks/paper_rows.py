@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from lstm_proofs.network.paper import PAPER_NETWORKS
 from lstm_proofs.network.topology import Topology
+from lstm_proofs.training.presets import get_preset
 
 _NETS = {where: top for where, top, _ in PAPER_NETWORKS}
 
@@ -45,14 +46,13 @@ def reber_mean_length() -> float:
 
 @dataclass(frozen=True)
 class Row:
-    """One row of a table of the paper."""
+    """One row of a table of the paper; its printed figures (mean sequences to success, trials) are those of the
+    trainer's preset for the row."""
 
     table: str
     label: str
     network: str  # key into PAPER_NETWORKS
     steps: float  # mean time steps per training sequence
-    sequences: float  # mean training sequences to success
-    trials: int
     every_step: bool  # error signals at every step (else only at the sequence end)
     row_id: str  # the row as lstm-proofs names it (lstm-proofs train --list)
 
@@ -60,41 +60,51 @@ class Row:
     def topology(self) -> Topology:
         return _net(self.network)
 
+    @property
+    def sequences(self) -> float:
+        """The paper's mean training sequences to success."""
+        return float(get_preset(self.row_id).paper.sequences)
+
+    @property
+    def trials(self) -> int:
+        """The paper's number of trials."""
+        return get_preset(self.row_id).paper.trials
+
 
 E1_44, E1_32 = "Exp 1, Table 1 (4 blocks of 1)", "Exp 1, Table 1 (3 blocks of 2)"
 E2A, E3, E45 = "Exp 2a/2b, Table 2", "Exp 3, Tables 4-6", "Exps 4, 5, Tables 7-8"
 E2C = {p: f"Exp 2c, Table 3 (p = {p})" for p in (50, 100, 200, 500, 1000)}
 
 ROWS: tuple[Row, ...] = (
-    Row("Table 1", "4 blocks of 1, lr 0.1", E1_44, reber_mean_length() - 1, 39_740, 30, True, "1/4x1/lr=0.1"),
-    Row("Table 1", "3 blocks of 2, lr 0.1", E1_32, reber_mean_length() - 1, 21_730, 30, True, "1/3x2/lr=0.1"),
-    Row("Table 1", "3 blocks of 2, lr 0.2", E1_32, reber_mean_length() - 1, 14_060, 30, True, "1/3x2/lr=0.2"),
-    Row("Table 1", "4 blocks of 1, lr 0.5", E1_44, reber_mean_length() - 1, 9_500, 30, True, "1/4x1/lr=0.5"),
-    Row("Table 1", "3 blocks of 2, lr 0.5", E1_32, reber_mean_length() - 1, 8_440, 30, True, "1/3x2/lr=0.5"),
-    Row("Table 2", "Exp 2a, p = 100", E2A, 100, 5_040, 18, True, "2a/lstm"),
-    Row("Sec. 5.2", "Exp 2b, p = 100", E2A, 100, 5_680, 18, True, "2b/lstm"),
-    Row("Table 3", "q = 50, p = 50", E2C[50], 50 + 12, 30_000, 20, False, "2c/q=50,p=50"),
-    Row("Table 3", "q = 100, p = 100", E2C[100], 100 + 12, 31_000, 20, False, "2c/q=100,p=100"),
-    Row("Table 3", "q = 200, p = 200", E2C[200], 200 + 12, 33_000, 20, False, "2c/q=200,p=200"),
-    Row("Table 3", "q = 500, p = 500", E2C[500], 500 + 12, 38_000, 20, False, "2c/q=500,p=500"),
-    Row("Table 3", "q = 1000, p = 1000", E2C[1000], 1000 + 12, 49_000, 20, False, "2c/q=1000,p=1000"),
-    Row("Table 3", "q = 1000, p = 500", E2C[500], 1000 + 12, 49_000, 20, False, "2c/q=1000,p=500"),
-    Row("Table 3", "q = 1000, p = 200", E2C[200], 1000 + 12, 75_000, 20, False, "2c/q=1000,p=200"),
-    Row("Table 3", "q = 1000, p = 100", E2C[100], 1000 + 12, 135_000, 20, False, "2c/q=1000,p=100"),
-    Row("Table 3", "q = 1000, p = 50", E2C[50], 1000 + 12, 203_000, 20, False, "2c/q=1000,p=50"),
-    Row("Table 4", "3a, T = 100, N = 3 (ST2)", E3, 105, 39_850, 10, False, "3a/T=100,N=3"),
-    Row("Table 4", "3a, T = 100, N = 1 (ST2)", E3, 105, 64_330, 10, False, "3a/T=100,N=1"),
-    Row("Table 4", "3a, T = 1000, N = 3 (ST2)", E3, 1050, 452_460, 10, False, "3a/T=1000,N=3"),
-    Row("Table 5", "3b, T = 100, N = 3 (ST2)", E3, 105, 43_250, 10, False, "3b/T=100,N=3"),
-    Row("Table 5", "3b, T = 100, N = 1 (ST2)", E3, 105, 78_430, 10, False, "3b/T=100,N=1"),
-    Row("Table 5", "3b, T = 1000, N = 1 (ST2)", E3, 1050, 485_080, 10, False, "3b/T=1000,N=1"),
-    Row("Table 6", "3c, T = 100, N = 3", E3, 105, 269_650, 10, False, "3c/T=100,N=3"),
-    Row("Table 6", "3c, T = 100, N = 1", E3, 105, 565_640, 10, False, "3c/T=100,N=1"),
-    Row("Table 7", "adding, T = 100", E45, 105, 74_000, 10, False, "4/T=100"),
-    Row("Table 7", "adding, T = 500", E45, 525, 209_000, 10, False, "4/T=500"),
-    Row("Table 7", "adding, T = 1000", E45, 1050, 853_000, 10, False, "4/T=1000"),
-    Row("Table 8", "multiplication, n_seq = 140", E45, 105, 482_000, 10, False, "5/nseq=140"),
-    Row("Table 8", "multiplication, n_seq = 13", E45, 105, 1_273_000, 10, False, "5/nseq=13"),
-    Row("Table 9", "6a, two relevant symbols", "Exp 6a, Table 9", 105, 31_390, 20, False, "6a"),
-    Row("Table 9", "6b, three relevant symbols", "Exp 6b, Table 9", 105, 571_100, 10, False, "6b"),
+    Row("Table 1", "4 blocks of 1, lr 0.1", E1_44, reber_mean_length() - 1, True, "1/4x1/lr=0.1"),
+    Row("Table 1", "3 blocks of 2, lr 0.1", E1_32, reber_mean_length() - 1, True, "1/3x2/lr=0.1"),
+    Row("Table 1", "3 blocks of 2, lr 0.2", E1_32, reber_mean_length() - 1, True, "1/3x2/lr=0.2"),
+    Row("Table 1", "4 blocks of 1, lr 0.5", E1_44, reber_mean_length() - 1, True, "1/4x1/lr=0.5"),
+    Row("Table 1", "3 blocks of 2, lr 0.5", E1_32, reber_mean_length() - 1, True, "1/3x2/lr=0.5"),
+    Row("Table 2", "Exp 2a, p = 100", E2A, 100, True, "2a/lstm"),
+    Row("Sec. 5.2", "Exp 2b, p = 100", E2A, 100, True, "2b/lstm"),
+    Row("Table 3", "q = 50, p = 50", E2C[50], 50 + 12, False, "2c/q=50,p=50"),
+    Row("Table 3", "q = 100, p = 100", E2C[100], 100 + 12, False, "2c/q=100,p=100"),
+    Row("Table 3", "q = 200, p = 200", E2C[200], 200 + 12, False, "2c/q=200,p=200"),
+    Row("Table 3", "q = 500, p = 500", E2C[500], 500 + 12, False, "2c/q=500,p=500"),
+    Row("Table 3", "q = 1000, p = 1000", E2C[1000], 1000 + 12, False, "2c/q=1000,p=1000"),
+    Row("Table 3", "q = 1000, p = 500", E2C[500], 1000 + 12, False, "2c/q=1000,p=500"),
+    Row("Table 3", "q = 1000, p = 200", E2C[200], 1000 + 12, False, "2c/q=1000,p=200"),
+    Row("Table 3", "q = 1000, p = 100", E2C[100], 1000 + 12, False, "2c/q=1000,p=100"),
+    Row("Table 3", "q = 1000, p = 50", E2C[50], 1000 + 12, False, "2c/q=1000,p=50"),
+    Row("Table 4", "3a, T = 100, N = 3 (ST2)", E3, 105, False, "3a/T=100,N=3"),
+    Row("Table 4", "3a, T = 100, N = 1 (ST2)", E3, 105, False, "3a/T=100,N=1"),
+    Row("Table 4", "3a, T = 1000, N = 3 (ST2)", E3, 1050, False, "3a/T=1000,N=3"),
+    Row("Table 5", "3b, T = 100, N = 3 (ST2)", E3, 105, False, "3b/T=100,N=3"),
+    Row("Table 5", "3b, T = 100, N = 1 (ST2)", E3, 105, False, "3b/T=100,N=1"),
+    Row("Table 5", "3b, T = 1000, N = 1 (ST2)", E3, 1050, False, "3b/T=1000,N=1"),
+    Row("Table 6", "3c, T = 100, N = 3", E3, 105, False, "3c/T=100,N=3"),
+    Row("Table 6", "3c, T = 100, N = 1", E3, 105, False, "3c/T=100,N=1"),
+    Row("Table 7", "adding, T = 100", E45, 105, False, "4/T=100"),
+    Row("Table 7", "adding, T = 500", E45, 525, False, "4/T=500"),
+    Row("Table 7", "adding, T = 1000", E45, 1050, False, "4/T=1000"),
+    Row("Table 8", "multiplication, n_seq = 140", E45, 105, False, "5/nseq=140"),
+    Row("Table 8", "multiplication, n_seq = 13", E45, 105, False, "5/nseq=13"),
+    Row("Table 9", "6a, two relevant symbols", "Exp 6a, Table 9", 105, False, "6a"),
+    Row("Table 9", "6b, three relevant symbols", "Exp 6b, Table 9", 105, False, "6b"),
 )

@@ -86,7 +86,8 @@ def test_rows_name_the_trainer_rows_with_the_same_trial_counts():
 
     assert len({r.row_id for r in ROWS}) == len(ROWS)
     for r in ROWS:
-        assert get_preset(r.row_id).trials == r.trials, r.row_id
+        assert get_preset(r.row_id).trials == r.trials, r.row_id  # the trainer runs the paper's count
+        assert r.sequences > 0 and r.topology.n_weights == get_preset(r.row_id).topology.n_weights, r.row_id
 
 
 def test_check_time_block_marks_a_run_over_the_limit():
