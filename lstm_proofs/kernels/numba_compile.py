@@ -9,8 +9,8 @@ operations in the same order: the same results bit for bit); the helpers they ca
 are compiled once for every cell, and LLVM inlines the small ones.
 
 Caching (``cache=True``): numba keys a cache by the source file of the function and checks that file's time stamp.
-The spliced module is written once to a file named after the cell and a digest of its text and of the helpers'
-sources (``kernels_<cell>_<digest>.py``, in the first writable of :func:`source_dirs`: ``NUMBA_CACHE_DIR`` if set,
+The spliced module is written once to a file named after the cell and a digest of its text and of the sources of
+the helpers, the splicing and this module (``kernels_<cell>_<digest>.py``, in the first writable of :func:`source_dirs`: ``NUMBA_CACHE_DIR`` if set,
 the user's cache directory, this package's ``__pycache__``) and never rewritten, so a cached kernel is reused only
 for the code it was compiled from, and by every checkout of that code on the machine. A cell module made in memory (``lstm_proofs.codegen.module_from_source``, its text in ``__source__``) is
 compiled from its text without a file and without caching.
@@ -149,10 +149,12 @@ def _write_once(path: Path, text: str) -> bool:
 
 
 def kernels_tag(cell: str, source: str) -> str:
-    """``<cell>_<digest>``: the name of a cell's spliced module, from its text and the helpers' sources (numba's
-    cache does not notice a changed function that a kernel calls)."""
-    digest = hashlib.sha256("\0".join([source, _text(numba_inputs), _text(numba_math)]).encode()).hexdigest()[:12]
-    return f"{cell}_{digest}"
+    """``<cell>_<digest>``: the name of a cell's spliced module, from its text and the sources of everything else
+    its kernels are compiled from: the helpers they call (numba's cache does not notice a changed function that a
+    kernel calls), the splicing and this module (which binds the helpers and sets numba's options). A change to any
+    of them is compiled afresh, never served from a cache that other code filled."""
+    texts = [source] + [_text(m) for m in (numba_inputs, numba_math, numba_splice, sys.modules[__name__])]
+    return f"{cell}_{hashlib.sha256(chr(0).join(texts).encode()).hexdigest()[:12]}"
 
 
 def compile_cell(cell_globals: dict) -> dict[str, object]:

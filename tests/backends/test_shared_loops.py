@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from lstm_proofs.cells import CELLS
-from lstm_proofs.kernels import numba_compile, numba_loops
+from lstm_proofs.kernels import numba_compile, numba_inputs, numba_loops, numba_splice
 from lstm_proofs.learning import OnlineLearner
 from lstm_proofs.network import Network, Topology, init_params
 from lstm_proofs.network.model import load_kernels
@@ -49,13 +49,18 @@ def test_every_loop_that_names_a_cell_function_is_compiled_per_cell():
     assert names & reads == names - {"N_CELL_PARTIALS", "N_BLOCK_PARTIALS"}  # those two size PD, in numba_entry
 
 
-def test_spliced_modules_are_named_after_the_cell_and_its_code():
+def test_spliced_modules_are_named_after_the_cell_and_its_code(monkeypatch):
     module = _numba_module("rnn")
     source = numba_compile.spliced_source(vars(module))
     changed = source.replace("_sigmoid(-", "_sigmoid(0.0 - ", 1)
     assert changed != source
     assert numba_compile.kernels_tag("rnn", source) != numba_compile.kernels_tag("rnn", changed)
     assert numba_compile.kernels_tag("rnn", source).startswith("rnn_")
+    tag, text = numba_compile.kernels_tag("rnn", source), numba_compile._text
+    for part in (numba_compile, numba_splice, numba_inputs):  # a change to how the kernels are made names them anew
+        monkeypatch.setattr(numba_compile, "_text", lambda m, changed=part: text(m) + ("#" if m is changed else ""))
+        assert numba_compile.kernels_tag("rnn", source) != tag, part.__name__
+    monkeypatch.undo()
     pytest.importorskip("numba")
     jit = module._CELL.kernels()
     for name in numba_loops.KERNELS:
