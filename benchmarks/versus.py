@@ -5,9 +5,9 @@ with a target: the benchmark figures stay within 10% of the per-cell loops they 
 the same run on the same machine: the earlier commit's tree (``git archive``, :data:`BASELINE` by default) and this
 one, each timed in a process of its own (``PYTHONPATH`` set to its tree, numba's cache in a directory of its own),
 alternating over rounds so that a change in the machine's load falls on both. Per paper LSTM network (T = 100, one
-warm-up call, then the minimum of at least :data:`MIN_REPEATS` calls; the minimum over rounds): the compiled gradient (full BPTT, one
-sequence, per step) and the compiled learner (32 trials in lockstep, per trial-step; one-hot inputs where the
-network's task feeds them, so the sparse path is the one measured there).
+warm-up call, then the minimum of at least :data:`MIN_REPEATS` calls; the minimum over rounds): the compiled
+gradient (full BPTT, one sequence, per step) and the compiled learner (32 trials in lockstep, per trial-step;
+one-hot inputs where the network's task feeds them, so the sparse path is the one measured there).
 """
 
 from __future__ import annotations

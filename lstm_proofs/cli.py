@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from lstm_proofs.errors import UserError
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS = ("derive", "check", "flow", "tasks", "sample", "train", "ablate", "replay", "results", "report", "docs", "demo")
+COMMANDS = ("derive", "check", "flow", "tasks", "sample", "train", "ablate", "replay", "results", "report", "docs",
+            "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

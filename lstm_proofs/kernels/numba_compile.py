@@ -10,10 +10,11 @@ are compiled once for every cell, and LLVM inlines the small ones.
 
 Caching (``cache=True``): numba keys a cache by the source file of the function and checks that file's time stamp.
 The spliced module is written once to a file named after the cell and a digest of its text and of the sources of
-the helpers, the splicing and this module (``kernels_<cell>_<digest>.py``, in the first writable of :func:`source_dirs`: ``NUMBA_CACHE_DIR`` if set,
-the user's cache directory, this package's ``__pycache__``) and never rewritten, so a cached kernel is reused only
-for the code it was compiled from, and by every checkout of that code on the machine. A cell module made in memory (``lstm_proofs.codegen.module_from_source``, its text in ``__source__``) is
-compiled from its text without a file and without caching.
+the helpers, the splicing and this module (``kernels_<cell>_<digest>.py``, in the first writable of
+:func:`source_dirs`: ``NUMBA_CACHE_DIR`` if set, the user's cache directory, this package's ``__pycache__``) and
+never rewritten, so a cached kernel is reused only for the code it was compiled from, and by every checkout of that
+code on the machine. A cell module made in memory (``lstm_proofs.codegen.module_from_source``, its text in
+``__source__``) is compiled from its text without a file and without caching.
 """
 
 from __future__ import annotations

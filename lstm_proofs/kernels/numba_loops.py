@@ -1,8 +1,8 @@
 """The compiled whole-sequence loops, written once for every cell (plain Python; ``numba_compile`` compiles them).
 
 Each loop runs over sequences (or trials), time steps, blocks and cells; what a cell computes in a step comes from
-its generated module (``derivations/numba_<cell>.py``), as functions these loops call by name (``numba_compile`` writes them
-into the loops before numba compiles them):
+its generated module (``derivations/numba_<cell>.py``), as functions these loops call by name (``numba_compile``
+writes them into the loops before numba compiles them):
 
 * ``_cell_step(NET_, PM, STATES, ACTS, PD, t_, b_, c_, C, S, CS)``: a block's equations and local partials (stored in
   PD for the backward pass);

@@ -38,7 +38,8 @@ def output_units(xs, acts, W_output):
     N = acts.shape[2]
     X, A = xs.reshape(T * B, I), acts.reshape(T * B, N)  # every step's x(t) and y(t), one row per step
     Ro = W_output.shape[1] - I - 1  # activations the output units read: all N_a, or a leading part of them
-    net_k = (X @ W_output[:, :I].T + A[:, :Ro] @ W_output[:, I:I + Ro].T + W_output[:, -1]).reshape(T, B, W_output.shape[0])
+    net_k = (X @ W_output[:, :I].T + A[:, :Ro] @ W_output[:, I:I + Ro].T + W_output[:, -1]) \
+        .reshape(T, B, W_output.shape[0])
     return net_k, _k.sigmoid(net_k)  # output units, logistic
 
 
@@ -48,7 +49,8 @@ def output_errors(xs, acts, d_net_k, W_output, dtype):
     N_a)."""
     T, B, I = xs.shape
     N = acts.shape[2]
-    X, A, E = xs.reshape(T * B, I), acts.reshape(T * B, N), d_net_k.reshape(T * B, W_output.shape[0])  # one row per step
+    # one row per step
+    X, A, E = xs.reshape(T * B, I), acts.reshape(T * B, N), d_net_k.reshape(T * B, W_output.shape[0])
     Ro = W_output.shape[1] - I - 1  # activations the output units read: all N_a, or a leading part of them
     dW_output = np.concatenate((E.T @ X, E.T @ A[:, :Ro], E.sum(axis=0)[:, None]), axis=1)  # sources x(t), y(t), bias
     if Ro == N:

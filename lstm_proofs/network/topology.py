@@ -266,8 +266,10 @@ def init_params(
             raise UserError(f"gate_biases: cell {topology.cell!r} has no gate {gate!r} (gates: {topology.gates})")
         values = list(values)
         if len(values) != topology.n_blocks:
-            raise UserError(f"gate_biases[{gate!r}] needs {topology.n_blocks} values (one per block), got {len(values)}")
+            raise UserError(f"gate_biases[{gate!r}] needs {topology.n_blocks} values (one per block), "
+                            f"got {len(values)}")
         if not masks["W_hidden"][rows[gate], -1].all():
-            raise UserError(f"gate_biases[{gate!r}]: the topology gives gate {gate!r} no bias weight (bias={topology.bias!r})")
+            raise UserError(f"gate_biases[{gate!r}]: the topology gives gate {gate!r} no bias weight "
+                            f"(bias={topology.bias!r})")
         arrays["W_hidden"][rows[gate], -1] = values
     return Params(arrays)

@@ -5,8 +5,9 @@ probe batch of fresh task sequences, drawn from its own random stream 5 so the t
 current weights forward on it at 100, 200, 500, 1,000, 2,000, 5,000, ... training sequences and at its end. Each
 sample records, per memory cell, the largest |s| (internal state, the CEC) over the probe's steps and the mean |s|
 at the sequence ends; per gate and block, the mean activation; per output unit, the mean activation at the last
-step, and the fraction of (sequence, output unit) pairs whose last activation is saturated (within 0.01 of 0 or 1). These are the quantities of the paper's
-Section 4 "internal state drift" (|s| grows until h'(s) vanishes) and "abuse problem" (gates stuck open or shut).
+step, and the fraction of (sequence, output unit) pairs whose last activation is saturated (within 0.01 of 0 or 1).
+These are the quantities of the paper's Section 4 "internal state drift" (|s| grows until h'(s) vanishes) and "abuse
+problem" (gates stuck open or shut).
 
 At the end, for the tasks where the paper's failure modes can be told apart, where the errors are on 256 fresh
 sequences (Exp. 1: on the trial's test set):

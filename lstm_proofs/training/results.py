@@ -337,7 +337,8 @@ def fmt_count(x: float | None, censored: bool = False) -> str:
 
 
 def _interval(lo: float | None, hi: float | None, largest: float) -> str:
-    return f"[{fmt_count(lo) if lo is not None else '-'}, {fmt_count(hi) if hi is not None else fmt_count(largest, True)}]"
+    upper = fmt_count(hi) if hi is not None else fmt_count(largest, True)
+    return f"[{fmt_count(lo) if lo is not None else '-'}, {upper}]"
 
 
 def stats_cells(rep: Any) -> list[str]:
@@ -385,7 +386,8 @@ def commit_text(rep: Any, plain: bool = False) -> str:
             n = len(replay.get("trials", []))
             text += f" (trainer changed since; {n} trial(s) replayed identically by the current one)"
         else:
-            text += " (trainer changed since; replay differs)" if plain else " **trainer changed since; replay differs**"
+            differs = "trainer changed since; replay differs"
+            text += f" ({differs})" if plain else f" **{differs}**"
     return text
 
 
