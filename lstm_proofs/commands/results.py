@@ -40,21 +40,24 @@ def run(args: argparse.Namespace) -> int:
     from lstm_proofs.training.presets import PRESETS
     from lstm_proofs.training.results import generate_markdown, load_runs
 
-    from lstm_proofs.training.ablation import load_ablations, readings_markdown
+    from lstm_proofs.training.ablation import coverage, load_ablations, readings_markdown
+    from lstm_proofs.training.study import study
 
     root = input_dir("--dir", args.dir)
     ablate = Path(args.ablate_dir)
     matrix = load_ablations(ablate) if ablate.is_dir() else {}
     readings_out = Path(args.readings_out)
     figure = readings_out.with_name(readings_out.stem + "-states.png")
-    readings_text = readings_markdown(matrix, figure.name if _has_states(matrix) else None, _storage(matrix))
+    runs = load_runs(root)
+    covered = coverage(study(runs, PRESETS), matrix)
+    readings_text = readings_markdown(matrix, figure.name if _has_states(matrix) else None, _storage(matrix),
+                                      covered)
     if args.check:
-        return max(_check(Path(args.out), generate_markdown(load_runs(root))), _check(readings_out, readings_text))
+        return max(_check(Path(args.out), generate_markdown(runs)), _check(readings_out, readings_text))
     out = output_file("--out", args.out, owned=RESULTS_PAGE, what="a page written by lstm-proofs results",
                       force=args.force)
     readings_out = output_file("--readings-out", args.readings_out, owned=READINGS_PAGE,
                                what="a page written by lstm-proofs results", force=args.force)
-    runs = load_runs(root)
     _write(out, generate_markdown(runs))
     rows_run = len({r["row"] for r in runs} & {p.row for p in PRESETS})
     print(f"wrote {out}: {len(PRESETS)} rows, {rows_run} with results ({len(runs)} results files in {root})")

@@ -77,10 +77,41 @@ def load_ablations(root: Path = ABLATE_DIR) -> dict[str, list[ReadingRun]]:
     return {row: out[row] for row in [p.row for p in PRESETS] if row in out}
 
 
+def coverage(reports: list[RowReport], matrix: dict[str, list[ReadingRun]]) -> list[tuple[str, str, str, str]]:
+    """Every LSTM row whose run at the paper's reading does not agree with the paper (or has no finished trial
+    yet): its verdict, how much of its readings matrix has run (readings with every trial finished, of those that
+    apply), and the command that runs or resumes the rest."""
+    from lstm_proofs.training.readings import readings_for
+    from lstm_proofs.training.results import row_options
+
+    out = []
+    for rep in reports:
+        preset = rep.preset
+        if preset.method != "lstm" or (rep.verdict is not None and rep.verdict.verdict in AGREEING):
+            continue
+        names = ["default"] + [r.name for r in readings_for(preset, row_options(preset), preset.update)]
+        runs = {r.name.split("__cap=")[0]: r for r in matrix.get(preset.row, [])}
+        done = [n for n in names if n in runs and runs[n].report.run
+                and len(runs[n].report.run["trials"]) >= int(runs[n].report.run.get("requested_trials", 0))]
+        started = [n for n in names if n in runs and n not in done]
+        state = f"{len(done)} of {len(names)} readings complete" + (f", {len(started)} in progress" if started else "")
+        scales = sorted({(len(runs[n].report.run["trials"]), runs[n].report.cap) for n in done})
+        command = f"lstm-proofs ablate {preset.row}"
+        if scales and scales != [(preset.trials, preset.max_sequences)]:
+            state += " (" + "; ".join(f"{t} trials, cap {fmt_count(c)}" for t, c in scales) + ")"
+            if len(scales) == 1:  # the rest at the same scale
+                command += f" --trials {scales[0][0]} --max-sequences {scales[0][1]}"
+        verdict = rep.verdict.verdict if rep.verdict else "no finished trial yet"
+        out.append((preset.row, verdict, state, command))
+    return out
+
+
 def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = None,
-                      sections: dict[str, list[str]] | None = None) -> str:
+                      sections: dict[str, list[str]] | None = None,
+                      covered: list[tuple[str, str, str, str]] | None = None) -> str:
     """``docs/readings.md``: per row, every reading's trials, success, median, verdict, and the readings that
-    bring the row into agreement with the paper; ``sections`` adds lines at the end of a row's part (by row id)."""
+    bring the row into agreement with the paper; ``sections`` adds lines at the end of a row's part (by row id);
+    ``covered`` (:func:`coverage`) lists which rows that do not reproduce have their matrix run so far."""
     lines = [READINGS_HEADER, "", "# Readings of the paper, tried", "",
              "Each table below is one row of the paper's tables run by `lstm-proofs ablate ROW` under our default "
              "reading (docs/decisions.md) and under each documented alternative reading of the paper and each "
@@ -91,6 +122,15 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
              "success with trials at the cap censored, and the verdict against the paper's figures for the row "
              "(rule in docs/statistics.md). `lstm-proofs ablate ROW --list` lists a row's readings; "
              "`lstm-proofs ablate ROW --readings NAME` reruns one.", ""]
+    if covered:
+        lines += ["## Which rows have their matrix", "",
+                  "Every LSTM row whose run at the paper's reading (docs/results.md) does not agree with the paper, "
+                  "or has no finished trial yet, and how much of its readings matrix has run: the readings with "
+                  "every trial finished, of those that apply (the default included). The command runs the rest, "
+                  "or resumes it.", "",
+                  "| row | verdict at the paper's reading | readings matrix | command |", "|---|---|---|---|"]
+        lines += [f"| `{row}` | {verdict} | {state} | `{command}` |" for row, verdict, state, command in covered]
+        lines += [""]
     if not matrix:
         lines += ["No readings have been run yet (`lstm-proofs ablate ROW`).", ""]
     for row, runs in matrix.items():

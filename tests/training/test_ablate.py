@@ -100,3 +100,20 @@ def test_ablate_on_a_local_cluster_equals_the_serial_run(ablated, tmp_path):
     cluster = {r["trial"]: {k: r.get(k) for k in (*OUTCOME, "diagnostics")}
                for r in _trials(tmp_path / "6a" / "origin=0__cap=300.json")}
     assert cluster == serial
+
+
+def test_coverage_counts_the_complete_readings_of_a_row_that_does_not_reproduce(ablated):
+    from lstm_proofs.training.ablation import coverage, load_ablations
+    from lstm_proofs.training.presets import get_preset
+    from lstm_proofs.training.study import row_report
+
+    matrix = load_ablations(ablated)
+    run = json.loads((ablated / "6a" / "default__cap=300.json").read_text())
+    rep = row_report(get_preset("6a"), run)
+    assert rep.verdict.verdict not in ("reproduces", "faster", "more reliable")  # 300 sequences solve nothing
+    [(row, verdict, state, command)] = coverage([rep], matrix)
+    assert row == "6a" and verdict == rep.verdict.verdict
+    assert state == "3 of 9 readings complete (2 trials, cap 300)"
+    assert command == "lstm-proofs ablate 6a --trials 2 --max-sequences 300"
+    assert coverage([row_report(get_preset("6a"), None)], {})[0][1:3] == ("no finished trial yet",
+                                                                         "0 of 9 readings complete")
