@@ -391,6 +391,18 @@ def commit_text(rep: Any, plain: bool = False) -> str:
     return text
 
 
+def _in_progress(rep: Any) -> str:
+    """``; N in progress, unsolved at M sequences``: the row's unfinished trials that have a checkpoint (a trial that
+    solves finishes, so these are unsolved at the sequences their checkpoints hold); empty when there are none."""
+    done = {int(t["trial"]) for t in rep.run["trials"]}
+    held = [v[0] for t, v in (checkpointed(rep.run["path"]) if rep.run.get("path") else {}).items() if t not in done]
+    if not held:
+        return ""
+    lo, hi = min(held), max(held)
+    return f"; {len(held)} in progress, unsolved at {fmt_count(lo)}" + (f" to {fmt_count(hi)}" if hi != lo else "") \
+        + " sequences"
+
+
 def checkpointed(results_path: str | Path) -> dict[int, tuple[int, float]]:
     """The unfinished trials of a results file that have a checkpoint: (training sequences, seconds of training)
     by trial, read from the files' metadata (an unreadable checkpoint counts as none)."""
@@ -520,6 +532,7 @@ def generate_markdown(runs: Iterable[dict[str, Any]], presets: Iterable[Preset] 
             continue
         trials = f"{rep.finished} of {p.paper.trials}" + (f" ({rep.requested} requested)" if rep.requested
                                                              != p.paper.trials else "")
+        trials += _in_progress(rep)
         cap = fmt_count(rep.cap) + (f" (paper: {fmt_count(rep.budget)})" if rep.budget and rep.cap < rep.budget
                                     else "")
         cells = stats_cells(rep)

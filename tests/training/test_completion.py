@@ -64,3 +64,15 @@ def test_complete_rows_are_left_out_and_rows_not_run_have_no_rate(tmp_path):
     assert missing["sequences"] == 20 * 313_900 and missing["rate"] is None
     text = "\n".join(completion_lines([row_report(preset, None)]))
     assert "| `6a` | *not run* | 313,900 | 20 | 6,278,000 | - | - |" in text
+
+
+def test_the_row_table_counts_checkpointed_trials_as_in_progress(tmp_path):
+    from lstm_proofs.training.results import _in_progress
+
+    preset, path, run = _run(tmp_path, 313_900, [(True, 1000)])
+    assert _in_progress(row_report(preset, run)) == ""
+    _checkpoint(path, 0, 999, 1.0)  # finished: not in progress
+    _checkpoint(path, 4, 5000, 7.0)
+    assert _in_progress(row_report(preset, run)) == "; 1 in progress, unsolved at 5,000 sequences"
+    _checkpoint(path, 2, 7000, 9.0)
+    assert _in_progress(row_report(preset, run)) == "; 2 in progress, unsolved at 5,000 to 7,000 sequences"
