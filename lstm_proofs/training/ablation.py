@@ -101,7 +101,7 @@ def coverage(reports: list[RowReport], matrix: dict[str, list[ReadingRun]]) -> l
             state += " (" + "; ".join(f"{t} trials, cap {fmt_count(c)}" for t, c in scales) + ")"
             if len(scales) == 1:  # the rest at the same scale
                 command += f" --trials {scales[0][0]} --max-sequences {scales[0][1]}"
-        verdict = rep.verdict.verdict if rep.verdict else "no finished trial yet"
+        verdict = rep.verdict.verdict if rep.verdict else "not run" if rep.run is None else "no finished trial yet"
         out.append((preset.row, verdict, state, command))
     return out
 

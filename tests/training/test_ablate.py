@@ -115,5 +115,4 @@ def test_coverage_counts_the_complete_readings_of_a_row_that_does_not_reproduce(
     assert row == "6a" and verdict == rep.verdict.verdict
     assert state == "3 of 9 readings complete (2 trials, cap 300)"
     assert command == "lstm-proofs ablate 6a --trials 2 --max-sequences 300"
-    assert coverage([row_report(get_preset("6a"), None)], {})[0][1:3] == ("no finished trial yet",
-                                                                         "0 of 9 readings complete")
+    assert coverage([row_report(get_preset("6a"), None)], {})[0][1:3] == ("not run", "0 of 9 readings complete")
