@@ -116,7 +116,8 @@ def _modern_lines(payload: dict[str, Any], plain: bool = False) -> list[str]:
     lines = [f"modern size {m['topology']}, {m['n_weights']} weights, batch {m['batch']}, T = {m['T_gradient']}: "
              "gradient per step"]
     if not plain:
-        lines = [lines[0] + ":", "", "| implementation | us per step (batch of 64) | us per sequence-step | ratio to NumPy |",
+        lines = [lines[0] + ":", "",
+                 "| implementation | us per step (batch of 64) | us per sequence-step | ratio to NumPy |",
                  "|---|---:|---:|---:|"]
     for name, us in items:
         per_seq = us / m["batch"] if us else None
@@ -169,14 +170,15 @@ def _one_hot_lines(payload: dict[str, Any]) -> list[str]:
     for r in rows:
         t = r["task_inputs"]
         L.append(f"| {r['network']} | {r['n_weights']} | {t['n_in']} | {t['path']} | "
-                 f"{_fmt(_get(r, 'gradient_B1', 'numba', 'min_us'), 2)} | {_fmt(_get(t, 'gradient_B1', 'min_us'), 2)} | "
+                 f"{_fmt(_get(r, 'gradient_B1', 'numba', 'min_us'), 2)} | "
+                 f"{_fmt(_get(t, 'gradient_B1', 'min_us'), 2)} | "
                  f"{_fmt(_get(r, 'learner_lockstep', 'numba', 'per_trial_step', 'min_us'), 3)} | "
                  f"{_fmt(_get(t, 'learner_lockstep', 'per_trial_step', 'min_us'), 3)} | "
                  f"{_fmt(_get(r, 'learner_lockstep_end_error', 'numba', 'per_trial_step', 'min_us'), 3)} | "
                  f"{_fmt(_get(t, 'learner_lockstep_end_error', 'per_trial_step', 'min_us'), 3)} |")
-    return L + ["", "The projected wall times below use the one-hot figures for these networks. The sequences here have "
-                "T = 100 steps. At a step with output error the learner updates the traces of the inputs seen since "
-                "the sequence began (a step without error, for the 1997 cell's CEC, only those of the current "
+    return L + ["", "The projected wall times below use the one-hot figures for these networks. The sequences here "
+                "have T = 100 steps. At a step with output error the learner updates the traces of the inputs seen "
+                "since the sequence began (a step without error, for the 1997 cell's CEC, only those of the current "
                 "input), so with errors at every step (Exps. 1, 2a, 2b) its cost per step grows with the distinct "
                 "symbols a sequence shows; the long sequences of Exp. 2c (q = 1000) have their error at the end only. "
                 "The trainer's own cost on such a row is in \"Training end to end\".", ""]
@@ -275,8 +277,8 @@ def render(payload: dict[str, Any]) -> str:
          "* **gradient**: `Network.loss_and_grad` (loss plus full backpropagation-through-time gradient), one "
          "sequence of T = 100 steps (batch 1); per time step. References: the independently written HIPS-autograd "
          "model (`lstm_proofs/reference/autograd_models.py`; its weight unpacking replaced by an equivalent gather, "
-         "see `benchmarks/suite.py`) and the same network written in PyTorch operations (`benchmarks/torch_models.py`), "
-         "both checked to give the same gradient; ratios are their time over NumPy's.",
+         "see `benchmarks/suite.py`) and the same network written in PyTorch operations "
+         "(`benchmarks/torch_models.py`), both checked to give the same gradient; ratios are their time over NumPy's.",
          "* **learner**: `OnlineLearner.run_sequence` (the paper's online learner: forward pass, forward traces "
          "ds/dw, per-step weight change), error signal at every step; per time step for one trial, and per "
          f"trial-step for {payload['lockstep_trials']} independent trials in lockstep. "
@@ -323,7 +325,8 @@ def render(payload: dict[str, Any]) -> str:
         for t in mem["lengths"]:
             run = next(r for r in mem["runs"] if r["what"] == what and r["T"] == t)
             work = run["peak_minus_outputs"]
-            cells.append(f"{run['peak_bytes'] / 1024:.1f} KiB" + (f" (working {work / 1024:.1f} KiB)" if work is not None else ""))
+            working = f" (working {work / 1024:.1f} KiB)" if work is not None else ""
+            cells.append(f"{run['peak_bytes'] / 1024:.1f} KiB" + working)
         L.append(f"| {what} | " + " | ".join(cells) + " |")
     L += ["", "## Trials in lockstep", "",
           f"{payload['lockstep_trials']} independent trials (own weights, own learning rate) advance together through "
@@ -351,7 +354,8 @@ def render(payload: dict[str, Any]) -> str:
           "trials one after another; NumPy with 32 trials in lockstep; numba with 32 trials in lockstep (end-error "
           "cost for rows whose errors come only at the sequence end" + ("; on one-hot inputs for the rows whose tasks "
           "feed them, Exps. 1, 2 and 6, see the section above" if one_hot else "") + "). One core.", "",
-          "| table | row | W | trials | steps/seq | sequences | trial-steps | NumPy alone | NumPy lockstep | numba lockstep |",
+          "| table | row | W | trials | steps/seq | sequences | trial-steps | NumPy alone | NumPy lockstep | "
+          "numba lockstep |",
           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for p in rows:
         row = p["row"]
@@ -359,7 +363,8 @@ def render(payload: dict[str, Any]) -> str:
                  f"{row.sequences:,.0f} | {p['trial_steps']:.3g} | {_h(p['hours']['numpy_alone'])} | "
                  f"{_h(p['hours']['numpy_lockstep'])} | {_h(p['hours']['numba_lockstep'])} |")
     L.append(f"| **total** | all {len(rows)} rows | | | | | {sum(p['trial_steps'] for p in rows):.3g} | "
-             f"**{_h(totals['numpy_alone'])}** | **{_h(totals['numpy_lockstep'])}** | **{_h(totals['numba_lockstep'])}** |")
+             f"**{_h(totals['numpy_alone'])}** | **{_h(totals['numpy_lockstep'])}** | "
+             f"**{_h(totals['numba_lockstep'])}** |")
     return "\n".join(L) + "\n"
 
 
@@ -394,11 +399,12 @@ def cluster_markdown(payload: dict[str, Any]) -> str:
     L += ["", f"Speed-up from 1 to 2 workers: **{c['speedup_2_over_1_workers']:.2f}x** (parallel efficiency "
               f"{eff:.0%}); 2 workers against one process: {c['speedup_2_workers_over_in_process']:.2f}x.", ""]
     rows, totals = projections(payload)
-    per_row = [{"trials": p["row"].trials, "hours": p["hours"]["numba_lockstep"], "readings": _readings(p["row"].row_id)}
-               for p in rows if p["hours"]["numba_lockstep"] is not None]
+    per_row = [{"trials": p["row"].trials, "hours": p["hours"]["numba_lockstep"],
+                "readings": _readings(p["row"].row_id)} for p in rows if p["hours"]["numba_lockstep"] is not None]
     proj = on_cores(per_row, min(1.0, eff))
-    L += [f"Projected wall time of the paper's {len(per_row)} LSTM rows (every trial, numba, in lockstep) at the paper's "
-          "mean sequences to success (`docs/performance.md`, \"Projected wall time\"): the one-core hours over the "
+    L += [f"Projected wall time of the paper's {len(per_row)} LSTM rows (every trial, numba, in lockstep) at the "
+          "paper's mean sequences to success (`docs/performance.md`, \"Projected wall time\"): the one-core hours "
+          "over the "
           "cores, no row faster than one of its trials on one core, divided by the efficiency measured above beyond "
           "one core. Trials that fail run to the sequence cap instead, up to 100 times longer on Exp. 2, so read "
           "these as lower bounds. The readings matrix (`lstm-proofs ablate` on every row) reruns each row once "
