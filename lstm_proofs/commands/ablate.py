@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         lock = results_lock(path)
         try:
             train_row(r_preset, r_options, r_update, trials, seed, cap or preset.max_sequences, cluster, every, path,
-                      backend, args.quiet)
+                      backend, args.quiet, keep=False)  # a reading's file names its cap: not extended
         finally:
             lock.release()
     print(matrix_text(preset, [(name, path) for name, *_, path in runs]))

@@ -69,6 +69,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", default="60", metavar="SECONDS",
                    help="save unfinished trials to <results file stem>.ckpt/ this often (and on Ctrl-C or "
                         "SIGTERM), so a rerun resumes them where they were; 0 keeps no checkpoints (default 60)")
+    p.add_argument("--extend", action="store_true",
+                   help="raise the cap of the existing results file to --max-sequences: its solved trials stay, and "
+                        "its trials stopped at the old cap run on from the checkpoint each kept there (from the "
+                        "start where none was kept), bit for bit as a run at the new cap")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--list", action="store_true", help="list the rows with their conditions and paper figures")
     p.set_defaults(func=run)
@@ -137,9 +141,24 @@ def run(args: argparse.Namespace) -> int:
     backend = choose_backend(args.backend)
     lock = results_lock(path)
     try:
+        if args.extend:
+            extend_row(path, preset, options, update, seed, cap, backend, args.max_sequences is not None)
         return train_row(preset, options, update, trials, seed, cap, cluster, every, path, backend, args.quiet)
     finally:
         lock.release()
+
+
+def extend_row(path: Path, preset: Preset, options: dict[str, Any], update: str, seed: int, cap: int, backend: str,
+               cap_given: bool) -> None:
+    """``--extend``: raise the cap of the results file ``path`` (locked by the caller) to ``cap`` before its run
+    (:func:`~lstm_proofs.training.results.extend_results`); prints what runs on."""
+    from lstm_proofs.training.results import extend_results, settings_of
+
+    if not cap_given:
+        raise UserError("--extend needs --max-sequences, the new cap")
+    again = extend_results(path, settings_of(preset, seed, cap, options, update, backend), checkpoint_dir(path))
+    if again:
+        print(f"cap of {path} raised to {cap:,}: trial(s) {', '.join(map(str, again))} run on", flush=True)
 
 
 def cluster_arg(args: argparse.Namespace) -> ClusterSpec | None:
@@ -171,10 +190,12 @@ def results_lock(path: Path) -> Any:
 
 
 def train_row(preset: Preset, options: dict[str, Any], update: str, trials: int, seed: int, cap: int,
-              cluster: ClusterSpec | None, every: float, path: Path, backend: str, quiet: bool) -> int:
+              cluster: ClusterSpec | None, every: float, path: Path, backend: str, quiet: bool,
+              keep: bool = True) -> int:
     """Run the pending trials of the results file ``path`` (locked by the caller, :func:`results_lock`); print
-    the summary. Returns 0."""
-    from lstm_proofs.training.results import ResultsFile, settings_of
+    the summary. Returns 0. With ``keep``, a trial that stops at the cap keeps its last checkpoint for ``--extend``
+    (``keep_at_cap``)."""
+    from lstm_proofs.training.results import ResultsFile, keep_at_cap, settings_of
 
     settings = settings_of(preset, seed, cap, options, update, backend)
     results = ResultsFile(path, preset, settings)
@@ -205,8 +226,10 @@ def train_row(preset: Preset, options: dict[str, Any], update: str, trials: int,
 
         def on_result(rec: dict[str, Any]) -> None:
             results.add(rec, trials)
-            if store is not None:
-                store.remove(int(rec["trial"]))  # only once the record is in the results file
+            if store is not None:  # only once the record is in the results file
+                if keep and rec.get("stop") == "cap":  # kept, so that --extend can run it on under a larger cap
+                    keep_at_cap(store.directory, int(rec["trial"]))
+                store.remove(int(rec["trial"]))
             print(trial_line(rec), flush=True)
 
         if pending:

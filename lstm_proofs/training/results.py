@@ -9,6 +9,7 @@ and settings resumes (finished trials are skipped).
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from typing import Any
 
 from lstm_proofs.errors import UserError
 from lstm_proofs.results import write_json_atomic
+from lstm_proofs.training.checkpoints import Checkpoints, checkpoint_dir
 from lstm_proofs.training.provenance import provenance
 from lstm_proofs.training.presets import PAPER_ONLY_ROWS, PRESETS, Preset, row_construction
 
@@ -82,6 +84,7 @@ class ResultsFile:
         self.settings = settings
         self.trials: dict[int, dict[str, Any]] = {}
         self.replays: list[dict[str, Any]] = []  # lstm-proofs replay's checks of the trials under later code
+        self.extended: list[dict[str, Any]] = []  # raised caps (train --extend): from, to, the trials run on
         self.seconds_before = 0.0
         self.started = time.perf_counter()
         if self.path.exists():
@@ -103,6 +106,7 @@ class ResultsFile:
             self.trials = {int(r["trial"]): r for r in old.get("trials", [])}
             self.seconds_before = float(old.get("wall_seconds", 0.0))
             self.replays = list(old.get("replays", []))
+            self.extended = list(old.get("extended", []))
 
     def done(self) -> set[int]:
         return set(self.trials)
@@ -136,7 +140,71 @@ class ResultsFile:
         }
         if self.replays:
             payload["replays"] = self.replays
+        if self.extended:
+            payload["extended"] = self.extended
         write_json_atomic(self.path, payload)
+
+
+#: where a trial stopped at the cap keeps its last checkpoint, inside the run's checkpoint directory
+AT_CAP = "at-cap"
+
+
+def keep_at_cap(directory: Path, trial: int) -> None:
+    """Move the checkpoint of a trial that stopped at the cap (``<ckpt>/trial_0007.npz``) to ``<ckpt>/at-cap/``,
+    where :func:`extend_results` finds it if the file's cap is raised later; nothing if it has none."""
+    src = Path(directory) / f"trial_{trial:04d}.npz"
+    if src.exists():
+        (src.parent / AT_CAP).mkdir(exist_ok=True)
+        os.replace(src, src.parent / AT_CAP / src.name)
+
+
+def extend_results(path: Path, settings: dict[str, Any], directory: Path) -> list[int]:
+    """Raise the cap of the results file ``path`` to ``settings["max_sequences"]`` (``train --extend``).
+
+    Its solved trials stay (the cap only stops a trial: each solves at the same count under a larger one); its
+    trials stopped at the old cap leave the file, to be run on: from the checkpoint each kept at the cap
+    (:func:`keep_at_cap`, moved back into ``directory``, the run's checkpoint directory), from the start where none
+    was kept. The file records the raise in ``extended`` and is rewritten atomically before any checkpoint moves,
+    and a rerun of the same command does what is left. Returns the trials to run on.
+
+    Raises:
+        UserError: no such file; other settings than the cap; a cap not above the file's; a file name that gives
+            its cap (``__cap=M``).
+    """
+    if not path.exists():
+        raise UserError(f"--extend: {path} does not exist; there is no run to extend")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"cannot read results file {path}: {exc}") from None
+    problem = _shape_problem(data)
+    if problem:
+        raise UserError(f"{path} is not a results file of lstm-proofs train ({problem})")
+    new = json.loads(json.dumps(settings))
+    old, cap = data["settings"], int(new["max_sequences"])
+    if dict(old, max_sequences=cap) != new:
+        raise UserError(f"--extend: {path} holds a run with other settings than the cap ({_diff(old, new)})")
+    if not isinstance(old.get("max_sequences"), int) or cap < old["max_sequences"]:
+        raise UserError(f"--extend: --max-sequences {cap:,} is below the file's cap of {old['max_sequences']:,}")
+    if "__cap=" in path.stem and f"__cap={cap}" not in path.stem:
+        raise UserError(f"--extend: the name of {path} gives its cap; rename it (with its .ckpt and .weights "
+                        "directories) first")
+    if cap > old["max_sequences"]:
+        stopped = sorted(int(t["trial"]) for t in data["trials"] if t.get("stop") == "cap")
+        data["trials"] = [t for t in data["trials"] if int(t["trial"]) not in stopped]
+        data["settings"], data["summary"] = new, summarise(data["trials"], cap)
+        data["replays"] = [r for r in data.get("replays", []) if not set(r.get("trials", [])) & set(stopped)]
+        data["extended"] = [*data.get("extended", []), {"from": old["max_sequences"], "to": cap,
+                                                        "trials": stopped, "date": time.strftime("%Y-%m-%dT%H:%M:%S")}]
+        write_json_atomic(path, data)
+    done = {int(t["trial"]) for t in data["trials"]}
+    kept = Path(directory) / AT_CAP
+    for f in sorted(kept.glob("trial_*.npz")) if kept.is_dir() else []:
+        if int(f.stem.split("_", 1)[1]) not in done:
+            os.replace(f, Path(directory) / f.name)
+    if kept.is_dir() and not any(kept.iterdir()):
+        kept.rmdir()
+    return sorted({int(t) for e in data["extended"] for t in e["trials"]} - done) if "extended" in data else []
 
 
 def _diff(old: Any, new: dict[str, Any]) -> str:
@@ -406,8 +474,6 @@ def _in_progress(rep: Any) -> str:
 def checkpointed(results_path: str | Path) -> dict[int, tuple[int, float]]:
     """The unfinished trials of a results file that have a checkpoint: (training sequences, seconds of training)
     by trial, read from the files' metadata (an unreadable checkpoint counts as none)."""
-    from lstm_proofs.training.checkpoints import Checkpoints, checkpoint_dir
-
     out = {}
     for trial, state in Checkpoints(checkpoint_dir(Path(results_path)), {}).peek().items():
         try:
@@ -419,9 +485,9 @@ def checkpointed(results_path: str | Path) -> dict[int, tuple[int, float]]:
 
 def completion(rep: Any) -> dict[str, Any] | None:
     """What completing a row at its default cap (the paper's 5,000,000 for Exps. 2a-2c, ten times the paper's mean
-    elsewhere) and the paper's trial count still takes, at most: every trial not yet run, and every trial censored
-    below that cap rerun from the start (a trial stopped at a lower cap cannot be resumed under a larger one),
-    runs to the cap; checkpointed sequences are done. The rate is the row's own: the trial-sequences of its
+    elsewhere) and the paper's trial count still takes, at most: every trial not yet run, and every trial stopped at
+    a lower cap (``train --extend``: solved trials stay), runs to the cap; checkpointed sequences are done, those
+    kept at the lower cap included. The rate is the row's own: the trial-sequences of its
     finished trials over the wall time recorded with them, or, where no trial has finished, the checkpoints'
     sequences over the longest time a checkpoint records (trials in lockstep share it). None for a row with nothing
     left."""
@@ -437,10 +503,13 @@ def completion(rep: Any) -> dict[str, Any] | None:
         rerun = 0
         left = n - len(trials)
         todo = left * target - sum(held.values())
-    else:  # the row again at the target cap, in a results file of its own: solved trials solve again
-        rerun = len(trials)
-        left = n
-        todo = sum(int(t["sequences"]) if t["solved"] else target for t in trials) + (n - len(trials)) * target
+    else:  # train --extend: solved trials stay, those stopped at the lower cap run on from the checkpoint kept there
+        kept = {t: int(v["sequences"]) for t, v in Checkpoints(checkpoint_dir(Path(rep.run["path"])) / AT_CAP, {})
+                .peek().items()} if rep.run.get("path") else {}
+        stopped = [int(t["trial"]) for t in trials if not t["solved"]]
+        rerun = len(stopped)
+        left = n - len(trials) + rerun
+        todo = sum(target - kept.get(t, 0) for t in stopped) + (n - len(trials)) * target - sum(held.values())
     if todo <= 0:
         return None
     if trials:  # the finished trials over the wall time of the runs that finished them
@@ -459,9 +528,12 @@ def completion_lines(reports: list[Any]) -> list[str]:
         return []
     lines = ["", "## What completing the table still takes", "",
              "Per row left incomplete: the trials still to run to the row's default cap (the paper's 5,000,000 "
-             "sequences for Exps. 2a-2c, ten times the paper's mean elsewhere; a row run at a lower cap is run "
-             "again at that cap, its solved trials solving again at the same count), the trial-sequences that is at "
-             "most (every unsolved trial to the cap; checkpointed sequences count as done), and the hours on one "
+             "sequences for Exps. 2a-2c, ten times the paper's mean elsewhere; a row run at a lower cap is run on "
+             "with `lstm-proofs train ROW --max-sequences CAP --extend` (a file named for its cap, `__cap=M`, renamed "
+             "first): its solved trials stay, its trials stopped at the lower cap run on from the checkpoint kept "
+             "there, or from the start where none was kept), the "
+             "trial-sequences that is at most (every unsolved trial to the cap; checkpointed sequences count as "
+             "done), and the hours on one "
              "core of the machine the row ran on, at the row's own average rate: the trial-sequences of its "
              "finished trials over the wall time of its runs (of its checkpoints where none has finished), so a "
              "busy machine, pauses and the final tests count against it. Trials that "
@@ -474,7 +546,7 @@ def completion_lines(reports: list[Any]) -> list[str]:
         hours = c["sequences"] / c["rate"] / 3600 if c["rate"] else None
         total_h += hours or 0.0
         cap = fmt_count(c["cap"]) if c["cap"] is not None else "*not run*"
-        trials = f"{c['left']}" + (" (all again)" if c.get("rerun") else "")
+        trials = f"{c['left']}" + (f" ({c['rerun']} stopped at the lower cap)" if c.get("rerun") else "")
         lines.append(f"| `{c['row']}` | {cap} | {fmt_count(c['target'])} | {trials} | {fmt_count(c['sequences'])} | "
                      f"{fmt_count(c['rate']) if c['rate'] else '-'} | {_hours(hours)} |")
     lines.append(f"| **total** (rows with a rate) | | | | | | **{_hours(total_h)}** |")

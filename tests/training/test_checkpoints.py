@@ -169,4 +169,7 @@ def test_train_command_sigterm_keeps_checkpoints_and_rerun_resumes(tmp_path):
                    timeout=300)
     a, b = (json.loads(p.read_text())["trials"] for p in (stopped, whole))
     assert _strip(a) == _strip(b)
-    assert not ckpt.exists()
+    assert not list(ckpt.glob("trial_*.npz"))  # no trial left unfinished; those stopped at the cap keep theirs
+    assert sorted(p.name for p in (ckpt / "at-cap").iterdir()) == [f"trial_{r['trial']:04d}.npz" for r in
+                                                                   sorted(a, key=lambda r: r["trial"])
+                                                                   if r["stop"] == "cap"]

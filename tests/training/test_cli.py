@@ -185,3 +185,44 @@ def test_results_names_an_unreadable_file_and_fails(quick_run, tmp_path, capsys,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(bad) in err and "Traceback" not in err
     assert not out.exists()
+
+
+def _records(path):
+    return sorted(({k: v for k, v in r.items() if k not in ("seconds", "code")}
+                   for r in json.loads(path.read_text())["trials"]), key=lambda r: r["trial"])
+
+
+def test_extend_raises_the_cap_and_equals_a_run_at_the_new_cap(tmp_path, capsys):
+    """Trials stopped at a lower cap keep their last checkpoint; --extend runs them on from there, the solved ones
+    stay, and the file ends as a run made at the new cap would (records aside from times and code stamps)."""
+    row = ["train", "2a", "--row", "lstm", "--opt", "p=5", "--trials", "4", "--quiet"]
+    direct, low = tmp_path / "direct.json", tmp_path / "low.json"
+    assert main([*row, "--max-sequences", "4000", "--json", str(direct)]) == 0
+    assert main([*row, "--max-sequences", "1700", "--checkpoint-every", "0.000001", "--json", str(low)]) == 0
+    at_low = {r["trial"]: r for r in _records(low)}
+    stopped = sorted(t for t, r in at_low.items() if r["stop"] == "cap")
+    assert stopped and len(stopped) < 4  # some trials solved below 1,700 (they stay), some did not
+    kept = sorted(p.name for p in (tmp_path / "low.ckpt" / "at-cap").iterdir())
+    assert kept == [f"trial_{t:04d}.npz" for t in stopped]
+    assert main([*row, "--max-sequences", "4000", "--extend", "--json", str(low)]) == 0
+    assert f"trial(s) {', '.join(map(str, stopped))} run on" in capsys.readouterr().out
+    assert _records(low) == _records(direct)
+    data = json.loads(low.read_text())
+    assert data["settings"]["max_sequences"] == 4000 and data["extended"][0]["trials"] == stopped
+    assert data["extended"][0]["from"] == 1700 and not (tmp_path / "low.ckpt").exists()
+    assert main([*row, "--max-sequences", "4000", "--extend", "--json", str(low)]) == 0  # nothing left: a no-op
+    assert _records(low) == _records(direct)
+
+
+@pytest.mark.parametrize("extra, message", [
+    ([], "--extend needs --max-sequences"),
+    (["--max-sequences", "100"], "below the file's cap of 4,000"),
+    (["--max-sequences", "9000", "--seed", "3"], "other settings than the cap"),
+])
+def test_extend_refuses_what_it_cannot_do(quick_run, tmp_path, capsys, extra, message):
+    args = [a for a in QUICK if a not in ("--max-sequences", "4000")]
+    assert main([*args, *extra, "--extend", "--json", str(quick_run)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert main([*QUICK, "--max-sequences", "9000", "--extend", "--json", str(tmp_path / "none.json")]) == 2
+    assert "does not exist" in capsys.readouterr().err

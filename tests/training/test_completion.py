@@ -23,17 +23,17 @@ def _run(tmp_path, cap, trials, wall=100.0):
     return preset, path, run
 
 
-def _checkpoint(path, trial, sequences, seconds):
-    d = path.with_suffix(".ckpt")
-    d.mkdir(exist_ok=True)
+def _checkpoint(d, trial, sequences, seconds):
+    """A checkpoint of ``trial`` in directory ``d`` (beside results file x.json: x.ckpt/)."""
+    d.mkdir(parents=True, exist_ok=True)
     meta = json.dumps({"format": 1, "settings": {}, "state": {"sequences": sequences, "seconds": seconds}})
     np.savez(d / f"trial_{trial:04d}.npz", meta=np.array(meta))
 
 
 def test_a_row_at_its_default_cap_runs_only_its_missing_trials(tmp_path):
     preset, path, run = _run(tmp_path, 313_900, [(True, 1000), (False, 313_900), (True, 3000)])
-    _checkpoint(path, 3, 5000, 7.0)
-    _checkpoint(path, 0, 999, 1.0)  # a finished trial's leftover checkpoint counts for nothing
+    _checkpoint(path.with_suffix(".ckpt"), 3, 5000, 7.0)
+    _checkpoint(path.with_suffix(".ckpt"), 0, 999, 1.0)  # a finished trial's leftover checkpoint counts for nothing
     assert checkpointed(path) == {0: (999, 1.0), 3: (5000, 7.0)}
     c = completion(row_report(preset, run))
     assert c["left"] == 17 and c["rerun"] == 0
@@ -41,17 +41,20 @@ def test_a_row_at_its_default_cap_runs_only_its_missing_trials(tmp_path):
     assert c["rate"] == pytest.approx((1000 + 313_900 + 3000) / 100.0)
 
 
-def test_a_row_below_its_default_cap_runs_again_with_solved_trials_solving_again(tmp_path):
-    preset, _, run = _run(tmp_path, 10_000, [(True, 1000), (False, 10_000)])
+def test_a_row_below_its_default_cap_is_extended_its_solved_trials_staying(tmp_path):
+    preset, path, run = _run(tmp_path, 10_000, [(True, 1000), (False, 10_000), (False, 10_000)])
     c = completion(row_report(preset, run))
-    assert c["left"] == 20 and c["rerun"] == 2
-    assert c["sequences"] == 1000 + 313_900 + 18 * 313_900
+    assert c["left"] == 19 and c["rerun"] == 2
+    assert c["sequences"] == 2 * 313_900 + 17 * 313_900
+    _checkpoint(path.with_suffix(".ckpt") / "at-cap", 2, 9000, 5.0)  # kept at the cap: trial 2 runs on from there
+    assert completion(row_report(preset, run))["sequences"] == 19 * 313_900 - 9000
+    assert "| 19 (2 stopped at the lower cap) |" in "\n".join(completion_lines([row_report(preset, run)]))
 
 
 def test_checkpoints_alone_give_the_rate_over_their_recorded_time(tmp_path):
     preset, path, run = _run(tmp_path, 313_900, [], wall=0.0)
-    _checkpoint(path, 0, 4000, 20.0)
-    _checkpoint(path, 1, 4000, 20.0)  # lockstep: the same wall time
+    _checkpoint(path.with_suffix(".ckpt"), 0, 4000, 20.0)
+    _checkpoint(path.with_suffix(".ckpt"), 1, 4000, 20.0)  # lockstep: the same wall time
     c = completion(row_report(preset, run))
     assert c["rate"] == pytest.approx(8000 / 20.0)
     assert c["sequences"] == 20 * 313_900 - 8000
@@ -71,8 +74,8 @@ def test_the_row_table_counts_checkpointed_trials_as_in_progress(tmp_path):
 
     preset, path, run = _run(tmp_path, 313_900, [(True, 1000)])
     assert _in_progress(row_report(preset, run)) == ""
-    _checkpoint(path, 0, 999, 1.0)  # finished: not in progress
-    _checkpoint(path, 4, 5000, 7.0)
+    _checkpoint(path.with_suffix(".ckpt"), 0, 999, 1.0)  # finished: not in progress
+    _checkpoint(path.with_suffix(".ckpt"), 4, 5000, 7.0)
     assert _in_progress(row_report(preset, run)) == "; 1 in progress, unsolved at 5,000 sequences"
-    _checkpoint(path, 2, 7000, 9.0)
+    _checkpoint(path.with_suffix(".ckpt"), 2, 7000, 9.0)
     assert _in_progress(row_report(preset, run)) == "; 2 in progress, unsolved at 5,000 to 7,000 sequences"
