@@ -173,13 +173,8 @@ def extend_results(path: Path, settings: dict[str, Any], directory: Path) -> lis
     """
     if not path.exists():
         raise UserError(f"--extend: {path} does not exist; there is no run to extend")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"cannot read results file {path}: {exc}") from None
-    problem = _shape_problem(data)
-    if problem:
-        raise UserError(f"{path} is not a results file of lstm-proofs train ({problem})")
+    data = read_run(path)
+    del data["path"]  # read_run's, not the file's
     new = json.loads(json.dumps(settings))
     old, cap = data["settings"], int(new["max_sequences"])
     if dict(old, max_sequences=cap) != new:
