@@ -100,7 +100,9 @@ def coverage(reports: list[RowReport], matrix: dict[str, list[ReadingRun]]) -> l
         if scales and scales != [(preset.trials, preset.max_sequences)]:
             state += " (" + "; ".join(f"{t} trials, cap {fmt_count(c)}" for t, c in scales) + ")"
             if len(scales) == 1:  # the rest at the same scale
-                command += f" --trials {scales[0][0]} --max-sequences {scales[0][1]}"
+                trials, cap = scales[0]
+                command += (f" --trials {trials}" if trials != preset.trials else "") + \
+                    (f" --max-sequences {cap}" if cap != preset.max_sequences else "")
         verdict = rep.verdict.verdict if rep.verdict else "not run" if rep.run is None else "no finished trial yet"
         out.append((preset.row, verdict, state, command))
     return out
