@@ -79,3 +79,17 @@ def test_the_row_table_counts_checkpointed_trials_as_in_progress(tmp_path):
     assert _in_progress(row_report(preset, run)) == "; 1 in progress, unsolved at 5,000 sequences"
     _checkpoint(path.with_suffix(".ckpt"), 2, 7000, 9.0)
     assert _in_progress(row_report(preset, run)) == "; 2 in progress, unsolved at 5,000 to 7,000 sequences"
+
+
+def test_the_rate_counts_the_time_before_checkpoints_a_trial_resumed_from(tmp_path):
+    """A row finished by a resumed run: the file's wall time covers that run only; the trials' own seconds cover
+    all of it."""
+    from lstm_proofs.training.results import row_seconds
+
+    preset, _, run = _run(tmp_path, 10_000, [(False, 10_000), (False, 10_000)], wall=5.0)
+    for t, seconds in zip(run["trials"], (400.0, 390.0)):
+        t["seconds"] = seconds
+    assert row_seconds(run) == 400.0
+    assert completion(row_report(preset, run))["rate"] == pytest.approx(20_000 / 400.0)
+    run["wall_seconds"] = 1000.0
+    assert row_seconds(run) == 1000.0
