@@ -132,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
     preset, options, update = resolve(args)
     trials = int_arg("--trials", args.trials, 1, MAX_TRIALS) if args.trials is not None else preset.trials
     seed = int_arg("--seed", args.seed, 0, 2**63 - 1)
+    if args.extend and args.max_sequences is None:
+        raise UserError("--extend needs --max-sequences, the new cap")
     cap = (int_arg("--max-sequences", args.max_sequences, 1, MAX_SEQUENCES_LIMIT)
            if args.max_sequences is not None else preset.max_sequences)
     cluster = cluster_arg(args)
@@ -142,20 +144,18 @@ def run(args: argparse.Namespace) -> int:
     lock = results_lock(path)
     try:
         if args.extend:
-            extend_row(path, preset, options, update, seed, cap, backend, args.max_sequences is not None)
+            extend_row(path, preset, options, update, seed, cap, backend)
         return train_row(preset, options, update, trials, seed, cap, cluster, every, path, backend, args.quiet)
     finally:
         lock.release()
 
 
-def extend_row(path: Path, preset: Preset, options: dict[str, Any], update: str, seed: int, cap: int, backend: str,
-               cap_given: bool) -> None:
+def extend_row(path: Path, preset: Preset, options: dict[str, Any], update: str, seed: int, cap: int,
+               backend: str) -> None:
     """``--extend``: raise the cap of the results file ``path`` (locked by the caller) to ``cap`` before its run
     (:func:`~lstm_proofs.training.results.extend_results`); prints what runs on."""
     from lstm_proofs.training.results import extend_results, settings_of
 
-    if not cap_given:
-        raise UserError("--extend needs --max-sequences, the new cap")
     again = extend_results(path, settings_of(preset, seed, cap, options, update, backend), checkpoint_dir(path))
     if again:
         print(f"cap of {path} raised to {cap:,}: trial(s) {', '.join(map(str, again))} run on", flush=True)
@@ -228,7 +228,7 @@ def train_row(preset: Preset, options: dict[str, Any], update: str, trials: int,
             results.add(rec, trials)
             if store is not None:  # only once the record is in the results file
                 if keep and rec.get("stop") == "cap":  # kept, so that --extend can run it on under a larger cap
-                    keep_at_cap(store.directory, int(rec["trial"]))
+                    keep_at_cap(store, int(rec["trial"]))
                 store.remove(int(rec["trial"]))
             print(trial_line(rec), flush=True)
 

@@ -41,6 +41,11 @@ class ReadingRun:
     report: RowReport
     path: Path
 
+    @property
+    def reading(self) -> str:
+        """The reading's name without the cap its file name may carry (``default__cap=100000`` -> ``default``)."""
+        return self.name.split("__cap=")[0]
+
 
 def load_ablations(root: Path = ABLATE_DIR) -> dict[str, list[ReadingRun]]:
     """The readings runs under ``root`` by row id, each row's in the order default, readings, contrasts.
@@ -90,7 +95,7 @@ def coverage(reports: list[RowReport], matrix: dict[str, list[ReadingRun]]) -> l
         if preset.method != "lstm" or (rep.verdict is not None and rep.verdict.verdict in AGREEING):
             continue
         names = ["default"] + [r.name for r in readings_for(preset, row_options(preset), preset.update)]
-        runs = {r.name.split("__cap=")[0]: r for r in matrix.get(preset.row, [])}
+        runs = {r.reading: r for r in matrix.get(preset.row, [])}
         done = [n for n in names if n in runs and runs[n].report.run
                 and len(runs[n].report.run["trials"]) >= int(runs[n].report.run.get("requested_trials", 0))]
         started = [n for n in names if n in runs and n not in done]

@@ -97,8 +97,7 @@ class ResultsFile:
                 raise UserError(f"{self.path} is not a results file of lstm-proofs train ({problem}); use another "
                                 "--json path or remove the file")
             new = json.loads(json.dumps(settings))
-            if not old.get("trials") and isinstance(old.get("settings"), dict) \
-                    and dict(old["settings"], max_sequences=new.get("max_sequences")) == new:
+            if not old.get("trials") and same_but_cap(old.get("settings"), new):
                 old["settings"] = new  # no finished trial: a run at another cap takes the file over (checkpoints.py)
             if old.get("settings") != new:
                 raise UserError(f"{self.path} holds a run with other settings ({_diff(old.get('settings'), settings)});"
@@ -149,13 +148,18 @@ class ResultsFile:
 AT_CAP = "at-cap"
 
 
-def keep_at_cap(directory: Path, trial: int) -> None:
-    """Move the checkpoint of a trial that stopped at the cap (``<ckpt>/trial_0007.npz``) to ``<ckpt>/at-cap/``,
-    where :func:`extend_results` finds it if the file's cap is raised later; nothing if it has none."""
-    src = Path(directory) / f"trial_{trial:04d}.npz"
+def same_but_cap(old: Any, new: dict[str, Any]) -> bool:
+    """True if the settings ``old`` (as read from a file) and ``new`` differ at most in the sequence cap."""
+    return isinstance(old, dict) and dict(old, max_sequences=new.get("max_sequences")) == new
+
+
+def keep_at_cap(store: Checkpoints, trial: int) -> None:
+    """Move the checkpoint of a trial that stopped at the cap to ``<ckpt>/at-cap/``, where :func:`extend_results`
+    finds it if the file's cap is raised later; nothing if it has none."""
+    src = store.path(trial)
     if src.exists():
-        (src.parent / AT_CAP).mkdir(exist_ok=True)
-        os.replace(src, src.parent / AT_CAP / src.name)
+        (store.directory / AT_CAP).mkdir(exist_ok=True)
+        os.replace(src, store.directory / AT_CAP / src.name)
 
 
 def extend_results(path: Path, settings: dict[str, Any], directory: Path) -> list[int]:
@@ -177,7 +181,7 @@ def extend_results(path: Path, settings: dict[str, Any], directory: Path) -> lis
     del data["path"]  # read_run's, not the file's
     new = json.loads(json.dumps(settings))
     old, cap = data["settings"], int(new["max_sequences"])
-    if dict(old, max_sequences=cap) != new:
+    if not same_but_cap(old, new):
         raise UserError(f"--extend: {path} holds a run with other settings than the cap ({_diff(old, new)})")
     if not isinstance(old.get("max_sequences"), int) or cap < old["max_sequences"]:
         raise UserError(f"--extend: --max-sequences {cap:,} is below the file's cap of {old['max_sequences']:,}")
@@ -193,13 +197,13 @@ def extend_results(path: Path, settings: dict[str, Any], directory: Path) -> lis
                                                         "trials": stopped, "date": time.strftime("%Y-%m-%dT%H:%M:%S")}]
         write_json_atomic(path, data)
     done = {int(t["trial"]) for t in data["trials"]}
-    kept = Path(directory) / AT_CAP
-    for f in sorted(kept.glob("trial_*.npz")) if kept.is_dir() else []:
-        if int(f.stem.split("_", 1)[1]) not in done:
-            os.replace(f, Path(directory) / f.name)
-    if kept.is_dir() and not any(kept.iterdir()):
-        kept.rmdir()
-    return sorted({int(t) for e in data["extended"] for t in e["trials"]} - done) if "extended" in data else []
+    active, kept = Checkpoints(Path(directory), new), Checkpoints(Path(directory) / AT_CAP, new)
+    for trial in kept.pending():
+        if trial not in done:
+            os.replace(kept.path(trial), active.path(trial))
+    if kept.directory.is_dir() and not any(kept.directory.iterdir()):
+        kept.directory.rmdir()
+    return sorted({int(t) for e in data.get("extended", []) for t in e["trials"]} - done)
 
 
 def _diff(old: Any, new: dict[str, Any]) -> str:
