@@ -369,13 +369,16 @@ def render(payload: dict[str, Any]) -> str:
 
 
 def _readings(row: str) -> int:
-    """Runs of the row in its readings matrix: the default and every reading and contrast that applies."""
+    """Runs of the row in its readings matrix: the default and every reading and contrast that applies, but those
+    that are another's run bit for bit (``ablate`` does not run them)."""
     from lstm_proofs.training.presets import get_preset
-    from lstm_proofs.training.readings import readings_for
+    from lstm_proofs.training.readings import readings_for, same_runs
     from lstm_proofs.training.results import row_options
 
     preset = get_preset(row)
-    return 1 + len(readings_for(preset, row_options(preset), preset.update))
+    options = row_options(preset)
+    same = {n for n, s in same_runs(preset, options, preset.update).items() if s.exact}
+    return 1 + len([r for r in readings_for(preset, options, preset.update) if r.name not in same])
 
 
 def cluster_markdown(payload: dict[str, Any]) -> str:
@@ -408,8 +411,9 @@ def cluster_markdown(payload: dict[str, Any]) -> str:
           "cores, no row faster than one of its trials on one core, divided by the efficiency measured above beyond "
           "one core. Trials that fail run to the sequence cap instead, up to 100 times longer on Exp. 2, so read "
           "these as lower bounds. The readings matrix (`lstm-proofs ablate` on every row) reruns each row once "
-          f"per reading that applies to it ({sum(r['readings'] for r in per_row)} runs of a row in all, the default "
-          "included), each at the default's cost.", "",
+          f"per reading that applies to it, but those that are another's run bit for bit (docs/readings.md; "
+          f"{sum(r['readings'] for r in per_row)} runs of a row in all, the default included), each at the "
+          "default's cost.", "",
           "| cores | whole table | readings matrix |", "|---:|---:|---:|"]
     ten = on_cores([{**r, "hours": r["readings"] * r["hours"]} for r in per_row], min(1.0, eff))
     for a, b in zip(proj, ten):

@@ -26,8 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             "alternative reading of the paper and each contrast (full gradient, forget-gate cell, other squashing "
             "ranges) that applies to it, one change at a time, with the row's trial count and seeds. Each reading "
             "has its own results file, <root>/<row>/<reading>.json, resumed like train's; trials record "
-            "diagnostics (internal states, gate activations, where the errors are). 'lstm-proofs results' "
-            "turns the files into docs/readings.md.", 100),
+            "diagnostics (internal states, gate activations, where the errors are). A reading that is, on the "
+            "row, another's run bit for bit (update=sequence where the only target is at the sequence end) runs "
+            "only when --readings names it. 'lstm-proofs results' turns the files into docs/readings.md.", 100),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("task", nargs="?", help="task name or row id, as for train")
     p.add_argument("--row", help="row of the task, as for train")
@@ -59,16 +60,19 @@ def reading_path(root: Path, row: str, reading: str, cap: int | None) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen readings of the row one after another; print the matrix; 0 on completion."""
-    from lstm_proofs.training.readings import DEFAULT, apply_reading, readings_for
+    from lstm_proofs.training.readings import DEFAULT, apply_reading, readings_for, same_runs
 
     base = _base(args)
     preset, options, update = base
     available = readings_for(preset, options, update)
+    same = same_runs(preset, options, update)
     if args.list:
         print(f"readings of row {preset.row} (each run with the row's other settings unchanged):")
         print(f"  {DEFAULT:<22} reading   our default (docs/decisions.md)")
         for r in available:
             print(f"  {r.name:<22} {r.kind:<9} {r.text} [{r.source}]")
+            if r.name in same:
+                print(f"  {'':<22} {'':<9} on this row: {_same_text(same[r.name])}")
         return 0
     names = [DEFAULT] + [r.name for r in available]
     if args.readings is not None:
@@ -78,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--readings: {', '.join(unknown) or 'empty list'} not a reading of row {preset.row}; "
                             f"its readings: {', '.join(names)}")
         names = list(dict.fromkeys(chosen))
+    else:  # a reading that is another's run bit for bit is not run again unless named
+        for name in [n for n in names if n in same and same[n].exact]:
+            names.remove(name)
+            print(f"-- not run: {name}, on this row {_same_text(same[name])} (--readings {name} runs it)")
     trials = int_arg("--trials", args.trials, 1, MAX_TRIALS) if args.trials is not None else preset.trials
     seed = int_arg("--seed", args.seed, 0, 2**63 - 1)
     cap = (int_arg("--max-sequences", args.max_sequences, 1, MAX_SEQUENCES_LIMIT)
@@ -101,6 +109,12 @@ def run(args: argparse.Namespace) -> int:
             lock.release()
     print(matrix_text(preset, [(name, path) for name, *_, path in runs]))
     return 0
+
+
+def _same_text(same: Any) -> str:
+    """'the same run as X, bit for bit (to rounding): why'."""
+    return (f"the same run as {same.reading}, {'bit for bit' if same.exact else 'to rounding'}, by construction: "
+            f"{same.why}")
 
 
 def matrix_text(preset: Any, files: list[tuple[str, Path]]) -> str:

@@ -86,7 +86,7 @@ def coverage(reports: list[RowReport], matrix: dict[str, list[ReadingRun]]) -> l
     """Every LSTM row whose run at the paper's reading does not agree with the paper (or has no finished trial
     yet): its verdict, how much of its readings matrix has run (readings with every trial finished, of those that
     apply), and the command that runs or resumes the rest."""
-    from lstm_proofs.training.readings import readings_for
+    from lstm_proofs.training.readings import readings_for, same_runs
     from lstm_proofs.training.results import row_options
 
     out = []
@@ -94,12 +94,16 @@ def coverage(reports: list[RowReport], matrix: dict[str, list[ReadingRun]]) -> l
         preset = rep.preset
         if preset.method != "lstm" or (rep.verdict is not None and rep.verdict.verdict in AGREEING):
             continue
-        names = ["default"] + [r.name for r in readings_for(preset, row_options(preset), preset.update)]
+        options = row_options(preset)
+        same = {n: s for n, s in same_runs(preset, options, preset.update).items() if s.exact}
+        names = ["default"] + [r.name for r in readings_for(preset, options, preset.update) if r.name not in same]
         runs = {r.reading: r for r in matrix.get(preset.row, [])}
         done = [n for n in names if n in runs and runs[n].report.run
                 and len(runs[n].report.run["trials"]) >= int(runs[n].report.run.get("requested_trials", 0))]
         started = [n for n in names if n in runs and n not in done]
         state = f"{len(done)} of {len(names)} readings complete" + (f", {len(started)} in progress" if started else "")
+        if same:
+            state += "; " + ", ".join(f"`{n}` is `{s.reading}`'s run" for n, s in same.items())
         scales = sorted({(len(runs[n].report.run["trials"]), runs[n].report.cap) for n in done})
         command = f"lstm-proofs ablate {preset.row}"
         if scales and scales != [(preset.trials, preset.max_sequences)]:
@@ -138,6 +142,7 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
                   "| row | verdict at the paper's reading | readings matrix | command |", "|---|---|---|---|"]
         lines += [f"| `{row}` | {verdict} | {state} | `{command}` |" for row, verdict, state, command in covered]
         lines += [""]
+    lines += same_runs_section(matrix)
     if not matrix:
         lines += ["No readings have been run yet (`lstm-proofs ablate ROW`).", ""]
     for row, runs in matrix.items():
@@ -150,6 +155,9 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
         agree = agreeing(runs)
         lines += ["", "Readings with which the row agrees with the paper (verdict reproduces, faster or more "
                   f"reliable): {', '.join(f'`{a}`' for a in agree) if agree else 'none'}.", ""]
+        same = same_outcomes_text(runs)
+        if same:
+            lines += [same, ""]
         diag = diagnostics_text(runs)
         if diag:
             lines += diag + [""]
@@ -186,6 +194,114 @@ def reading_rows(runs: list[ReadingRun]) -> list[tuple[str, ...]]:
 def agreeing(runs: list[ReadingRun]) -> list[str]:
     """The readings under which the row agrees with the paper (verdicts :data:`AGREEING`)."""
     return [r.name for r in runs if r.report.verdict and r.report.verdict.verdict in AGREEING]
+
+
+#: Keys of a trial record that may differ between two runs that are the same bit for bit.
+_NOT_OUTCOME = ("seconds", "code")
+
+
+def _outcomes(run: ReadingRun) -> dict[int, tuple[bool, int]]:
+    trials = run.report.run["trials"] if run.report.run else []
+    return {t["trial"]: (bool(t["solved"]), int(t["sequences"])) for t in trials}
+
+
+def _records(run: ReadingRun) -> dict[int, dict[str, Any]]:
+    trials = run.report.run["trials"] if run.report.run else []
+    return {t["trial"]: {k: v for k, v in t.items() if k not in _NOT_OUTCOME} for t in trials}
+
+
+def same_outcomes(runs: list[ReadingRun]) -> list[tuple[ReadingRun, ReadingRun]]:
+    """Pairs (reading, an earlier reading of the same cap) whose trials are the same trials with the same outcome
+    each (solved or not, at the same sequence count); each reading paired with the first such. Runs in which no
+    trial solved pair only when their records are the same but for timings (else every pair of them would)."""
+    out = []
+    for i, r in enumerate(runs):
+        mine = _outcomes(r)
+        if not mine:
+            continue
+        solved = any(s for s, _ in mine.values())
+        match = next((o for o in runs[:i] if o.report.cap == r.report.cap and _outcomes(o) == mine
+                      and (solved or _records(o) == _records(r))), None)
+        if match is not None:
+            out.append((r, match))
+    return out
+
+
+def same_outcomes_text(runs: list[ReadingRun]) -> str:
+    """The line of a row's part saying which readings gave another's outcomes in every trial, and whether their
+    readings imply it (:attr:`~lstm_proofs.training.readings.Reading.same_as`); a reading that should be another's
+    run by construction but is not is named too."""
+    from lstm_proofs.training.readings import same_runs
+    from lstm_proofs.training.results import row_options
+
+    preset = runs[0].report.preset
+    declared = same_runs(preset, row_options(preset), preset.update)
+    parts = []
+    pairs = same_outcomes(runs)
+    for r, other in pairs:
+        same = declared.get(r.reading)
+        if same is not None and same.reading == other.reading:
+            why = f"by construction, {'bit for bit' if same.exact else 'to rounding'}"
+            if same.exact:
+                why += ("; the records are identical but for timings" if _records(r) == _records(other)
+                        else "; **yet the records differ** beyond the outcomes")
+        else:
+            why = "measured only; the reading does not imply it"
+        parts.append(f"`{r.name}` as `{other.name}` ({why})")
+    paired = {r.name for r, _ in pairs}
+    by_reading = {r.reading: r for r in runs}
+    for r in runs:
+        same = declared.get(r.reading)
+        other = by_reading.get(same.reading) if same is not None else None
+        if other is not None and r.name not in paired and _outcomes(r) and other.report.cap == r.report.cap:
+            parts.append(f"**`{r.name}` differs from `{other.name}`**, which it equals by construction")
+    if not parts:
+        return ""
+    return "Readings with the same outcome as another in every trial (solved or not, at the same sequence count; " \
+           "the same seeds): " + "; ".join(parts) + "."
+
+
+def same_runs_section(matrix: dict[str, list[ReadingRun]]) -> list[str]:
+    """The section of docs/readings.md on readings that are, on some rows, another's run by construction: which,
+    where, why, whether ``ablate`` runs them, and what the rows where both ran show."""
+    from lstm_proofs.training.readings import TRAINER_READINGS
+    from lstm_proofs.training.results import row_options
+
+    groups: dict[tuple[str, str, bool, str], list[str]] = {}
+    for preset in PRESETS:
+        options = row_options(preset)
+        for r in TRAINER_READINGS:
+            if not r.applies(preset, options, preset.update):
+                continue
+            same = r.same_as(preset, options, preset.update)
+            if same is not None:
+                groups.setdefault((r.name, same.reading, same.exact, same.why), []).append(preset.row)
+    if not groups:
+        return []
+    lines = ["## Readings that are another's run", "",
+             "On some rows a reading is, by construction, the same run as another. `lstm-proofs ablate ROW` does "
+             "not run a reading that is another's run bit for bit unless `--readings` names it; one that agrees "
+             "to rounding only is run. Where both were run, the trial records show whether they agree.", ""]
+    for (name, other, exact, why), rows in groups.items():
+        checked = []
+        for row in rows:
+            runs = matrix.get(row, [])
+            for r in runs:
+                o = next((x for x in runs if x.reading == other and x.report.cap == r.report.cap), None)
+                if r.reading != name or o is None or not _outcomes(r):
+                    continue
+                mine, theirs = _outcomes(r), _outcomes(o)
+                same = sum(mine[t] == theirs.get(t) for t in mine)
+                text = f"`{row}` {same} of {len(mine)} trials the same outcome"
+                if exact:
+                    rec, orec = _records(r), _records(o)
+                    text += f", {sum(rec[t] == orec.get(t) for t in rec)} the same record but for timings"
+                checked.append(text)
+        lines.append(f"- `{name}` is `{other}`'s run, {'bit for bit' if exact else 'to rounding'} "
+                     f"({'not run unless named' if exact else 'run'}), on {len(rows)} row(s) "
+                     f"({', '.join(f'`{r}`' for r in rows)}): {why}. "
+                     + (f"Where both ran: {'; '.join(checked)}." if checked else "No row has run both."))
+    return lines + [""]
 
 
 def _paper(preset: Preset) -> str:

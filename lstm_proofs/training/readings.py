@@ -37,6 +37,23 @@ FORGET_BIAS_STEP = 0.5
 
 
 @dataclass(frozen=True)
+class SameRun:
+    """Another reading of a row that a reading, on that row, equals by construction.
+
+    Attributes:
+        reading: its name (``default`` for the row's own run).
+        exact: True if the two runs are the same bit for bit, so that ``ablate`` runs only the other one unless
+            this one is named; False if they agree to rounding only (the trial outcomes may, in principle, part
+            at a near-tie), so both are run.
+        why: one sentence saying why.
+    """
+
+    reading: str
+    exact: bool
+    why: str
+
+
+@dataclass(frozen=True)
 class Reading:
     """One way of running a row other than its default.
 
@@ -48,6 +65,8 @@ class Reading:
         source: where the open point is (spec section) or where the contrast comes from.
         applies: whether the reading applies to a row (its default run).
         apply: the run with the reading applied.
+        same_as: on a row where the reading is, by construction, the same run as another reading (or the default):
+            that one (:class:`SameRun`); else None.
     """
 
     name: str
@@ -56,6 +75,7 @@ class Reading:
     source: str
     applies: Callable[[Preset, dict[str, Any], str], bool]
     apply: Callable[[Preset, dict[str, Any], str], Run]
+    same_as: Callable[[Preset, dict[str, Any], str], SameRun | None] = lambda p, o, u: None
 
 
 def _tagged(preset: Preset, name: str, **changes: Any) -> Preset:
@@ -69,6 +89,22 @@ def _is_lstm(preset: Preset) -> bool:
 
 def _is_1997_cell(preset: Preset) -> bool:
     return preset.method == "lstm" and preset.topology.cell == "lstm1997"
+
+
+def _target_at_end(preset: Preset) -> bool:
+    from lstm_proofs.tasks import get_task
+
+    return get_task(preset.task).target_at_end
+
+
+#: Why ``update=sequence`` is the default's run on rows whose only target is at the sequence end.
+SAME_UPDATE = ("the only target is at the sequence end, so every earlier step's weight change is zero, and "
+               "changing the weights at each step leaves them where summing the changes to the sequence end does")
+
+#: Why ``gradient=full`` is ``update=sequence``'s run on rows without recurrent connections.
+SAME_GRADIENT = ("the network has no connections from the hidden layer back into memory cells and gates, so the "
+                 "truncation (Section 4) removes no term: the full gradient is the truncated one, summed in another "
+                 "order")
 
 
 # ----- the trainer's readings and the contrasts -----
@@ -131,7 +167,8 @@ def _has_out_gate_bias_weight(p: Preset) -> bool:
 TRAINER_READINGS: tuple[Reading, ...] = (
     Reading("update=sequence", "reading",
             "weight changes summed over a sequence and applied at its end, instead of at every time step",
-            "spec 5, 10 item 6", lambda p, o, u: _is_lstm(p) and u == "step", _update_sequence),
+            "spec 5, 10 item 6", lambda p, o, u: _is_lstm(p) and u == "step", _update_sequence,
+            lambda p, o, u: SameRun(DEFAULT, True, SAME_UPDATE) if _target_at_end(p) else None),
     Reading("construction=full", "reading", "memory cells present from the start instead of added sequentially",
             "spec 2.7, 6.2, 10 item 11",
             lambda p, o, u: _is_lstm(p) and p.construction.kind == "sequential", _construction_full),
@@ -165,7 +202,9 @@ TRAINER_READINGS: tuple[Reading, ...] = (
     Reading("gradient=full", "contrast",
             "the full gradient (BPTT through the whole sequence, from the same derivation) with weight changes at "
             "the sequence end; compare with update=sequence, the truncated gradient with the same timing",
-            "Section 4's truncation, removed", lambda p, o, u: _is_lstm(p), _gradient_full),
+            "Section 4's truncation, removed", lambda p, o, u: _is_lstm(p), _gradient_full,
+            lambda p, o, u: (SameRun("update=sequence", False, SAME_GRADIENT)
+                             if p.topology.recurrent == "none" and u == "step" else None)),
     Reading("cell=forget", "contrast",
             "the forget-gate cell (Gers et al. 2000) in the same network; forget-gate biases +0.5, +1.0, ... by "
             "block where the row has gate biases", "spec 12",
@@ -210,6 +249,16 @@ def readings_for(preset: Preset, options: dict[str, Any], update: str) -> list[R
     """Every reading and contrast that applies to a row's default run, readings first."""
     found = option_readings(preset, options) + [r for r in TRAINER_READINGS if r.applies(preset, options, update)]
     return sorted(found, key=lambda r: r.kind != "reading")
+
+
+def same_runs(preset: Preset, options: dict[str, Any], update: str) -> dict[str, SameRun]:
+    """The readings of a row that are, on it, the same run as another by construction (:attr:`Reading.same_as`)."""
+    out = {}
+    for r in readings_for(preset, options, update):
+        same = r.same_as(preset, options, update)
+        if same is not None:
+            out[r.name] = same
+    return out
 
 
 def apply_reading(run: Run, name: str) -> Run:

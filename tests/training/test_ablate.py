@@ -14,7 +14,8 @@ OUTCOME = ("trial", "solved", "stop", "sequences", "test", "train_window", "stop
 @pytest.fixture(scope="module")
 def ablated(tmp_path_factory):
     root = tmp_path_factory.mktemp("ablate")
-    assert main(["ablate", *QUICK, "--readings", "default,origin=0,gradient=full", "--root", str(root)]) == 0
+    assert main(["ablate", *QUICK, "--readings", "default,origin=0,gradient=full,update=sequence", "--root",
+                 str(root)]) == 0
     return root
 
 
@@ -24,7 +25,8 @@ def _trials(path):
 
 def test_each_reading_has_its_own_file_with_diagnostics(ablated):
     files = sorted(p.name for p in (ablated / "6a").iterdir() if p.suffix == ".json")
-    assert files == ["default__cap=300.json", "gradient=full__cap=300.json", "origin=0__cap=300.json"]
+    assert files == ["default__cap=300.json", "gradient=full__cap=300.json", "origin=0__cap=300.json",
+                     "update=sequence__cap=300.json"]
     full = json.loads((ablated / "6a" / "gradient=full__cap=300.json").read_text())
     assert full["settings"]["readings"] == ["gradient=full"] and full["settings"]["method"] == "bptt"
     assert json.loads((ablated / "6a" / "origin=0__cap=300.json").read_text())["settings"]["task_options"][
@@ -113,6 +115,43 @@ def test_coverage_counts_the_complete_readings_of_a_row_that_does_not_reproduce(
     assert rep.verdict.verdict not in ("reproduces", "faster", "more reliable")  # 300 sequences solve nothing
     [(row, verdict, state, command)] = coverage([rep], matrix)
     assert row == "6a" and verdict == rep.verdict.verdict
-    assert state == "3 of 9 readings complete (2 trials, cap 300)"
+    # update=sequence is the default's run on 6a (target at the end only): not counted, though it ran
+    assert state == "3 of 8 readings complete; `update=sequence` is `default`'s run (2 trials, cap 300)"
     assert command == "lstm-proofs ablate 6a --trials 2 --max-sequences 300"
-    assert coverage([row_report(get_preset("6a"), None)], {})[0][1:3] == ("not run", "0 of 9 readings complete")
+    assert coverage([row_report(get_preset("6a"), None)], {})[0][1:3] == (
+        "not run", "0 of 8 readings complete; `update=sequence` is `default`'s run")
+
+
+def test_ablate_skips_a_reading_that_is_the_default_run_unless_named(tmp_path, capsys):
+    assert main(["ablate", "6a", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "on this row: the same run as default, bit for bit, by construction: the only target" in out
+    assert main(["ablate", "6a", "--trials", "1", "--max-sequences", "100", "--quiet", "--root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "-- not run: update=sequence, on this row the same run as default, bit for bit" in out
+    assert "(--readings update=sequence runs it)" in out
+    names = sorted(p.stem.split("__")[0] for p in (tmp_path / "6a").glob("*.json"))
+    assert "update=sequence" not in names and {"default", "origin=0", "gradient=full", "cell=forget"} <= set(names)
+    assert len(names) == 8
+
+
+def test_readings_page_names_readings_that_are_another_run(ablated, tmp_path):
+    """The bit-for-bit identity is checked on the files, and a pair that should be one run but differs is named."""
+    from lstm_proofs.training.ablation import load_ablations, readings_markdown
+
+    text = readings_markdown(load_ablations(ablated))
+    assert ("`update=sequence__cap=300` as `default__cap=300` (by construction, bit for bit; the records are "
+            "identical but for timings)") in text
+    assert "`update=sequence` is `default`'s run, bit for bit (not run unless named), on 24 row(s)" in text
+    assert "`6a` 2 of 2 trials the same outcome, 2 the same record but for timings" in text
+    root = tmp_path / "root"
+    (root / "6a").mkdir(parents=True)
+    for name in ("default__cap=300.json", "update=sequence__cap=300.json"):
+        (root / "6a" / name).write_text((ablated / "6a" / name).read_text())
+    data = json.loads((root / "6a" / "update=sequence__cap=300.json").read_text())
+    data["trials"][0]["sequences"] -= 1
+    data["trials"][0]["solved"] = True
+    (root / "6a" / "update=sequence__cap=300.json").write_text(json.dumps(data))
+    text = readings_markdown(load_ablations(root))
+    assert "**`update=sequence__cap=300` differs from `default__cap=300`**, which it equals by construction" in text
+    assert "`6a` 1 of 2 trials the same outcome, 1 the same record but for timings" in text
