@@ -15,7 +15,7 @@ from sympy.printing.mathml import MathMLPresentationPrinter, greek_unicode
 from lstm_proofs.codegen.markdown import KIND_TITLES, DerivedItem
 from lstm_proofs.report.model import (KERNEL_OF_KIND, NETWORK_FUNCTIONS, OTHER_COLUMNS, READINGS_COLUMNS,
                                       STORAGE_COLUMNS, TRAINING_COLUMNS, ReportData, agreeing, figure_text,
-                                      other_training_rows, reading_rows, training_rows)
+                                      other_training_rows, reading_rows, same_outcomes_text, training_rows)
 from lstm_proofs.training.results import fmt_count
 
 #: Width of the page's text column in CSS px; the figures (``FIGURE_WIDTH_INCHES`` of :mod:`lstm_proofs.flow.plot`,
@@ -245,6 +245,9 @@ def _readings_section(data: ReportData) -> list[str]:
                   + (", ".join(f"<code>{html.escape(a)}</code>" for a in agree) if agree
                      else "no reading tried") + ".</p>",
                   _table(READINGS_COLUMNS, reading_rows(runs))]
+        same = same_outcomes_text(runs)
+        if same:
+            parts.append(f"<p>{_inline_markup(same)}</p>")
         if row in data.storage:
             view = data.storage[row]
             parts += [f"<p>{_inline_markup(p)}</p>" for p in view.paragraphs]

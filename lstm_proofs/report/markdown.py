@@ -7,8 +7,8 @@ from typing import Any
 from lstm_proofs.codegen.markdown import KIND_TITLES, latex
 from lstm_proofs.report.model import (KERNEL_OF_KIND, OTHER_COLUMNS, READINGS_COLUMNS, READINGS_FIGURE,
                                       TRAINING_COLUMNS, ReportData, agreeing, figure_file, figure_text,
-                                      other_training_rows, reading_rows, storage_lines, trained_figure_file,
-                                      training_rows)
+                                      other_training_rows, reading_rows, same_outcomes_text, storage_lines,
+                                      trained_figure_file, training_rows)
 
 
 def _fmt(value: Any) -> str:
@@ -97,6 +97,9 @@ def render_report_markdown(data: ReportData) -> str:
                     + (", ".join(f"`{a}`" for a in agree) if agree else "no reading tried") + ".", ""]
             out += _table(READINGS_COLUMNS, reading_rows(runs))
             out.append("")
+            same = same_outcomes_text(runs)
+            if same:
+                out += [same, ""]
             if row in data.storage:
                 out += [*storage_lines(data.storage[row]), ""]
         if data.readings_svg:

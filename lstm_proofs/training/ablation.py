@@ -244,7 +244,7 @@ def same_outcomes_text(runs: list[ReadingRun]) -> str:
             why = f"by construction, {'bit for bit' if same.exact else 'to rounding'}"
             if same.exact:
                 why += ("; the records are identical but for timings" if _records(r) == _records(other)
-                        else "; **yet the records differ** beyond the outcomes")
+                        else "; *yet the records differ* beyond the outcomes")
         else:
             why = "measured only; the reading does not imply it"
         parts.append(f"`{r.name}` as `{other.name}` ({why})")
@@ -254,7 +254,7 @@ def same_outcomes_text(runs: list[ReadingRun]) -> str:
         same = declared.get(r.reading)
         other = by_reading.get(same.reading) if same is not None else None
         if other is not None and r.name not in paired and _outcomes(r) and other.report.cap == r.report.cap:
-            parts.append(f"**`{r.name}` differs from `{other.name}`**, which it equals by construction")
+            parts.append(f"*`{r.name}` differs from `{other.name}`*, which it equals by construction")
     if not parts:
         return ""
     return "Readings with the same outcome as another in every trial (solved or not, at the same sequence count; " \

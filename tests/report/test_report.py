@@ -324,7 +324,8 @@ def test_readings_of_ablate_have_a_section_and_a_figure(results, tmp_path):
     ablate.mkdir(parents=True)
     samples = [{"sequences": n, "max_abs_state": [1.0 + n / 1000, 0.5], "end_abs_state": [0.5, 0.2],
                 "gate_mean": {"in": [0.1, 0.2], "out": [0.3, 0.4]}} for n in (100, 200, 500)]
-    for name, solved in (("default", [True] * 20), ("origin=0", [True] * 10 + [False] * 10)):
+    for name, solved in (("default", [True] * 20), ("origin=0", [True] * 10 + [False] * 10),
+                         ("update=sequence", [True] * 20)):
         run = _run("6a", [20_000 + 1000 * i for i in range(20)], solved, 313_900)
         for t in run["trials"]:
             t["diagnostics"] = {"samples": samples, "end": samples[-1], "error_sites": None}
@@ -332,12 +333,14 @@ def test_readings_of_ablate_have_a_section_and_a_figure(results, tmp_path):
     out = build_report(results, tmp_path / "report")
     md = (out / "report.md").read_text()
     section = md.split("### Readings of the paper", 1)[1]
-    assert "**`6a`**: agrees with the paper under `default`." in section
+    assert "**`6a`**: agrees with the paper under `default`, `update=sequence`." in section
     assert "| `origin=0` | reading | 20 | 313,900 | 10/20 = 50% [27%, 73%]" in section
     assert "![internal states during training](readings-states.svg)" in section
+    assert "`update=sequence` as `default` (by construction, bit for bit; the records are identical" in section
     assert (out / "readings-states.svg").read_text().startswith("<?xml")
     html_text = (out / "index.html").read_text()
     assert 'id="tasks-readings"' in html_text and 'href="#tasks-readings"' in html_text
+    assert "<code>update=sequence</code> as <code>default</code> (by construction, bit for bit;" in html_text
     assert 'id="readings-states"' in html_text
 
 

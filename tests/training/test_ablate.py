@@ -153,5 +153,5 @@ def test_readings_page_names_readings_that_are_another_run(ablated, tmp_path):
     data["trials"][0]["solved"] = True
     (root / "6a" / "update=sequence__cap=300.json").write_text(json.dumps(data))
     text = readings_markdown(load_ablations(root))
-    assert "**`update=sequence__cap=300` differs from `default__cap=300`**, which it equals by construction" in text
+    assert "*`update=sequence__cap=300` differs from `default__cap=300`*, which it equals by construction" in text
     assert "`6a` 1 of 2 trials the same outcome, 1 the same record but for timings" in text
