@@ -82,12 +82,14 @@ def load_ablations(root: Path = ABLATE_DIR) -> dict[str, list[ReadingRun]]:
     return {row: out[row] for row in [p.row for p in PRESETS] if row in out}
 
 
-def coverage(reports: list[RowReport], matrix: dict[str, list[ReadingRun]]) -> list[tuple[str, str, str, str]]:
+def coverage(reports: list[RowReport], matrix: dict[str, list[ReadingRun]]) -> list[tuple[str, str, str, str, str]]:
     """Every LSTM row whose run at the paper's reading does not agree with the paper (or has no finished trial
     yet): its verdict, how much of its readings matrix has run (readings with every trial finished, of those that
-    apply), and the command that runs or resumes the rest."""
+    apply), the command that runs or resumes the rest, and what that costs at most on one core (every trial to
+    the cap, at the rate of the row's run at the paper's reading, :func:`~lstm_proofs.training.results.row_rate`;
+    '-' where that has none)."""
     from lstm_proofs.training.readings import readings_for, same_runs
-    from lstm_proofs.training.results import row_options
+    from lstm_proofs.training.results import hours_text, row_options, row_rate
 
     out = []
     for rep in reports:
@@ -106,20 +108,25 @@ def coverage(reports: list[RowReport], matrix: dict[str, list[ReadingRun]]) -> l
             state += "; " + ", ".join(f"`{n}` is `{s.reading}`'s run" for n, s in same.items())
         scales = sorted({(len(runs[n].report.run["trials"]), runs[n].report.cap) for n in done})
         command = f"lstm-proofs ablate {preset.row}"
+        trials, cap = preset.trials, preset.max_sequences
         if scales and scales != [(preset.trials, preset.max_sequences)]:
             state += " (" + "; ".join(f"{t} trials, cap {fmt_count(c)}" for t, c in scales) + ")"
             if len(scales) == 1:  # the rest at the same scale
                 trials, cap = scales[0]
                 command += (f" --trials {trials}" if trials != preset.trials else "") + \
                     (f" --max-sequences {cap}" if cap != preset.max_sequences else "")
+        left = sum(trials - (len(runs[n].report.run["trials"]) if n in started and runs[n].report.run else 0)
+                   for n in names if n not in done)
+        rate = row_rate(rep.run) if rep.run is not None else None
+        cost = hours_text(left * cap / rate / 3600) if rate and left else "-" if left else "none"
         verdict = rep.verdict.verdict if rep.verdict else "not run" if rep.run is None else "no finished trial yet"
-        out.append((preset.row, verdict, state, command))
+        out.append((preset.row, verdict, state, command, cost))
     return out
 
 
 def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = None,
                       sections: dict[str, list[str]] | None = None,
-                      covered: list[tuple[str, str, str, str]] | None = None) -> str:
+                      covered: list[tuple[str, str, str, str, str]] | None = None) -> str:
     """``docs/readings.md``: per row, every reading's trials, success, median, verdict, and the readings that
     bring the row into agreement with the paper; ``sections`` adds lines at the end of a row's part (by row id);
     ``covered`` (:func:`coverage`) lists which rows that do not reproduce have their matrix run so far."""
@@ -138,9 +145,13 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
                   "Every LSTM row whose run at the paper's reading (docs/results.md) does not agree with the paper, "
                   "or has no finished trial yet, and how much of its readings matrix has run: the readings with "
                   "every trial finished, of those that apply (the default included). The command runs the rest, "
-                  "or resumes it.", "",
-                  "| row | verdict at the paper's reading | readings matrix | command |", "|---|---|---|---|"]
-        lines += [f"| `{row}` | {verdict} | {state} | `{command}` |" for row, verdict, state, command in covered]
+                  "or resumes it; its cost is at most every trial to the cap, in hours on one core at the rate of "
+                  "the row's run at the paper's reading (docs/results.md; contrasts such as the full gradient run at "
+                  "rates of their own, and trials that solve stop early).", "",
+                  "| row | verdict at the paper's reading | readings matrix | command | the rest, one core (at most) |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| `{row}` | {verdict} | {state} | `{command}` | {cost} |"
+                  for row, verdict, state, command, cost in covered]
         lines += [""]
     lines += same_runs_section(matrix)
     if not matrix:

@@ -518,13 +518,25 @@ def completion(rep: Any) -> dict[str, Any] | None:
         todo = sum(target - kept.get(t, 0) for t in stopped) + (n - len(trials)) * target - sum(held.values())
     if todo <= 0:
         return None
-    if trials:  # the finished trials over the wall time of the runs that finished them
-        run_seq, wall = sum(int(t["sequences"]) for t in trials), row_seconds(rep.run)
-    else:  # checkpoints only: trials in lockstep share the wall time, which each checkpoint records
-        run_seq, wall = sum(held.values()), max((sec for _, sec in ckpt.values()), default=0.0)
-    rate = run_seq / wall if wall > 0 and run_seq > 0 else None
     return {"row": p.row, "cap": int(rep.cap), "target": target, "left": left, "rerun": rerun,
-            "sequences": todo, "rate": rate}
+            "sequences": todo, "rate": row_rate(rep.run, trials, ckpt)}
+
+
+def row_rate(run: dict[str, Any], trials: list[dict[str, Any]] | None = None,
+             ckpt: dict[int, tuple[int, float]] | None = None) -> float | None:
+    """A row's own rate in trial-sequences per second: its finished trials' sequences over the wall time of the
+    runs that finished them or, where none has finished, its checkpoints' sequences over the longest time a
+    checkpoint records (trials in lockstep share it); None where there is neither. ``trials`` (default: all of
+    the file's) and ``ckpt`` (default: :func:`checkpointed` without the finished trials) narrow what counts."""
+    trials = run["trials"] if trials is None else trials
+    if ckpt is None:
+        done = {int(t["trial"]) for t in trials}
+        ckpt = {t: v for t, v in (checkpointed(run["path"]) if run.get("path") else {}).items() if t not in done}
+    if trials:  # the finished trials over the wall time of the runs that finished them
+        run_seq, wall = sum(int(t["sequences"]) for t in trials), row_seconds(run)
+    else:  # checkpoints only: trials in lockstep share the wall time, which each checkpoint records
+        run_seq, wall = sum(q for q, _ in ckpt.values()), max((sec for _, sec in ckpt.values()), default=0.0)
+    return run_seq / wall if wall > 0 and run_seq > 0 else None
 
 
 def completion_lines(reports: list[Any]) -> list[str]:
@@ -554,12 +566,12 @@ def completion_lines(reports: list[Any]) -> list[str]:
         cap = fmt_count(c["cap"]) if c["cap"] is not None else "*not run*"
         trials = f"{c['left']}" + (f" ({c['rerun']} stopped at the lower cap)" if c.get("rerun") else "")
         lines.append(f"| `{c['row']}` | {cap} | {fmt_count(c['target'])} | {trials} | {fmt_count(c['sequences'])} | "
-                     f"{fmt_count(c['rate']) if c['rate'] else '-'} | {_hours(hours)} |")
-    lines.append(f"| **total** (rows with a rate) | | | | | | **{_hours(total_h)}** |")
+                     f"{fmt_count(c['rate']) if c['rate'] else '-'} | {hours_text(hours)} |")
+    lines.append(f"| **total** (rows with a rate) | | | | | | **{hours_text(total_h)}** |")
     return lines
 
 
-def _hours(h: float | None) -> str:
+def hours_text(h: float | None) -> str:
     if h is None:
         return "-"
     return f"{h * 60:.0f} min" if h < 1 else f"{h:,.1f} h" if h < 100 else f"{h:,.0f} h"

@@ -107,19 +107,24 @@ def test_ablate_on_a_local_cluster_equals_the_serial_run(ablated, tmp_path):
 def test_coverage_counts_the_complete_readings_of_a_row_that_does_not_reproduce(ablated):
     from lstm_proofs.training.ablation import coverage, load_ablations
     from lstm_proofs.training.presets import get_preset
+    from lstm_proofs.training.results import hours_text, row_rate, row_seconds
     from lstm_proofs.training.study import row_report
 
     matrix = load_ablations(ablated)
     run = json.loads((ablated / "6a" / "default__cap=300.json").read_text())
     rep = row_report(get_preset("6a"), run)
     assert rep.verdict.verdict not in ("reproduces", "faster", "more reliable")  # 300 sequences solve nothing
-    [(row, verdict, state, command)] = coverage([rep], matrix)
+    [(row, verdict, state, command, cost)] = coverage([rep], matrix)
     assert row == "6a" and verdict == rep.verdict.verdict
     # update=sequence is the default's run on 6a (target at the end only): not counted, though it ran
     assert state == "3 of 8 readings complete; `update=sequence` is `default`'s run (2 trials, cap 300)"
     assert command == "lstm-proofs ablate 6a --trials 2 --max-sequences 300"
-    assert coverage([row_report(get_preset("6a"), None)], {})[0][1:3] == (
-        "not run", "0 of 8 readings complete; `update=sequence` is `default`'s run")
+    # the 5 readings left, 2 trials each to the cap of 300, at the rate of the row's run
+    rate = row_rate(run)
+    assert rate == sum(t["sequences"] for t in run["trials"]) / row_seconds(run) and cost == hours_text(
+        5 * 2 * 300 / rate / 3600)
+    assert coverage([row_report(get_preset("6a"), None)], {})[0][1:] == (
+        "not run", "0 of 8 readings complete; `update=sequence` is `default`'s run", "lstm-proofs ablate 6a", "-")
 
 
 def test_ablate_skips_a_reading_that_is_the_default_run_unless_named(tmp_path, capsys):
