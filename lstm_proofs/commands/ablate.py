@@ -4,17 +4,21 @@ applies to it, one change at a time (:mod:`lstm_proofs.training.readings`)."""
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import textwrap
 from pathlib import Path
 from typing import Any
 
 from lstm_proofs.commands.arguments import float_arg, int_arg
 from lstm_proofs.commands.outputs import output_file
-from lstm_proofs.commands.train import (MAX_SEQUENCES_LIMIT, MAX_TRIALS, choose_backend, cluster_arg, resolve,
-                                        results_lock, train_row)
+from lstm_proofs.commands.train import (MAX_SEQUENCES_LIMIT, MAX_TRIALS, choose_backend, cluster_arg, extend_row,
+                                        resolve, results_lock, train_row)
 from lstm_proofs.errors import UserError
 from lstm_proofs.training.ablation import ABLATE_DIR
+from lstm_proofs.training.checkpoints import checkpoint_dir
 from lstm_proofs.training.presets import sanitise
+from lstm_proofs.training.results import settings_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trials", metavar="N", help="trials per reading (default: the paper's count for the row)")
     p.add_argument("--seed", default="0", metavar="S", help="base seed, as for train (default 0)")
     p.add_argument("--max-sequences", metavar="M", help="cap on training sequences per trial (default: the row's)")
+    p.add_argument("--extend", action="store_true",
+                   help="raise the cap of the readings already run at a lower one to --max-sequences: each "
+                        "reading's file is renamed for the new cap (with its checkpoints and weights), its solved "
+                        "trials stay, and its trials stopped at the old cap run on, from the checkpoint kept there "
+                        "(from the start for files written before ablate kept them); readings not yet run run at "
+                        "the new cap")
     p.add_argument("--root", default=str(ABLATE_DIR), metavar="DIR",
                    help=f"directory of the results files (default {ABLATE_DIR})")
     p.add_argument("--cluster", metavar="SPEC", help="run the trials on a Dask cluster (as for train)")
@@ -54,8 +64,65 @@ def _base(args: argparse.Namespace) -> tuple[Any, dict[str, Any], str]:
 
 
 def reading_path(root: Path, row: str, reading: str, cap: int | None) -> Path:
-    """``<root>/<row>/<reading>[__cap=M].json`` (the cap in the name when it is not the row's)."""
+    """``<root>/<row>/<reading>[__cap=M].json`` (the cap in the name when it is given; :func:`run` gives it when
+    it is not the row's)."""
     return Path(root) / sanitise(row) / (sanitise(reading) + (f"__cap={cap}" if cap is not None else "") + ".json")
+
+
+def _at_other_caps(path: Path, reading: str) -> list[Path]:
+    """The results files of ``reading`` beside ``path`` at caps other than its own."""
+    stem = sanitise(reading)
+    return [p for p in sorted(path.parent.glob("*.json"))
+            if p != path and (p.stem == stem or p.stem.startswith(stem + "__cap="))]
+
+
+def extend_source(path: Path, reading: str, settings: dict[str, Any]) -> Path | None:
+    """``--extend``: the results file of ``reading`` at a lower cap that becomes ``path``, the file of the new cap
+    ``settings["max_sequences"]``; None when there is none (``path`` exists already, or the reading has not run).
+
+    Raises:
+        UserError: the reading has files at several caps, or at the new cap and another; the file's settings
+            differ in more than the cap, or its cap is above the new one.
+    """
+    from lstm_proofs.training.results import read_run, same_but_cap, settings_diff
+
+    others = _at_other_caps(path, reading)
+    if not others:
+        return None
+    if path.exists() or len(others) > 1:
+        names = ", ".join(str(p) for p in ([path] if path.exists() else []) + others)
+        raise UserError(f"--extend: reading {reading} has results files at several caps ({names}); keep one")
+    old, new = others[0], json.loads(json.dumps(settings))
+    held = read_run(old)["settings"]
+    if not same_but_cap(held, new):
+        raise UserError(f"--extend: {old} holds a run with other settings than the cap "
+                        f"({settings_diff(held, new)})")
+    if not isinstance(held.get("max_sequences"), int) or held["max_sequences"] > new["max_sequences"]:
+        raise UserError(f"--extend: --max-sequences {new['max_sequences']:,} is below the cap of {old} "
+                        f"({held.get('max_sequences')})")
+    return old
+
+
+def move_for_extend(old: Path, path: Path) -> None:
+    """Give the results file ``old`` the name ``path`` (:func:`extend_source`), with its checkpoint and weights
+    directories, moved first so that a rerun finishes an interrupted move.
+
+    Raises:
+        UserError: ``old`` is being written; a directory of the new name exists already.
+    """
+    from lstm_proofs.training.weights import weights_dir
+
+    lock = results_lock(old)
+    try:
+        for directory in (checkpoint_dir, weights_dir):
+            src, dst = directory(old), directory(path)
+            if src.exists():
+                if dst.exists():
+                    raise UserError(f"--extend: {dst} exists already; move it away to extend {old}")
+                os.replace(src, dst)
+        os.replace(old, path)
+    finally:
+        lock.release()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,26 +155,37 @@ def run(args: argparse.Namespace) -> int:
             print(f"-- not run: {name}, on this row {_same_text(same[name])} (--readings {name} runs it)")
     trials = int_arg("--trials", args.trials, 1, MAX_TRIALS) if args.trials is not None else preset.trials
     seed = int_arg("--seed", args.seed, 0, 2**63 - 1)
+    if args.extend and args.max_sequences is None:
+        raise UserError("--extend needs --max-sequences, the new cap")
     cap = (int_arg("--max-sequences", args.max_sequences, 1, MAX_SEQUENCES_LIMIT)
            if args.max_sequences is not None else None)
+    if cap == preset.max_sequences:
+        cap = None  # the row's own: no cap in the file names
     cluster = cluster_arg(args)
     every = float_arg("--checkpoint-every", args.checkpoint_every, 0.0, 1e6)
     backend = choose_backend(args.backend)
     runs = []
-    for name in names:  # paths and readings checked before anything runs
+    for name in names:  # paths, readings and what --extend moves checked before anything runs
         r_preset, r_options, r_update = apply_reading(base, name)
         r_preset = r_preset.with_(diagnostics=True)
         path = output_file("--root", str(reading_path(Path(args.root), preset.row, name, cap)), owned=None)
-        runs.append((name, r_preset, r_options, r_update, path))
-    for i, (name, r_preset, r_options, r_update, path) in enumerate(runs):
+        settings = settings_of(r_preset, seed, cap or preset.max_sequences, r_options, r_update, backend)
+        source = extend_source(path, name, settings) if args.extend else None
+        runs.append((name, r_preset, r_options, r_update, path, source))
+    for i, (name, r_preset, r_options, r_update, path, source) in enumerate(runs):
         print(f"== reading {i + 1} of {len(runs)}: {name}", flush=True)
         lock = results_lock(path)
         try:
+            if source is not None:
+                move_for_extend(source, path)
+                print(f"{source} renamed {path.name} for the new cap", flush=True)
+            if args.extend and path.exists():
+                extend_row(path, r_preset, r_options, r_update, seed, cap or preset.max_sequences, backend)
             train_row(r_preset, r_options, r_update, trials, seed, cap or preset.max_sequences, cluster, every, path,
-                      backend, args.quiet, keep=False)  # a reading's file names its cap: not extended
+                      backend, args.quiet)
         finally:
             lock.release()
-    print(matrix_text(preset, [(name, path) for name, *_, path in runs]))
+    print(matrix_text(preset, [(name, path) for name, _, _, _, path, _ in runs]))
     return 0
 
 

@@ -100,7 +100,8 @@ class ResultsFile:
             if not old.get("trials") and same_but_cap(old.get("settings"), new):
                 old["settings"] = new  # no finished trial: a run at another cap takes the file over (checkpoints.py)
             if old.get("settings") != new:
-                raise UserError(f"{self.path} holds a run with other settings ({_diff(old.get('settings'), settings)});"
+                raise UserError(f"{self.path} holds a run with other settings "
+                                f"({settings_diff(old.get('settings'), settings)});"
                                 " use another --json path or remove the file")
             self.trials = {int(r["trial"]): r for r in old.get("trials", [])}
             self.seconds_before = float(old.get("wall_seconds", 0.0))
@@ -182,7 +183,8 @@ def extend_results(path: Path, settings: dict[str, Any], directory: Path) -> lis
     new = json.loads(json.dumps(settings))
     old, cap = data["settings"], int(new["max_sequences"])
     if not same_but_cap(old, new):
-        raise UserError(f"--extend: {path} holds a run with other settings than the cap ({_diff(old, new)})")
+        raise UserError(f"--extend: {path} holds a run with other settings than the cap "
+                        f"({settings_diff(old, new)})")
     if not isinstance(old.get("max_sequences"), int) or cap < old["max_sequences"]:
         raise UserError(f"--extend: --max-sequences {cap:,} is below the file's cap of {old['max_sequences']:,}")
     if "__cap=" in path.stem and f"__cap={cap}" not in path.stem:
@@ -206,7 +208,8 @@ def extend_results(path: Path, settings: dict[str, Any], directory: Path) -> lis
     return sorted({int(t) for e in data.get("extended", []) for t in e["trials"]} - done)
 
 
-def _diff(old: Any, new: dict[str, Any]) -> str:
+def settings_diff(old: Any, new: dict[str, Any]) -> str:
+    """Which settings of ``new`` a file's settings ``old`` differ in, each with both values."""
     if not isinstance(old, dict):
         return "unreadable settings"
     keys = [k for k in new if old.get(k) != json.loads(json.dumps(new[k]))]

@@ -160,3 +160,48 @@ def test_readings_page_names_readings_that_are_another_run(ablated, tmp_path):
     text = readings_markdown(load_ablations(root))
     assert "*`update=sequence__cap=300` differs from `default__cap=300`*, which it equals by construction" in text
     assert "`6a` 1 of 2 trials the same outcome, 1 the same record but for timings" in text
+
+
+def test_extend_raises_the_cap_of_readings_and_equals_a_run_at_the_new_cap(ablated, tmp_path, capsys):
+    """ablate --extend: each reading's file at the lower cap is renamed for the new one with its checkpoints kept
+    at the cap; solved trials stay, the others run on from their checkpoints, and the records equal those of the
+    readings run at the new cap from the start (the fixture's, at 300)."""
+    low = ["6a", "--trials", "2", "--quiet", "--root", str(tmp_path), "--readings", "default,origin=0"]
+    assert main(["ablate", *low, "--max-sequences", "150", "--checkpoint-every", "0.000001"]) == 0
+    kept = sorted(p.name for p in (tmp_path / "6a" / "default__cap=150.ckpt" / "at-cap").iterdir())
+    capped = [r["trial"] for r in _trials(tmp_path / "6a" / "default__cap=150.json") if r["stop"] == "cap"]
+    assert capped and kept == [f"trial_{t:04d}.npz" for t in capped]
+    capsys.readouterr()
+    assert main(["ablate", *low, "--max-sequences", "300", "--extend"]) == 0
+    out = capsys.readouterr().out
+    assert "default__cap=150.json renamed default__cap=300.json for the new cap" in out
+    assert "raised to 300: trial(s) " in out
+    files = sorted(p.name for p in (tmp_path / "6a").iterdir() if p.suffix == ".json")
+    assert files == ["default__cap=300.json", "origin=0__cap=300.json"]
+    for name in files:
+        extended = {r["trial"]: {k: r.get(k) for k in OUTCOME} for r in _trials(tmp_path / "6a" / name)}
+        direct = {r["trial"]: {k: r.get(k) for k in OUTCOME} for r in _trials(ablated / "6a" / name)}
+        assert extended == direct
+        assert json.loads((tmp_path / "6a" / name).read_text())["extended"][0]["from"] == 150
+    assert main(["ablate", *low, "--max-sequences", "300", "--extend"]) == 0  # again: nothing left to do
+    assert "renamed" not in capsys.readouterr().out
+
+
+def test_extend_refuses_before_anything_moves(ablated, tmp_path, capsys):
+    row = tmp_path / "6a"
+    row.mkdir()
+    for name in ("default__cap=300.json", "origin=0__cap=300.json"):
+        (row / name).write_text((ablated / "6a" / name).read_text())
+    args = ["ablate", "6a", "--trials", "2", "--root", str(tmp_path), "--readings", "default,origin=0"]
+    assert main([*args, "--extend"]) == 2
+    assert "--extend needs --max-sequences" in capsys.readouterr().err
+    assert main([*args, "--extend", "--max-sequences", "200"]) == 2
+    assert "--max-sequences 200 is below the cap of" in capsys.readouterr().err
+    (row / "origin=0__cap=250.json").write_text((row / "origin=0__cap=300.json").read_text())
+    assert main([*args, "--extend", "--max-sequences", "400"]) == 2
+    assert "reading origin=0 has results files at several caps" in capsys.readouterr().err
+    (row / "origin=0__cap=250.json").unlink()
+    assert main([*args, "--extend", "--max-sequences", "400", "--seed", "5"]) == 2
+    assert "holds a run with other settings than the cap (seed: file 0 vs now 5, " in capsys.readouterr().err
+    assert sorted(p.name for p in row.iterdir() if p.suffix == ".json") == [
+        "default__cap=300.json", "origin=0__cap=300.json"]  # nothing moved
