@@ -18,6 +18,7 @@ from lstm_proofs.errors import UserError
 from lstm_proofs.training.ablation import ABLATE_DIR
 from lstm_proofs.training.checkpoints import checkpoint_dir
 from lstm_proofs.training.presets import sanitise
+from lstm_proofs.training.readings import SameRun
 from lstm_proofs.training.results import settings_of
 
 
@@ -189,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _same_text(same: Any) -> str:
+def _same_text(same: SameRun) -> str:
     """'the same run as X, bit for bit (to rounding): why'."""
     return (f"the same run as {same.reading}, {'bit for bit' if same.exact else 'to rounding'}, by construction: "
             f"{same.why}")

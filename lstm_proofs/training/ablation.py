@@ -265,7 +265,9 @@ def same_outcomes_text(runs: list[ReadingRun]) -> str:
         same = declared.get(r.reading)
         other = by_reading.get(same.reading) if same is not None else None
         if other is not None and r.name not in paired and _outcomes(r) and other.report.cap == r.report.cap:
-            parts.append(f"*`{r.name}` differs from `{other.name}`*, which it equals by construction")
+            parts.append(f"*`{r.name}` differs from `{other.name}`*, which it equals by construction" if same.exact
+                         else f"`{r.name}` parts from `{other.name}`, which it equals to rounding only (a near-tie "
+                         "can part them)")
     if not parts:
         return ""
     return "Readings with the same outcome as another in every trial (solved or not, at the same sequence count; " \
@@ -302,8 +304,8 @@ def same_runs_section(matrix: dict[str, list[ReadingRun]]) -> list[str]:
                 if r.reading != name or o is None or not _outcomes(r):
                     continue
                 mine, theirs = _outcomes(r), _outcomes(o)
-                same = sum(mine[t] == theirs.get(t) for t in mine)
-                text = f"`{row}` {same} of {len(mine)} trials the same outcome"
+                agree = sum(mine[t] == theirs.get(t) for t in mine)
+                text = f"`{row}` {agree} of {len(mine)} trials the same outcome"
                 if exact:
                     rec, orec = _records(r), _records(o)
                     text += f", {sum(rec[t] == orec.get(t) for t in rec)} the same record but for timings"

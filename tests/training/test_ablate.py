@@ -205,3 +205,23 @@ def test_extend_refuses_before_anything_moves(ablated, tmp_path, capsys):
     assert "holds a run with other settings than the cap (seed: file 0 vs now 5, " in capsys.readouterr().err
     assert sorted(p.name for p in row.iterdir() if p.suffix == ".json") == [
         "default__cap=300.json", "origin=0__cap=300.json"]  # nothing moved
+
+
+def test_readings_page_tells_a_pair_equal_to_rounding_that_parted(ablated, tmp_path):
+    """gradient=full is update=sequence's run to rounding only on 2a: outcomes that part are reported as such, not
+    as a fault."""
+    from lstm_proofs.training.ablation import load_ablations, same_outcomes_text
+
+    row = tmp_path / "2a_lstm"
+    row.mkdir()
+    data = json.loads((ablated / "6a" / "default__cap=300.json").read_text())
+    data["row"] = "2a/lstm"
+    (row / "update=sequence__cap=300.json").write_text(json.dumps(data))
+    (row / "gradient=full__cap=300.json").write_text(json.dumps(data))
+    [same] = [same_outcomes_text(runs) for runs in load_ablations(tmp_path).values()]
+    assert "`gradient=full__cap=300` as `update=sequence__cap=300` (by construction, to rounding)" in same
+    data["trials"][0]["sequences"] -= 1
+    data["trials"][0]["solved"] = True
+    (row / "gradient=full__cap=300.json").write_text(json.dumps(data))
+    [same] = [same_outcomes_text(runs) for runs in load_ablations(tmp_path).values()]
+    assert "`gradient=full__cap=300` parts from `update=sequence__cap=300`, which it equals to rounding only" in same
