@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.repeats < 1 or args.rounds < 1:
                 raise UserError(f"--repeats and --rounds must be at least 1, got {args.repeats}, {args.rounds}")
             payload = run(2 if args.quick else args.repeats, quick=args.quick, rounds=1 if args.quick else args.rounds)
+            previous = json.loads(args.json.read_text()) if args.json.exists() else {}
+            if "versus" in previous:  # measured on its own (--only versus), with the commit it measured
+                payload["versus"] = previous["versus"]
             write_json_atomic(args.json, payload)
             print(report.table(payload))
         _write_text(args.doc, report.render(payload))

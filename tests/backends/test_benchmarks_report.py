@@ -132,3 +132,19 @@ def test_versus_times_two_trees_in_separate_processes():
     assert len(out["networks"]) >= 10
     assert all(row[f]["baseline"] > 0 and row[f]["current"] > 0 for row in out["networks"]
                for f in ("gradient_us", "learner_us"))
+
+
+def test_a_full_run_keeps_the_versus_measurement_of_the_results_file(tmp_path, monkeypatch):
+    """``--only versus`` is measured on its own; a full run, which does not measure it, keeps it."""
+    import benchmarks.__main__ as entry
+
+    payload = json.loads(RESULTS.read_text()) if RESULTS.exists() else pytest.skip("no results/benchmarks.json")
+    versus = payload.pop("versus")
+    monkeypatch.setattr(entry, "run", lambda *a, **k: json.loads(json.dumps(payload)))
+    out, doc = tmp_path / "b.json", tmp_path / "performance.md"
+    out.write_text(json.dumps({"versus": versus}))
+    assert entry.main(["--json", str(out), "--doc", str(doc)]) == 0
+    assert json.loads(out.read_text())["versus"] == versus and "per-cell loops" in doc.read_text()
+    out.unlink()
+    assert entry.main(["--json", str(out), "--doc", str(doc)]) == 0
+    assert "versus" not in json.loads(out.read_text())
