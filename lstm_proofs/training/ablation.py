@@ -15,7 +15,7 @@ import numpy as np
 
 from lstm_proofs.errors import UserError
 from lstm_proofs.training.presets import PRESETS, Preset
-from lstm_proofs.training.results import fmt_count, read_run, stats_cells
+from lstm_proofs.training.results import fmt_count, hours_text, read_run, row_options, row_rate, stats_cells
 from lstm_proofs.training.study import RowReport, row_report
 
 #: Where ``lstm-proofs ablate`` writes (``<dir>/<row>/<reading>.json``).
@@ -82,14 +82,14 @@ def load_ablations(root: Path = ABLATE_DIR) -> dict[str, list[ReadingRun]]:
     return {row: out[row] for row in [p.row for p in PRESETS] if row in out}
 
 
-def coverage(reports: list[RowReport], matrix: dict[str, list[ReadingRun]]) -> list[tuple[str, str, str, str, str]]:
+def coverage(reports: list[RowReport],
+             matrix: dict[str, list[ReadingRun]]) -> list[tuple[str, str, str, str, str, float | None]]:
     """Every LSTM row whose run at the paper's reading does not agree with the paper (or has no finished trial
     yet): its verdict, how much of its readings matrix has run (readings with every trial finished, of those that
     apply), the command that runs or resumes the rest, and what that costs at most on one core (every trial to
-    the cap, at the rate of the row's run at the paper's reading, :func:`~lstm_proofs.training.results.row_rate`;
-    '-' where that has none)."""
+    the cap, at the rate of the row's run at the paper's reading, :func:`~lstm_proofs.training.results.row_rate`),
+    as text ('-' where the row has no rate, 'none' where nothing is left) and in hours (None without a rate)."""
     from lstm_proofs.training.readings import readings_for, same_runs
-    from lstm_proofs.training.results import hours_text, row_options, row_rate
 
     out = []
     for rep in reports:
@@ -118,15 +118,16 @@ def coverage(reports: list[RowReport], matrix: dict[str, list[ReadingRun]]) -> l
         left = sum(trials - (len(runs[n].report.run["trials"]) if n in started and runs[n].report.run else 0)
                    for n in names if n not in done)
         rate = row_rate(rep.run) if rep.run is not None else None
-        cost = hours_text(left * cap / rate / 3600) if rate and left else "-" if left else "none"
+        hours = left * cap / rate / 3600 if rate else None
+        cost = hours_text(hours) if hours else "-" if left else "none"
         verdict = rep.verdict.verdict if rep.verdict else "not run" if rep.run is None else "no finished trial yet"
-        out.append((preset.row, verdict, state, command, cost))
+        out.append((preset.row, verdict, state, command, cost, hours))
     return out
 
 
 def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = None,
                       sections: dict[str, list[str]] | None = None,
-                      covered: list[tuple[str, str, str, str, str]] | None = None) -> str:
+                      covered: list[tuple[str, str, str, str, str, float | None]] | None = None) -> str:
     """``docs/readings.md``: per row, every reading's trials, success, median, verdict, and the readings that
     bring the row into agreement with the paper; ``sections`` adds lines at the end of a row's part (by row id);
     ``covered`` (:func:`coverage`) lists which rows that do not reproduce have their matrix run so far."""
@@ -151,7 +152,9 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
                   "| row | verdict at the paper's reading | readings matrix | command | the rest, one core (at most) |",
                   "|---|---|---|---|---|"]
         lines += [f"| `{row}` | {verdict} | {state} | `{command}` | {cost} |"
-                  for row, verdict, state, command, cost in covered]
+                  for row, verdict, state, command, cost, _ in covered]
+        total = sum(hours for *_, hours in covered if hours)
+        lines.append(f"| **total** (rows with a rate) | | | | **{hours_text(total)}** |")
         lines += [""]
     lines += same_runs_section(matrix)
     if not matrix:
@@ -243,7 +246,6 @@ def same_outcomes_text(runs: list[ReadingRun]) -> str:
     readings imply it (:attr:`~lstm_proofs.training.readings.Reading.same_as`); a reading that should be another's
     run by construction but is not is named too."""
     from lstm_proofs.training.readings import same_runs
-    from lstm_proofs.training.results import row_options
 
     preset = runs[0].report.preset
     declared = same_runs(preset, row_options(preset), preset.update)
@@ -278,7 +280,6 @@ def same_runs_section(matrix: dict[str, list[ReadingRun]]) -> list[str]:
     """The section of docs/readings.md on readings that are, on some rows, another's run by construction: which,
     where, why, whether ``ablate`` runs them, and what the rows where both ran show."""
     from lstm_proofs.training.readings import TRAINER_READINGS
-    from lstm_proofs.training.results import row_options
 
     groups: dict[tuple[str, str, bool, str], list[str]] = {}
     for preset in PRESETS:

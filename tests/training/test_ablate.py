@@ -114,17 +114,18 @@ def test_coverage_counts_the_complete_readings_of_a_row_that_does_not_reproduce(
     run = json.loads((ablated / "6a" / "default__cap=300.json").read_text())
     rep = row_report(get_preset("6a"), run)
     assert rep.verdict.verdict not in ("reproduces", "faster", "more reliable")  # 300 sequences solve nothing
-    [(row, verdict, state, command, cost)] = coverage([rep], matrix)
+    [(row, verdict, state, command, cost, hours)] = coverage([rep], matrix)
     assert row == "6a" and verdict == rep.verdict.verdict
     # update=sequence is the default's run on 6a (target at the end only): not counted, though it ran
     assert state == "3 of 8 readings complete; `update=sequence` is `default`'s run (2 trials, cap 300)"
     assert command == "lstm-proofs ablate 6a --trials 2 --max-sequences 300"
     # the 5 readings left, 2 trials each to the cap of 300, at the rate of the row's run
     rate = row_rate(run)
-    assert rate == sum(t["sequences"] for t in run["trials"]) / row_seconds(run) and cost == hours_text(
-        5 * 2 * 300 / rate / 3600)
+    assert rate == sum(t["sequences"] for t in run["trials"]) / row_seconds(run)
+    assert hours == 5 * 2 * 300 / rate / 3600 and cost == hours_text(hours)
     assert coverage([row_report(get_preset("6a"), None)], {})[0][1:] == (
-        "not run", "0 of 8 readings complete; `update=sequence` is `default`'s run", "lstm-proofs ablate 6a", "-")
+        "not run", "0 of 8 readings complete; `update=sequence` is `default`'s run", "lstm-proofs ablate 6a", "-",
+        None)
 
 
 def test_ablate_skips_a_reading_that_is_the_default_run_unless_named(tmp_path, capsys):
