@@ -176,7 +176,10 @@ TRAINER_READINGS: tuple[Reading, ...] = (
             "sequential construction's plateau test on blocks of 1,000 sequences instead of 100 (cells added after "
             "at least 5,000 sequences without improvement)", "spec 10 item 11",
             lambda p, o, u: _is_lstm(p) and p.construction.kind == "sequential", _plateau_long),
-    Reading("st3-error=squared", "reading", "ST3's average training error read as a mean squared error",
+    Reading("st3-error=squared", "reading",
+            "ST3's average training error read as a mean squared error (which ST3's other condition then implies: "
+            "every error below the 'correct' threshold, 0.04 or 0.3, puts the mean square below 0.0016 or 0.09, "
+            "under beta 0.01 or 0.1, so ST3 reduces to that condition)",
             "spec 10 item 10", lambda p, o, u: p.stopping.kind == "st3" and p.stopping.error == "absolute",
             _st3_squared),
     Reading("in-bias=table10", "reading",

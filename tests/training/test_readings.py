@@ -207,3 +207,16 @@ class _FixedNet(Network):
         class _Pass:
             outputs = self._outputs
         return _Pass()
+
+
+def test_under_st3_error_squared_the_average_test_is_implied_by_the_correct_test():
+    """What the reading's text says, on every ST3 row: errors all below the task's tolerance (its 'correct' test,
+    on the same figures ST3 averages) put their mean square below the tolerance squared, which is under beta."""
+    from lstm_proofs.training.presets import PRESETS
+
+    st3 = [p for p in PRESETS if p.stopping.kind == "st3"]
+    assert {p.task for p in st3} == {"4", "6a", "6b"}
+    for p in st3:
+        assert get_task(p.task).tolerance ** 2 < p.stopping.beta
+    text = next(r.text for r in TRAINER_READINGS if r.name == "st3-error=squared")
+    assert "0.04 or 0.3" in text and "0.0016 or 0.09" in text and "beta 0.01 or 0.1" in text
