@@ -21,6 +21,7 @@ from lstm_proofs.errors import UserError
 from lstm_proofs.results import write_json_atomic
 from lstm_proofs.training.checkpoints import Checkpoints, checkpoint_dir
 from lstm_proofs.training.provenance import provenance
+from lstm_proofs.training.statistics import percent_text
 from lstm_proofs.training.presets import PAPER_ONLY_ROWS, PRESETS, Preset, row_construction
 
 #: Where ``lstm-proofs train`` writes by default and ``lstm-proofs results`` reads.
@@ -419,7 +420,8 @@ def stats_cells(rep: Any) -> list[str]:
     paper = rep.preset.paper
     rate = 100.0 if paper.success_rate is None else paper.success_rate
     inside = st.rate_low <= rate / 100 <= st.rate_high
-    success = (f"{st.solved}/{st.trials} = {_pct(st.rate)} [{_pct(st.rate_low)}, {_pct(st.rate_high)}]"
+    success = (f"{st.solved}/{st.trials} = {percent_text(st.rate)} [{percent_text(st.rate_low)}, "
+               f"{percent_text(st.rate_high)}]"
                f"; paper's {rate:.0f}%{'' if paper.success_rate is not None else ' (implied)'} "
                + ("inside" if inside else "outside"))
     median = (fmt_count(st.median) if st.median_reached else fmt_count(st.largest, True)) + " " + _interval(
@@ -427,12 +429,6 @@ def stats_cells(rep: Any) -> list[str]:
     rmst = fmt_count(st.restricted_mean, st.censored > 0)
     solved = f"{fmt_count(st.solved_mean)} ({st.solved} solved)" if st.solved_mean is not None else "- (none solved)"
     return [success, median, rmst, solved, f"{st.censored}", rep.verdict.verdict if rep.verdict else "-"]
-
-
-def _pct(x: float) -> str:
-    """A fraction as a percentage: whole numbers, one decimal where rounding would reach 0% or 100% from inside."""
-    v = 100 * x
-    return f"{v:.1f}%" if (0 < v < 0.5 or 99.5 <= v < 100) else f"{v:.0f}%"
 
 
 def commit_text(rep: Any, plain: bool = False) -> str:

@@ -172,6 +172,12 @@ class Verdict:
     reason: str
 
 
+def percent_text(x: float) -> str:
+    """A fraction as a percentage: whole numbers, one decimal where rounding would reach 0% or 100% from inside."""
+    v = 100 * x
+    return f"{v:.1f}%" if (0 < v < 0.5 or 99.5 <= v < 100) else f"{v:.0f}%"
+
+
 def verdict(stats: RowStatistics, paper_trials: int, paper_rate: float | None, paper_mean: float | None,
             cap: float, paper_budget: float | None = None) -> Verdict:
     """The verdict of a row against the paper's figures (``docs/statistics.md`` states the rule).
@@ -195,12 +201,12 @@ def verdict(stats: RowStatistics, paper_trials: int, paper_rate: float | None, p
                                            f"{paper_mean:,.0f}")
         within = f"within the cap of {cap:,.0f}" + (f" (paper: {paper_budget:,.0f})" if short else "")
         if stats.solved == 0:
-            return Verdict("fails", f"no trial solved {within}; paper {100 * rate:.0f}%")
-        return Verdict("less reliable", f"paper's {100 * rate:.0f}% is above the interval "
-                                        f"[{100 * stats.rate_low:.0f}%, {100 * stats.rate_high:.0f}%] {within}")
+            return Verdict("fails", f"no trial solved {within}; paper {percent_text(rate)}")
+        return Verdict("less reliable", f"paper's {percent_text(rate)} is above the interval "
+                                        f"[{percent_text(stats.rate_low)}, {percent_text(stats.rate_high)}] {within}")
     if rate < stats.rate_low:
-        return Verdict("more reliable", f"paper's {100 * rate:.0f}% is below the interval "
-                                        f"[{100 * stats.rate_low:.0f}%, {100 * stats.rate_high:.0f}%]")
+        return Verdict("more reliable", f"paper's {percent_text(rate)} is below the interval "
+                                        f"[{percent_text(stats.rate_low)}, {percent_text(stats.rate_high)}]")
     if paper_mean is None or stats.solved == 0:
         if short:
             return Verdict("inconclusive", f"success rate consistent, but the cap {cap:,.0f} is below the paper's "

@@ -128,3 +128,11 @@ def _stats(k, n, rmst, censored=0):
 ])
 def test_verdict_rule(args, want):
     assert verdict(*args).verdict == want
+
+
+def test_verdict_reasons_print_intervals_as_the_table_does():
+    """1 of 30 has the interval [0.1%, 17%], 19 of 20 [75%, 99.9%]: the reason must not round them to 0% or 100%,
+    which would contradict the table (and, for 19 of 20, the paper's 100% being above the interval)."""
+    assert verdict(_stats(1, 30, 90_000, 29), 30, 97.0, 9_500, 95_000).reason == (
+        "paper's 97% is above the interval [0.1%, 17%] within the cap of 95,000")
+    assert "[75%, 99.9%]" in verdict(_stats(19, 20, 100_000, 1), 20, None, 30_000, 5_000_000).reason
