@@ -643,6 +643,7 @@ def generate_markdown(runs: Iterable[dict[str, Any]], presets: Iterable[Preset] 
         for c in rep.comparisons:
             lines.append(f"| `{rep.preset.row}` | {c.label} | {_fig(c.paper)} | {_fig(c.ours)} | "
                          f"{c.over} solved trial(s) |")
+    lines += learning_rate_lines(reports)
     lines += completion_lines(reports)
     lines += ["", "## Rows not trained here", "", "| row | table | method | # weights | learning rate | % success | "
               "success after | why |", "|---|---|---|---|---|---|---|---|"]
@@ -669,6 +670,32 @@ def generate_markdown(runs: Iterable[dict[str, Any]], presets: Iterable[Preset] 
                          f"{rep.finished} | " + " | ".join(cells[:5]) + f" | {fmt_count(rep.cap)} | "
                          f"{cells[5]} | {commit_text(rep)} |")
     return "\n".join(lines) + "\n"
+
+
+def learning_rate_lines(reports: list[Any]) -> list[str]:
+    """docs/results.md's section on rows that differ only in the learning rate: per group, the paper's success
+    rate and ours at each rate in a row, so that a trend (or its reversal) can be read off."""
+    groups: dict[str, list[Any]] = {}
+    for rep in reports:
+        head, sep, tail = rep.preset.row.rpartition("/lr=")
+        if sep and rep.run is not None and rep.stats is not None:
+            groups.setdefault(head, []).append(rep)
+    groups = {k: sorted(v, key=lambda r: r.preset.learning_rate) for k, v in groups.items() if len(v) > 1}
+    if not groups:
+        return []
+    lines = ["", "## Learning rate", "",
+             "Rows that differ only in the learning rate, at the paper's reading: the paper's success rate (100% "
+             "where it prints only a mean) and ours, from the lowest rate to the highest (each row's cap and "
+             "trials as above; * marks a row with trials still to run).", "",
+             "| rows | learning rates | paper's success | ours |", "|---|---|---|---|"]
+    for head, reps in groups.items():
+        rates = " → ".join(f"{r.preset.learning_rate:g}" for r in reps)
+        paper = " → ".join(f"{100.0 if r.preset.paper.success_rate is None else r.preset.paper.success_rate:g}%"
+                           for r in reps)
+        ours = " → ".join(f"{percent_text(r.stats.solved / r.stats.trials)} ({r.stats.solved}/{r.stats.trials}"
+                          + ("*" if r.finished < r.preset.paper.trials else "") + ")" for r in reps)
+        lines.append(f"| `{head}/lr=...` | {rates} | {paper} | {ours} |")
+    return lines
 
 
 def paper_cell(p: Preset) -> str:

@@ -93,3 +93,25 @@ def test_the_rate_counts_the_time_before_checkpoints_a_trial_resumed_from(tmp_pa
     assert completion(row_report(preset, run))["rate"] == pytest.approx(20_000 / 400.0)
     run["wall_seconds"] = 1000.0
     assert row_seconds(run) == 1000.0
+
+
+def test_rows_differing_only_in_the_learning_rate_are_set_side_by_side(tmp_path):
+    """docs/results.md's "Learning rate" section: Table 2's RTRL rows on p = 4, lowest rate first, the paper's
+    rates and ours with k/n, an incomplete row starred; rows without a sibling are left out."""
+    from lstm_proofs.training.results import learning_rate_lines
+
+    reports = []
+    for row, solved, n in (("2a/rtrl/p=4/lr=10", 12, 18), ("2a/rtrl/p=4/lr=1", 0, 7), ("2a/rtrl/p=4/lr=4", 1, 18),
+                           ("6a", 20, 20)):
+        preset = get_preset(row)
+        run = {"row": row, "path": str(tmp_path / "x.json"), "wall_seconds": 1.0,
+               "settings": {"row": row, "max_sequences": 1000, "seed": 0}, "trials": [
+                   {"trial": i, "solved": i < solved, "stop": "criterion" if i < solved else "cap",
+                    "sequences": 500 if i < solved else 1000} for i in range(n)]}
+        reports.append(row_report(preset, run))
+    lines = learning_rate_lines(reports)
+    assert lines[1] == "## Learning rate"
+    assert lines[-1] == ("| `2a/rtrl/p=4/lr=...` | 1 → 4 → 10 | 78% → 56% → 22% | 0% (0/7*) → 6% (1/18) → "
+                         "67% (12/18) |")
+    assert not any("6a" in ln for ln in lines)
+    assert learning_rate_lines(reports[3:]) == []
