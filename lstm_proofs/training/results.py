@@ -571,6 +571,7 @@ def completion_lines(reports: list[Any]) -> list[str]:
 
 
 def hours_text(h: float | None) -> str:
+    """Hours as minutes below one, with one decimal below a hundred, whole above; '-' for None."""
     if h is None:
         return "-"
     return f"{h * 60:.0f} min" if h < 1 else f"{h:,.1f} h" if h < 100 else f"{h:,.0f} h"
@@ -677,7 +678,7 @@ def learning_rate_lines(reports: list[Any]) -> list[str]:
     rate and ours at each rate in a row, so that a trend (or its reversal) can be read off."""
     groups: dict[str, list[Any]] = {}
     for rep in reports:
-        head, sep, tail = rep.preset.row.rpartition("/lr=")
+        head, sep, _ = rep.preset.row.rpartition("/lr=")
         if sep and rep.run is not None and rep.stats is not None:
             groups.setdefault(head, []).append(rep)
     groups = {k: sorted(v, key=lambda r: r.preset.learning_rate) for k, v in groups.items() if len(v) > 1}
