@@ -432,18 +432,18 @@ def stats_cells(rep: Any) -> list[str]:
 
 
 def commit_text(rep: Any, plain: bool = False) -> str:
-    """The commit(s) of a row's trials, with the dirty and trainer-changed marks (Markdown, or ``plain``)."""
+    """The commit(s) of a row's trials, each marked where its checkout was dirty, and the trainer-changed mark
+    (Markdown, or ``plain``)."""
     pv = rep.provenance
     if pv is None:
         return "-"
     tick = "" if plain else "`"
     if not pv.commits and not pv.unknown:
         return "- (no finished trial)"
-    text = ", ".join(f"{tick}{c[:7]}{tick}" for c in pv.commits) or "unknown"
+    text = ", ".join(f"{tick}{c[:7]}{tick}" + (" (dirty tree)" if c in pv.dirty else "") for c in pv.commits) \
+        or "unknown"
     if pv.unknown:
         text += f" ({pv.unknown} trial(s) without provenance)"
-    if pv.dirty:
-        text += " (dirty tree)"
     if pv.changed:
         replay = pv.replay
         if replay is None:

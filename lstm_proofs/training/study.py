@@ -42,7 +42,7 @@ class Provenance:
     """Where a row's trials came from."""
 
     commits: list[str]
-    dirty: bool
+    dirty: list[str]  # the commits of those processes whose checkout had uncommitted changes (outside results/)
     unknown: int  # trials without a code stamp
     fingerprints: list[str]
     changed: bool  # the trainer's fingerprint differs from the current tree's (or a trial has no stamp)
@@ -94,7 +94,8 @@ def provenance_of(run: dict[str, Any], current: str | None = None) -> Provenance
     current = trainer_fingerprint() if current is None else current
     commits: list[str] = []
     prints: list[str] = []
-    dirty, unknown = False, 0
+    dirty: list[str] = []
+    unknown = 0
     for rec in trials_of(run):
         stamps = rec.get("code")
         if not stamps:
@@ -106,7 +107,8 @@ def provenance_of(run: dict[str, Any], current: str | None = None) -> Provenance
                 commits.append(c)
             if s.get("trainer") not in prints:
                 prints.append(str(s.get("trainer")))
-            dirty |= bool(s.get("dirty"))
+            if s.get("dirty") and c not in dirty:
+                dirty.append(c)
     changed = unknown > 0 or any(f != current for f in prints)
     replays = [r for r in run.get("replays", []) if r.get("trainer") == current]
     return Provenance(commits, dirty, unknown, prints, changed, str(run["settings"].get("backend", "numpy")),

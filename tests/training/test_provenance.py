@@ -41,3 +41,20 @@ def test_results_being_written_do_not_make_the_code_dirty(checkout):
 def test_a_changed_source_file_makes_the_code_dirty(checkout):
     (checkout / "pkg" / "code.py").write_text("x = 2\n")
     assert provenance.git_state()[1] is True
+
+
+def test_the_table_marks_only_the_commits_whose_checkout_was_dirty():
+    """A row advanced by a dirty checkout and then by a clean one: the mark goes with the dirty commit alone."""
+    from lstm_proofs.training.presets import get_preset
+    from lstm_proofs.training.results import commit_text
+    from lstm_proofs.training.study import row_report
+
+    stamps = [[{"commit": "a" * 40, "dirty": True, "trainer": "f" * 16}],
+              [{"commit": "a" * 40, "dirty": True, "trainer": "f" * 16},
+               {"commit": "b" * 40, "dirty": False, "trainer": "f" * 16}],
+              [{"commit": "b" * 40, "dirty": False, "trainer": "f" * 16}]]
+    run = {"row": "6a", "settings": {"row": "6a", "max_sequences": 100, "seed": 0, "backend": "numba"},
+           "trials": [{"trial": i, "solved": False, "stop": "cap", "sequences": 100, "code": c}
+                      for i, c in enumerate(stamps)]}
+    text = commit_text(row_report(get_preset("6a"), run, "f" * 16))
+    assert text == "`aaaaaaa` (dirty tree), `bbbbbbb`"
