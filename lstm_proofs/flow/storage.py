@@ -275,11 +275,13 @@ def storage_lines(view: StorageView) -> list[str]:
 
 
 def readings_storage(matrix: dict[str, list[Any]]) -> dict[str, StorageView]:
-    """The storage view of every Exp. 2 row of a readings matrix (``lstm_proofs.training.ablation.load_ablations``),
-    measured on the stored weights of its readings' results files; rows without weights are left out."""
+    """The storage view of every Exp. 2 LSTM row of a readings matrix
+    (``lstm_proofs.training.ablation.load_ablations``), measured on the stored weights of its readings' results
+    files; rows without weights, and the baselines (no memory cell to measure), are left out."""
     out = {}
     for row, runs in matrix.items():
-        if runs[0].report.preset.task in INFORMATIVE_STEP:
+        preset = runs[0].report.preset
+        if preset.task in INFORMATIVE_STEP and preset.method == "lstm":
             view = storage_view({r.name: measure_file(r.path) for r in runs})
             if view is not None:
                 out[row] = view

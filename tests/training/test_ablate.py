@@ -226,3 +226,16 @@ def test_readings_page_tells_a_pair_equal_to_rounding_that_parted(ablated, tmp_p
     (row / "gradient=full__cap=300.json").write_text(json.dumps(data))
     [same] = [same_outcomes_text(runs) for runs in load_ablations(tmp_path).values()]
     assert "`gradient=full__cap=300` parts from `update=sequence__cap=300`, which it equals to rounding only" in same
+
+
+def test_readings_of_a_baseline_row_with_weights_render(tmp_path):
+    """An Exp. 2 baseline row's readings store weights too; the storage measurement is for memory cells and leaves
+    them out instead of failing the page."""
+    root = tmp_path / "ablate"
+    assert main(["ablate", "2a", "--row", "rtrl/p=4/lr=10", "--readings", "criterion=end", "--trials", "1",
+                 "--max-sequences", "200", "--quiet", "--root", str(root)]) == 0
+    assert any((root / "2a_rtrl_p=4_lr=10").glob("*.weights"))
+    readings = tmp_path / "readings.md"
+    assert main(["results", "--out", str(tmp_path / "results.md"), "--ablate-dir", str(root), "--readings-out",
+                 str(readings)]) == 0
+    assert "## `2a/rtrl/p=4/lr=10`" in readings.read_text()
