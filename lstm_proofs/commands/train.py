@@ -220,7 +220,8 @@ def train_row(preset: Preset, options: dict[str, Any], update: str, trials: int,
         print(f"resuming trial(s) {', '.join(map(str, resumed))} from their checkpoints in {store.directory}")
     with runner(cluster if pending else None, announce=lambda text: print(text, flush=True)) as run_batch:
         try:
-            results.write(trials)
+            if pending or not path.exists():  # a complete file keeps the provenance of the runs that wrote it
+                results.write(trials)
         except OSError as exc:
             raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
 
