@@ -66,8 +66,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if args.repeats < 1 or args.rounds < 1:
                 raise UserError(f"--repeats and --rounds must be at least 1, got {args.repeats}, {args.rounds}")
+            try:  # read before the long run, so that a corrupt file stops it at once
+                previous = json.loads(args.json.read_text()) if args.json.exists() else {}
+            except (OSError, ValueError) as exc:
+                raise UserError(f"cannot read {args.json} for its versus block: {exc}") from None
             payload = run(2 if args.quick else args.repeats, quick=args.quick, rounds=1 if args.quick else args.rounds)
-            previous = json.loads(args.json.read_text()) if args.json.exists() else {}
             if "versus" in previous:  # measured on its own (--only versus), with the commit it measured
                 payload["versus"] = previous["versus"]
             write_json_atomic(args.json, payload)

@@ -372,13 +372,11 @@ def _readings(row: str) -> int:
     """Runs of the row in its readings matrix: the default and every reading and contrast that applies, but those
     that are another's run bit for bit (``ablate`` does not run them)."""
     from lstm_proofs.training.presets import get_preset
-    from lstm_proofs.training.readings import readings_for, same_runs
+    from lstm_proofs.training.readings import matrix_readings
     from lstm_proofs.training.results import row_options
 
     preset = get_preset(row)
-    options = row_options(preset)
-    same = {n for n, s in same_runs(preset, options, preset.update).items() if s.exact}
-    return 1 + len([r for r in readings_for(preset, options, preset.update) if r.name not in same])
+    return len(matrix_readings(preset, row_options(preset), preset.update))
 
 
 def cluster_markdown(payload: dict[str, Any]) -> str:

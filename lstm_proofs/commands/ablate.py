@@ -128,7 +128,7 @@ def move_for_extend(old: Path, path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen readings of the row one after another; print the matrix; 0 on completion."""
-    from lstm_proofs.training.readings import DEFAULT, apply_reading, readings_for, same_runs
+    from lstm_proofs.training.readings import DEFAULT, apply_reading, matrix_readings, readings_for, same_runs
 
     base = _base(args)
     preset, options, update = base
@@ -151,9 +151,10 @@ def run(args: argparse.Namespace) -> int:
                             f"its readings: {', '.join(names)}")
         names = list(dict.fromkeys(chosen))
     else:  # a reading that is another's run bit for bit is not run again unless named
-        for name in [n for n in names if n in same and same[n].exact]:
-            names.remove(name)
+        chosen = matrix_readings(preset, options, update)
+        for name in [n for n in names if n not in chosen]:
             print(f"-- not run: {name}, on this row {_same_text(same[name])} (--readings {name} runs it)")
+        names = chosen
     trials = int_arg("--trials", args.trials, 1, MAX_TRIALS) if args.trials is not None else preset.trials
     seed = int_arg("--seed", args.seed, 0, 2**63 - 1)
     if args.extend and args.max_sequences is None:

@@ -89,7 +89,7 @@ def coverage(reports: list[RowReport],
     apply), the command that runs or resumes the rest, and what that costs at most on one core (every trial to
     the cap, at the rate of the row's run at the paper's reading, :func:`~lstm_proofs.training.results.row_rate`),
     as text ('-' where the row has no rate, 'none' where nothing is left) and in hours (None without a rate)."""
-    from lstm_proofs.training.readings import readings_for, same_runs
+    from lstm_proofs.training.readings import matrix_readings, same_runs
 
     out = []
     for rep in reports:
@@ -97,8 +97,8 @@ def coverage(reports: list[RowReport],
         if preset.method != "lstm" or (rep.verdict is not None and rep.verdict.verdict in AGREEING):
             continue
         options = row_options(preset)
-        same = {n: s for n, s in same_runs(preset, options, preset.update).items() if s.exact}
-        names = ["default"] + [r.name for r in readings_for(preset, options, preset.update) if r.name not in same]
+        names = matrix_readings(preset, options, preset.update)
+        same = {n: s for n, s in same_runs(preset, options, preset.update).items() if n not in names}
         runs = {r.reading: r for r in matrix.get(preset.row, [])}
         done = [n for n in names if n in runs and runs[n].report.run
                 and len(runs[n].report.run["trials"]) >= int(runs[n].report.run.get("requested_trials", 0))]
@@ -210,18 +210,18 @@ def agreeing(runs: list[ReadingRun]) -> list[str]:
     return [r.name for r in runs if r.report.verdict and r.report.verdict.verdict in AGREEING]
 
 
-#: Keys of a trial record that may differ between two runs that are the same bit for bit.
-_NOT_OUTCOME = ("seconds", "code")
-
-
 def _outcomes(run: ReadingRun) -> dict[int, tuple[bool, int]]:
     trials = run.report.run["trials"] if run.report.run else []
     return {t["trial"]: (bool(t["solved"]), int(t["sequences"])) for t in trials}
 
 
 def _records(run: ReadingRun) -> dict[int, dict[str, Any]]:
+    """Each trial's record without its run fields (wall time, code stamps): what two runs that are the same bit
+    for bit agree in."""
+    from lstm_proofs.training.execution import outcome
+
     trials = run.report.run["trials"] if run.report.run else []
-    return {t["trial"]: {k: v for k, v in t.items() if k not in _NOT_OUTCOME} for t in trials}
+    return {t["trial"]: outcome(t) for t in trials}
 
 
 def same_outcomes(runs: list[ReadingRun]) -> list[tuple[ReadingRun, ReadingRun]]:
@@ -279,17 +279,12 @@ def same_outcomes_text(runs: list[ReadingRun]) -> str:
 def same_runs_section(matrix: dict[str, list[ReadingRun]]) -> list[str]:
     """The section of docs/readings.md on readings that are, on some rows, another's run by construction: which,
     where, why, whether ``ablate`` runs them, and what the rows where both ran show."""
-    from lstm_proofs.training.readings import TRAINER_READINGS
+    from lstm_proofs.training.readings import same_runs
 
     groups: dict[tuple[str, str, bool, str], list[str]] = {}
     for preset in PRESETS:
-        options = row_options(preset)
-        for r in TRAINER_READINGS:
-            if not r.applies(preset, options, preset.update):
-                continue
-            same = r.same_as(preset, options, preset.update)
-            if same is not None:
-                groups.setdefault((r.name, same.reading, same.exact, same.why), []).append(preset.row)
+        for name, same in same_runs(preset, row_options(preset), preset.update).items():
+            groups.setdefault((name, same.reading, same.exact, same.why), []).append(preset.row)
     if not groups:
         return []
     lines = ["## Readings that are another's run", "",

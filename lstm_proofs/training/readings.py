@@ -264,6 +264,14 @@ def same_runs(preset: Preset, options: dict[str, Any], update: str) -> dict[str,
     return out
 
 
+def matrix_readings(preset: Preset, options: dict[str, Any], update: str) -> list[str]:
+    """The readings ``ablate`` runs for a row unless ``--readings`` chooses: the default and every reading and
+    contrast that applies, but those that are another's run bit for bit (:class:`SameRun` ``exact``)."""
+    same = same_runs(preset, options, update)
+    return [DEFAULT] + [r.name for r in readings_for(preset, options, update)
+                        if not (r.name in same and same[r.name].exact)]
+
+
 def apply_reading(run: Run, name: str) -> Run:
     """``run`` with the reading ``name`` applied (``default``: unchanged).
 

@@ -148,3 +148,17 @@ def test_a_full_run_keeps_the_versus_measurement_of_the_results_file(tmp_path, m
     out.unlink()
     assert entry.main(["--json", str(out), "--doc", str(doc)]) == 0
     assert "versus" not in json.loads(out.read_text())
+
+
+def test_a_full_run_refuses_a_corrupt_results_file_before_measuring(tmp_path, monkeypatch, capsys):
+    import benchmarks.__main__ as entry
+
+    def never(*a, **k):
+        raise AssertionError("measured before the results file was read")
+
+    monkeypatch.setattr(entry, "run", never)
+    out = tmp_path / "b.json"
+    out.write_text("{not json")
+    assert entry.main(["--json", str(out), "--doc", str(tmp_path / "p.md")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "p.md").exists()
