@@ -141,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {r.name:<22} {r.kind:<9} {r.text} [{r.source}]")
             if r.name in same:
                 print(f"  {'':<22} {'':<9} on this row: {_same_text(same[r.name])}")
+            if r.optional:
+                print(f"  {'':<22} {'':<9} not part of the row's matrix: run only when --readings names it")
         return 0
     names = [DEFAULT] + [r.name for r in available]
     if args.readings is not None:
@@ -153,7 +155,8 @@ def run(args: argparse.Namespace) -> int:
     else:  # a reading that is another's run bit for bit is not run again unless named
         chosen = matrix_readings(preset, options, update)
         for name in [n for n in names if n not in chosen]:
-            print(f"-- not run: {name}, on this row {_same_text(same[name])} (--readings {name} runs it)")
+            why = f"on this row {_same_text(same[name])}" if name in same else "a follow-up contrast"
+            print(f"-- not run: {name}, {why} (--readings {name} runs it)")
         names = chosen
     trials = int_arg("--trials", args.trials, 1, MAX_TRIALS) if args.trials is not None else preset.trials
     seed = int_arg("--seed", args.seed, 0, 2**63 - 1)

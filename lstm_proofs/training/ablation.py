@@ -7,6 +7,8 @@ Everything is computed from the trial records of ``results/ablate/<row>/<reading
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,8 +177,13 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
         diag = diagnostics_text(runs)
         if diag:
             lines += diag + [""]
+        forget = forget_gates_text(runs)
+        if forget:
+            lines += forget + [""]
         if sections and sections.get(row):
             lines += sections[row] + [""]
+    if any(forget_gates_text(runs) for runs in matrix.values()):
+        lines += FORGET_SECTION
     if figure:
         lines += ["## Internal states during training", "",
                   "The largest |s| over the memory cells of a trial's network on its probe sequences (8 fresh "
@@ -351,6 +358,61 @@ def diagnostics_text(runs: list[ReadingRun]) -> list[str]:
             "| reading | largest \\|s\\|, solved | largest \\|s\\|, unsolved | unsolved with stuck outputs | "
             "unsolved trials' errors | cell added after |",
             "|---|---|---|---|---|---|", *rows]
+
+
+def _median_by_block(values: list[list[float]]) -> list[float]:
+    return [float(v) for v in np.median(np.asarray(values, dtype=float), axis=0)]
+
+
+def half_life(mean_activation: float) -> float:
+    """Steps over which a value in a cell's state halves when the forget gate's activation is ``mean_activation``
+    at every step: ln 2 / -ln f (infinite at f = 1)."""
+    if mean_activation >= 1.0:
+        return math.inf
+    if mean_activation <= 0.0:
+        return 0.0
+    return math.log(2.0) / -math.log(mean_activation)
+
+
+#: The section of docs/readings.md that explains the forget-gate tables.
+FORGET_SECTION = [
+    "## Forget gates", "",
+    "With forget gates (Gers et al. 2000; the contrasts `cell=forget` and `cell=forget-open`) the state is "
+    "s(t) = y^forget(t) s(t-1) + y^in(t) g(net_c(t)): a value stored in the state is multiplied by the forget "
+    "gate's activation at every step, and so is the trace of ds/dw that the truncated gradient carries (spec section "
+    "12). A row's forget-gate table gives, by block, the forget gates' mean activation over the probe sequences' "
+    "steps at the first diagnostic sample and at the end of training, the half-life of a stored value at the end, "
+    "ln 2 / -ln f in steps (an upper bound: a product of activations is at most their mean to the power of their "
+    "number), and the largest |s| at the end. On Exps. 4 and 5 the second marked value lies in the first half of a "
+    "sequence of at least T steps, so it must be kept for at least T/2 steps; `cell=forget` starts its gates at "
+    "sigma(0.5) = 0.62, sigma(1.0) = 0.73, ... by block.", ""]
+
+
+def forget_gates_text(runs: list[ReadingRun]) -> list[str]:
+    """Per reading whose cells have forget gates: the forget gates' mean activation by block at the first
+    diagnostic sample and at the end (medians over trials), the half-life of a stored value at the end, and the
+    largest |s| at the end; empty if no reading of the row has forget gates."""
+    rows = []
+    for r in runs:
+        trials = [t for t in (r.report.run["trials"] if r.report.run else [])
+                  if t.get("diagnostics") and "forget" in (t["diagnostics"]["end"] or {}).get("gate_mean", {})]
+        if not trials:
+            continue
+        first = _median_by_block([t["diagnostics"]["samples"][0]["gate_mean"]["forget"] for t in trials])
+        end = _median_by_block([t["diagnostics"]["end"]["gate_mean"]["forget"] for t in trials])
+        at = fmt_count(float(np.median([t["diagnostics"]["samples"][0]["sequences"] for t in trials])))
+        solved = sum(bool(t["solved"]) for t in trials)
+        largest = float(np.median([max(t["diagnostics"]["end"]["max_abs_state"]) for t in trials]))
+        rows.append(f"| `{r.name}` | {len(trials)} ({solved} solved) | {at} | "
+                    f"{', '.join(f'{f:.3f}' for f in first)} | {', '.join(f'{f:.3f}' for f in end)} | "
+                    f"{', '.join(f'{half_life(f):.3g}' for f in end)} | {largest:.3g} |")
+    if not rows:
+        return []
+    return ["Forget gates, medians over trials by block (the section *Forget gates* at the end explains the "
+            "columns):", "",
+            "| reading | trials | first sample at | forget gates, first sample | forget gates, end | half-life "
+            "at the end (steps) | largest \\|s\\|, end |",
+            "|---|---|---|---|---|---|---|", *rows]
 
 
 def _added_text(added: list[int | None]) -> str:

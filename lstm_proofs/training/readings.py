@@ -15,6 +15,7 @@ timing, the construction or ST3's error are recorded in a results file's ``setti
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -34,6 +35,11 @@ TABLE10_RANDOM_BIAS = 0.1
 #: Forget-gate contrast: initial forget-gate biases +0.5, +1.0, +1.5, ... by block, the pattern of Gers et al.
 #: (2000)'s continual embedded Reber set-up (spec section 12): "positive values for forget gates".
 FORGET_BIAS_STEP = 0.5
+
+#: Forget-gate contrast with the gates starting open: every block's forget-gate bias +5 (sigma(5) = 0.993), the value
+#: Gers et al. report for Noisy Temporal Order (spec section 12: "forget-gate bias initialized to 5 gives convergence
+#: as fast as standard LSTM").
+FORGET_BIAS_OPEN = 5.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,8 @@ class Reading:
         apply: the run with the reading applied.
         same_as: on a row where the reading is, by construction, the same run as another reading (or the default):
             that one (:class:`SameRun`); else None.
+        optional: a follow-up contrast that is not part of a row's matrix: ``ablate`` runs it only when
+            ``--readings`` names it, and the coverage of the matrix does not count it.
     """
 
     name: str
@@ -76,6 +84,7 @@ class Reading:
     applies: Callable[[Preset, dict[str, Any], str], bool]
     apply: Callable[[Preset, dict[str, Any], str], Run]
     same_as: Callable[[Preset, dict[str, Any], str], SameRun | None] = lambda p, o, u: None
+    optional: bool = False
 
 
 def _tagged(preset: Preset, name: str, **changes: Any) -> Preset:
@@ -150,18 +159,23 @@ def _gradient_full(p: Preset, o: dict[str, Any], u: str) -> Run:
     return _tagged(p, "gradient=full", method="bptt", update="sequence"), o, "sequence"
 
 
-def _cell(name: str, cell: str) -> Callable[[Preset, dict[str, Any], str], Run]:
+def _has_gate_bias_weights(p: Preset) -> bool:
+    return p.topology.bias in ("gates", "hidden", "all")
+
+
+def _cell(name: str, cell: str, forget_open: bool = False) -> Callable[[Preset, dict[str, Any], str], Run]:
     def apply(p: Preset, o: dict[str, Any], u: str) -> Run:
         top = p.topology.with_(cell=cell)
         biases = dict(p.gate_biases)
-        if cell == "forget" and top.bias in ("gates", "hidden", "all"):
-            biases["forget"] = tuple(FORGET_BIAS_STEP * (j + 1) for j in range(top.n_blocks))
+        if cell == "forget" and _has_gate_bias_weights(p):
+            biases["forget"] = tuple(FORGET_BIAS_OPEN if forget_open else FORGET_BIAS_STEP * (j + 1)
+                                     for j in range(top.n_blocks))
         return _tagged(p, name, topology=top, gate_biases=biases), o, u
     return apply
 
 
 def _has_out_gate_bias_weight(p: Preset) -> bool:
-    return p.topology.bias in ("gates", "hidden", "all") and "out" in p.topology.gates
+    return _has_gate_bias_weights(p) and "out" in p.topology.gates
 
 
 TRAINER_READINGS: tuple[Reading, ...] = (
@@ -212,6 +226,12 @@ TRAINER_READINGS: tuple[Reading, ...] = (
             "the forget-gate cell (Gers et al. 2000) in the same network; forget-gate biases +0.5, +1.0, ... by "
             "block where the row has gate biases", "spec 12",
             lambda p, o, u: _is_1997_cell(p), _cell("cell=forget", "forget")),
+    Reading("cell=forget-open", "contrast",
+            f"the forget-gate cell with its forget gates starting open: biases +{FORGET_BIAS_OPEN:g} in every block "
+            f"(sigma = {1 / (1 + math.exp(-FORGET_BIAS_OPEN)):.3f}), the value Gers et al. report for Noisy Temporal Order, instead of cell=forget's "
+            "+0.5, +1.0, ...; a follow-up, run only when named", "spec 12",
+            lambda p, o, u: _is_1997_cell(p) and _has_gate_bias_weights(p),
+            _cell("cell=forget-open", "forget", forget_open=True), optional=True),
     Reading("h=identity", "contrast",
             "h the identity (no squashing of the cell state; the paper's remedy for drift it did not use here)",
             "spec 2.8", lambda p, o, u: _is_1997_cell(p), _cell("h=identity", "lstm1997_hid")),
@@ -266,10 +286,11 @@ def same_runs(preset: Preset, options: dict[str, Any], update: str) -> dict[str,
 
 def matrix_readings(preset: Preset, options: dict[str, Any], update: str) -> list[str]:
     """The readings ``ablate`` runs for a row unless ``--readings`` chooses: the default and every reading and
-    contrast that applies, but those that are another's run bit for bit (:class:`SameRun` ``exact``)."""
+    contrast that applies, but those that are another's run bit for bit (:class:`SameRun` ``exact``) and the
+    follow-ups run only when named (:attr:`Reading.optional`)."""
     same = same_runs(preset, options, update)
     return [DEFAULT] + [r.name for r in readings_for(preset, options, update)
-                        if not (r.name in same and same[r.name].exact)]
+                        if not (r.name in same and same[r.name].exact) and not r.optional]
 
 
 def apply_reading(run: Run, name: str) -> Run:

@@ -136,9 +136,10 @@ def test_ablate_skips_a_reading_that_is_the_default_run_unless_named(tmp_path, c
     out = capsys.readouterr().out
     assert "-- not run: update=sequence, on this row the same run as default, bit for bit" in out
     assert "(--readings update=sequence runs it)" in out
+    assert "-- not run: cell=forget-open, a follow-up contrast (--readings cell=forget-open runs it)" in out
     names = sorted(p.stem.split("__")[0] for p in (tmp_path / "6a").glob("*.json"))
     assert "update=sequence" not in names and {"default", "origin=0", "gradient=full", "cell=forget"} <= set(names)
-    assert len(names) == 8
+    assert "cell=forget-open" not in names and len(names) == 8
 
 
 def test_readings_page_names_readings_that_are_another_run(ablated, tmp_path):
@@ -239,3 +240,29 @@ def test_readings_of_a_baseline_row_with_weights_render(tmp_path):
     assert main(["results", "--out", str(tmp_path / "results.md"), "--ablate-dir", str(root), "--readings-out",
                  str(readings)]) == 0
     assert "## `2a/rtrl/p=4/lr=10`" in readings.read_text()
+
+
+def test_forget_gate_table_comes_from_the_trials_gate_means(ablated, tmp_path):
+    """The open forget-gate contrast (run only when named) starts its gates near sigma(5); the row's forget-gate
+    table gives the medians of the recorded gate means and the half-lives they imply, and the section explaining
+    them appears only when some row has forget gates."""
+    import math
+
+    import numpy as np
+
+    from lstm_proofs.training.ablation import FORGET_SECTION, half_life, load_ablations, readings_markdown
+
+    assert half_life(0.5) == pytest.approx(1.0) and half_life(1.0) == math.inf and half_life(0.0) == 0.0
+    assert half_life(1 / (1 + math.exp(-5.0))) == pytest.approx(103.2, abs=0.05)
+    assert FORGET_SECTION[0] not in readings_markdown(load_ablations(ablated))
+    assert main(["ablate", "6a", "--trials", "2", "--max-sequences", "200", "--quiet", "--root", str(tmp_path),
+                 "--readings", "cell=forget-open"]) == 0
+    trials = _trials(tmp_path / "6a" / "cell=forget-open__cap=200.json")
+    first = np.median([t["diagnostics"]["samples"][0]["gate_mean"]["forget"] for t in trials], axis=0)
+    end = np.median([t["diagnostics"]["end"]["gate_mean"]["forget"] for t in trials], axis=0)
+    assert np.all(first > 0.95)
+    text = readings_markdown(load_ablations(tmp_path))
+    row = next(x for x in text.splitlines() if x.startswith("| `cell=forget-open__cap=200` | 2 ("))
+    assert ", ".join(f"{f:.3f}" for f in first) in row and ", ".join(f"{f:.3f}" for f in end) in row
+    assert ", ".join(f"{half_life(f):.3g}" for f in end) in row
+    assert FORGET_SECTION[0] in text

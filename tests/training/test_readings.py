@@ -12,7 +12,7 @@ from lstm_proofs.tasks import get_task
 from lstm_proofs.training.diagnostics import error_sites, sample_points
 from lstm_proofs.training.presets import get_preset
 from lstm_proofs.training.readings import (SAME_GRADIENT, SAME_UPDATE, TRAINER_READINGS, SameRun, apply_reading,
-                                           readings_for, recorded_readings, same_runs)
+                                           matrix_readings, readings_for, recorded_readings, same_runs)
 from lstm_proofs.training.results import row_options, settings_of
 from lstm_proofs.training.trainer import initial_params, run_trials
 
@@ -29,7 +29,7 @@ def _names(row, sub=None):
 def test_each_row_gets_the_readings_that_apply_to_it():
     reber = _names("1", "3x2/lr=0.5")
     assert {"targets=legal", "update=sequence", "in-bias=table10", "train=fresh", "check=every", "output-bias=yes",
-            "gradient=full", "cell=forget", "h=identity", "ranges=swapped"} == set(reber)
+            "gradient=full", "cell=forget", "cell=forget-open", "h=identity", "ranges=swapped"} == set(reber)
     lstm2a = _names("2a", "lstm")
     assert {"criterion=end", "construction=full", "plateau=long", "gradient=full"} <= set(lstm2a)
     assert "cell=forget" not in lstm2a and "st3-error=squared" not in lstm2a  # 2a's own cell; no ST3
@@ -72,6 +72,25 @@ def test_bias_readings_change_the_network_as_documented():
     assert biased.topology.n_weights == reber[0].topology.n_weights + reber[0].topology.n_out
     forget = apply_reading(reber, "cell=forget")[0]
     assert forget.topology.cell == "forget" and forget.gate_biases["forget"] == (0.5, 1.0, 1.5, 2.0)
+    wide_open = apply_reading(reber, "cell=forget-open")[0]
+    assert wide_open.topology.cell == "forget" and wide_open.gate_biases["forget"] == (5.0,) * 4
+    assert wide_open.readings == ("cell=forget-open",)
+    params = initial_params(wide_open, 0, 0)
+    np.testing.assert_array_equal(params.W_hidden[wide_open.topology.row_slices()["forget"], -1], [5.0] * 4)
+
+
+def test_the_open_forget_gate_contrast_is_a_follow_up_run_only_when_named():
+    """cell=forget-open applies where the row has gate bias weights, is not part of a row's matrix, and replays."""
+    for row, sub in (("1", "4x1/lr=0.1"), ("4", "T=100"), ("5", "nseq=140"), ("6b", None)):
+        run = _run(row, sub)
+        assert "cell=forget-open" in _names(row, sub)
+        assert "cell=forget-open" not in matrix_readings(*run) and "cell=forget" in matrix_readings(*run)
+        preset, options, update = apply_reading(run, "cell=forget-open")
+        settings = settings_of(preset, 0, 1000, options, update)
+        again = recorded_readings(run[0], settings["readings"])
+        assert settings_of(again, 0, 1000, options, update) == settings
+    assert not any(r.optional for r in TRAINER_READINGS if r.name != "cell=forget-open")
+    assert "cell=forget-open" not in _names("2a", "lstm")
 
 
 def test_recorded_readings_rebuild_the_settings_for_replay():
