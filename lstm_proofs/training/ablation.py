@@ -7,6 +7,7 @@ Everything is computed from the trial records of ``results/ablate/<row>/<reading
 
 from __future__ import annotations
 
+import functools
 import math
 
 from dataclasses import dataclass
@@ -343,7 +344,8 @@ def diagnostics_text(runs: list[ReadingRun]) -> list[str]:
                      if not s and "output_end_saturated" in d["end"]]
         cells.append(f"{sum(x >= STUCK for x in saturated)} of {len(saturated)}" if saturated else "-")
         sites = [d["error_sites"] for s, d in diag if not s and d.get("error_sites")]
-        cells.append(_sites_text(sites))
+        tests = [t["test"] for t in trials if not t["solved"] and t.get("test")]
+        cells.append(_sites_text(sites) if sites else _test_text(tests, r))
         added = [t["cell_added"] for t in trials if "cell_added" in t]
         cells.append(_added_text(added))
         rows.append(f"| `{r.name}` | {' | '.join(cells)} |")
@@ -353,8 +355,11 @@ def diagnostics_text(runs: list[ReadingRun]) -> list[str]:
             "largest |s| over the cells (number of trials); unsolved trials whose outputs are stuck, i.e. at "
             f"least {STUCK:.0%} of the output activations at the last step of the probe sequences are saturated "
             "(within 0.01 of 0 or 1, where the logistic's slope is below a 25th of its largest); where unsolved "
-            "trials still err on fresh sequences (Exp. 1: its test set); under sequential construction, the "
-            "median number of training sequences before the cell was added.", "",
+            "trials still err on fresh sequences (Exp. 1: its test set), or, on rows whose only target is at the "
+            "sequence end, the medians of their final test's sequences wrong and mean error, next to those of the "
+            "best constant output (the targets' median, which minimises the mean absolute error; it remembers "
+            "nothing) on a test set of the same size (seed 0); under sequential construction, the median number "
+            "of training sequences before the cell was added.", "",
             "| reading | largest \\|s\\|, solved | largest \\|s\\|, unsolved | unsolved with stuck outputs | "
             "unsolved trials' errors | cell added after |",
             "|---|---|---|---|---|---|", *rows]
@@ -413,6 +418,39 @@ def forget_gates_text(runs: list[ReadingRun]) -> list[str]:
             "| reading | trials | first sample at | forget gates, first sample | forget gates, end | half-life "
             "at the end (steps) | largest \\|s\\|, end |",
             "|---|---|---|---|---|---|---|", *rows]
+
+
+@functools.cache
+def constant_output_figures(task_name: str, options: tuple[tuple[str, Any], ...], size: int) -> tuple[float, float]:
+    """(fraction wrong, mean error) of the best constant output on ``size`` fresh sequences of a task whose only
+    target is at the sequence end (seed 0): every output unit at the median of its targets, which minimises the
+    mean absolute error without remembering anything. ``options`` are the task options as sorted pairs."""
+    from lstm_proofs.tasks import get_task
+
+    task = get_task(task_name)
+    opts = dict(options)
+    batch = task.generate(np.random.default_rng(0), size, **opts)
+    median = np.median(batch.at_end(batch.targets), axis=0)
+    outputs = np.broadcast_to(median, batch.targets.shape).copy()
+    ok = task.correct(outputs, batch, **opts)
+    return float(np.mean(~ok)), float(np.mean(task.errors(outputs, batch, **opts)))
+
+
+def _test_text(tests: list[dict[str, Any]], run: ReadingRun) -> str:
+    """Unsolved trials' final test (medians) next to the best constant output's, on rows whose only target is at
+    the sequence end; '-' elsewhere or without unsolved trials."""
+    from lstm_proofs.tasks import get_task
+
+    preset = run.report.preset
+    if not tests or not get_task(preset.task).target_at_end:
+        return "-"
+    options = run.report.run["settings"].get("task_options", {}) if run.report.run else {}
+    wrong = float(np.median([t["wrong"] for t in tests]))
+    error = float(np.median([t["mean_error"] for t in tests]))
+    size = int(np.median([t["size"] for t in tests]))
+    c_wrong, c_error = constant_output_figures(preset.task, tuple(sorted(options.items())), size)
+    return (f"test {fmt_count(wrong)} of {fmt_count(size)} wrong, mean error {error:.3g}; a constant output: "
+            f"{fmt_count(round(c_wrong * size))} wrong, {c_error:.3g}")
 
 
 def _added_text(added: list[int | None]) -> str:

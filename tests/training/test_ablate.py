@@ -266,3 +266,25 @@ def test_forget_gate_table_comes_from_the_trials_gate_means(ablated, tmp_path):
     assert ", ".join(f"{f:.3f}" for f in first) in row and ", ".join(f"{f:.3f}" for f in end) in row
     assert ", ".join(f"{half_life(f):.3g}" for f in end) in row
     assert FORGET_SECTION[0] in text
+
+
+def test_unsolved_trials_test_is_shown_next_to_the_best_constant_output(ablated):
+    """On rows whose only target is at the end, the diagnostics give the unsolved trials' final test (medians) and
+    the best constant output's on as many sequences; the latter agrees with the adding problem's analytic value."""
+    import numpy as np
+
+    from lstm_proofs.training.ablation import constant_output_figures, load_ablations, readings_markdown
+
+    # Adding (Exp. 4): target 0.5 + (X1 + X2)/4; X1 is 0 when it falls on the first pair (1 in 10). The median
+    # output 0.5 errs by |X1 + X2|/4: wrong (>= 0.04) with probability 0.9 (1 - 0.16 + 0.16^2/4) + 0.1 (1 - 0.16),
+    # mean error 0.9 (2/3)/4 + 0.1 (1/2)/4.
+    wrong, error = constant_output_figures("4", (("T", 100),), 20000)
+    assert wrong == pytest.approx(0.9 * 0.8464 + 0.1 * 0.84, abs=0.01)
+    assert error == pytest.approx(0.9 / 6 + 0.1 / 8, abs=0.003)
+    text = readings_markdown(load_ablations(ablated))
+    trials = [t for t in _trials(ablated / "6a" / "default__cap=300.json") if not t["solved"]]
+    assert trials
+    row = next(x for x in text.splitlines() if x.startswith("| `default__cap=300` | ") and "constant output" in x)
+    wrong = np.median([t["test"]["wrong"] for t in trials])
+    assert f"test {wrong:,.0f} of " in row and f"mean error {np.median([t['test']['mean_error'] for t in trials]):.3g}" \
+        in row
