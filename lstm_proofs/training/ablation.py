@@ -344,8 +344,8 @@ def diagnostics_text(runs: list[ReadingRun]) -> list[str]:
                      if not s and "output_end_saturated" in d["end"]]
         cells.append(f"{sum(x >= STUCK for x in saturated)} of {len(saturated)}" if saturated else "-")
         sites = [d["error_sites"] for s, d in diag if not s and d.get("error_sites")]
-        tests = [t["test"] for t in trials if not t["solved"] and t.get("test")]
-        cells.append(_sites_text(sites) if sites else _test_text(tests, r))
+        unsolved = [t for t in trials if not t["solved"] and t.get("test")]
+        cells.append(_sites_text(sites) if sites else _test_text(unsolved, r))
         added = [t["cell_added"] for t in trials if "cell_added" in t]
         cells.append(_added_text(added))
         rows.append(f"| `{r.name}` | {' | '.join(cells)} |")
@@ -358,7 +358,8 @@ def diagnostics_text(runs: list[ReadingRun]) -> list[str]:
             "trials still err on fresh sequences (Exp. 1: its test set), or, on rows whose only target is at the "
             "sequence end, the medians of their final test's sequences wrong and mean error, next to those of the "
             "best constant output (the targets' median, which minimises the mean absolute error; it remembers "
-            "nothing) on a test set of the same size (seed 0); under sequential construction, the median number "
+            "nothing) on a test set of the same size (seed 0), and the wrong sequences among the most recent "
+            "training sequences, which the stopping criteria of Exps. 4-6 count; under sequential construction, the median number "
             "of training sequences before the cell was added.", "",
             "| reading | largest \\|s\\|, solved | largest \\|s\\|, unsolved | unsolved with stuck outputs | "
             "unsolved trials' errors | cell added after |",
@@ -436,21 +437,28 @@ def constant_output_figures(task_name: str, options: tuple[tuple[str, Any], ...]
     return float(np.mean(~ok)), float(np.mean(task.errors(outputs, batch, **opts)))
 
 
-def _test_text(tests: list[dict[str, Any]], run: ReadingRun) -> str:
-    """Unsolved trials' final test (medians) next to the best constant output's, on rows whose only target is at
-    the sequence end; '-' elsewhere or without unsolved trials."""
+def _test_text(unsolved: list[dict[str, Any]], run: ReadingRun) -> str:
+    """Unsolved trials' final test (medians) next to the best constant output's, and their recent training
+    window's wrong sequences, on rows whose only target is at the sequence end; '-' elsewhere or without unsolved
+    trials."""
     from lstm_proofs.tasks import get_task
 
     preset = run.report.preset
-    if not tests or not get_task(preset.task).target_at_end:
+    if not unsolved or not get_task(preset.task).target_at_end:
         return "-"
+    tests = [t["test"] for t in unsolved]
     options = run.report.run["settings"].get("task_options", {}) if run.report.run else {}
     wrong = float(np.median([t["wrong"] for t in tests]))
     error = float(np.median([t["mean_error"] for t in tests]))
     size = int(np.median([t["size"] for t in tests]))
     c_wrong, c_error = constant_output_figures(preset.task, tuple(sorted(options.items())), size)
-    return (f"test {fmt_count(wrong)} of {fmt_count(size)} wrong, mean error {error:.3g}; a constant output: "
+    text = (f"test {fmt_count(wrong)} of {fmt_count(size)} wrong, mean error {error:.3g}; a constant output: "
             f"{fmt_count(round(c_wrong * size))} wrong, {c_error:.3g}")
+    windows = [t["train_window"] for t in unsolved if t.get("train_window")]
+    if windows:
+        text += (f"; the last {fmt_count(float(np.median([w['size'] for w in windows])))} training sequences: "
+                 f"{fmt_count(float(np.median([w['wrong'] for w in windows])))} wrong")
+    return text
 
 
 def _added_text(added: list[int | None]) -> str:

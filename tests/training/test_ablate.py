@@ -269,8 +269,9 @@ def test_forget_gate_table_comes_from_the_trials_gate_means(ablated, tmp_path):
 
 
 def test_unsolved_trials_test_is_shown_next_to_the_best_constant_output(ablated):
-    """On rows whose only target is at the end, the diagnostics give the unsolved trials' final test (medians) and
-    the best constant output's on as many sequences; the latter agrees with the adding problem's analytic value."""
+    """On rows whose only target is at the end, the diagnostics give the unsolved trials' final test (medians), the
+    best constant output's on as many sequences, and the recent training window's wrong sequences; the constant
+    output's figures agree with the adding problem's analytic value."""
     import numpy as np
 
     from lstm_proofs.training.ablation import constant_output_figures, load_ablations, readings_markdown
@@ -288,3 +289,6 @@ def test_unsolved_trials_test_is_shown_next_to_the_best_constant_output(ablated)
     wrong = np.median([t["test"]["wrong"] for t in trials])
     assert f"test {wrong:,.0f} of " in row and f"mean error {np.median([t['test']['mean_error'] for t in trials]):.3g}" \
         in row
+    window = np.median([t["train_window"]["wrong"] for t in trials])
+    size = np.median([t["train_window"]["size"] for t in trials])
+    assert f"the last {size:,.0f} training sequences: {window:,.0f} wrong" in row
