@@ -13,9 +13,10 @@ from sympy.printing.conventions import split_super_sub
 from sympy.printing.mathml import MathMLPresentationPrinter, greek_unicode
 
 from lstm_proofs.codegen.markdown import KIND_TITLES, DerivedItem
-from lstm_proofs.report.model import (KERNEL_OF_KIND, NETWORK_FUNCTIONS, OTHER_COLUMNS, READINGS_COLUMNS,
-                                      STORAGE_COLUMNS, TRAINING_COLUMNS, ReportData, agreeing, figure_text,
-                                      other_training_rows, reading_rows, same_outcomes_text, training_rows)
+from lstm_proofs.report.model import (KERNEL_OF_KIND, NETWORK_FUNCTIONS, OTHER_COLUMNS, OVERVIEW_COLUMNS,
+                                      OVERVIEW_TEXT, READINGS_COLUMNS, STORAGE_COLUMNS, TRAINING_COLUMNS, ReportData,
+                                      agreeing, figure_text, other_training_rows, overview_rows, reading_rows,
+                                      same_outcomes_text, training_rows)
 from lstm_proofs.training.results import fmt_count
 
 #: Width of the page's text column in CSS px; the figures (``FIGURE_WIDTH_INCHES`` of :mod:`lstm_proofs.flow.plot`,
@@ -239,6 +240,10 @@ def _readings_section(data: ReportData) -> list[str]:
              "alternative reading of the paper and each contrast (not the paper's method: full gradient, "
              "forget gate, other squashing ranges), one change at a time, with the same seeds. Diagnostics: "
              "<code>docs/readings.md</code>.</p>"]
+    overview = overview_rows(data.readings)
+    if overview:
+        parts += [f"<p>{_inline_markup(OVERVIEW_TEXT)}</p>",
+                  _table(OVERVIEW_COLUMNS, [tuple(c.replace("`", "") for c in r) for r in overview])]
     for row, runs in data.readings.items():
         agree = agreeing(runs)
         parts += [f"<p><code>{html.escape(row)}</code> agrees with the paper under "

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from lstm_proofs.codegen.markdown import KIND_TITLES, latex
-from lstm_proofs.report.model import (KERNEL_OF_KIND, OTHER_COLUMNS, READINGS_COLUMNS, READINGS_FIGURE,
-                                      TRAINING_COLUMNS, ReportData, agreeing, figure_file, figure_text,
-                                      other_training_rows, reading_rows, same_outcomes_text, storage_lines,
-                                      trained_figure_file, training_rows)
+from lstm_proofs.report.model import (KERNEL_OF_KIND, OTHER_COLUMNS, OVERVIEW_COLUMNS, OVERVIEW_TEXT,
+                                      READINGS_COLUMNS, READINGS_FIGURE, TRAINING_COLUMNS, ReportData, agreeing,
+                                      figure_file, figure_text, other_training_rows, overview_rows, reading_rows,
+                                      same_outcomes_text, storage_lines, trained_figure_file, training_rows)
 
 
 def _fmt(value: Any) -> str:
@@ -91,6 +91,9 @@ def render_report_markdown(data: ReportData) -> str:
         out += ["", "### Readings of the paper", "",
                 "Rows run by `lstm-proofs ablate` under our default reading and under each documented alternative "
                 "reading and contrast, one change at a time (`docs/readings.md` has the diagnostics).", ""]
+        overview = overview_rows(data.readings)
+        if overview:
+            out += [OVERVIEW_TEXT, "", *_table(OVERVIEW_COLUMNS, overview), ""]
         for row, runs in data.readings.items():
             agree = agreeing(runs)
             out += [f"**`{row}`**: agrees with the paper under "

@@ -159,6 +159,7 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
         total = sum(hours for *_, hours in covered if hours)
         lines.append(f"| **total** (rows with a rate) | | | | **{hours_text(total)}** |")
         lines += [""]
+    lines += overview_lines(matrix)
     lines += same_runs_section(matrix)
     if not matrix:
         lines += ["No readings have been run yet (`lstm-proofs ablate ROW`).", ""]
@@ -343,9 +344,7 @@ def diagnostics_text(runs: list[ReadingRun]) -> list[str]:
         saturated = [d["end"]["output_end_saturated"] for s, d in diag
                      if not s and "output_end_saturated" in d["end"]]
         cells.append(f"{sum(x >= STUCK for x in saturated)} of {len(saturated)}" if saturated else "-")
-        sites = [d["error_sites"] for s, d in diag if not s and d.get("error_sites")]
-        unsolved = [t for t in trials if not t["solved"] and t.get("test")]
-        cells.append(_sites_text(sites) if sites else _test_text(unsolved, r))
+        cells.append(unsolved_errors(r))
         added = [t["cell_added"] for t in trials if "cell_added" in t]
         cells.append(_added_text(added))
         rows.append(f"| `{r.name}` | {' | '.join(cells)} |")
@@ -435,6 +434,59 @@ def constant_output_figures(task_name: str, options: tuple[tuple[str, Any], ...]
     outputs = np.broadcast_to(median, batch.targets.shape).copy()
     ok = task.correct(outputs, batch, **opts)
     return float(np.mean(~ok)), float(np.mean(task.errors(outputs, batch, **opts)))
+
+
+def unsolved_errors(run: ReadingRun) -> str:
+    """Where a reading's unsolved trials err at the end: the error sites (Exps. 1, 2a, 2b) or, on rows whose only
+    target is at the sequence end, their final test next to the best constant output's; '-' without them."""
+    trials = run.report.run["trials"] if run.report.run else []
+    sites = [t["diagnostics"]["error_sites"] for t in trials
+             if not t["solved"] and t.get("diagnostics") and t["diagnostics"].get("error_sites")]
+    return _sites_text(sites) if sites else _test_text([t for t in trials if not t["solved"] and t.get("test")], run)
+
+
+#: Columns of the overview of the readings matrices (docs/readings.md and the report).
+OVERVIEW_COLUMNS = ("row", "paper", "default", "agrees under", "highest success otherwise",
+                    "the default's unsolved trials")
+
+#: What the overview says.
+OVERVIEW_TEXT = ("Per row: the paper's success, the default reading's success (trials solved at the cap), the "
+                 "readings and contrasts under which the row agrees with the paper (verdict reproduces, faster or "
+                 "more reliable), the other one with the highest success, and where the default's unsolved trials "
+                 "err at the end (as in the row's diagnostics).")
+
+
+def overview_rows(matrix: dict[str, list[ReadingRun]]) -> list[tuple[str, ...]]:
+    """Per row with a default run (columns :data:`OVERVIEW_COLUMNS`): the default's success, the readings under
+    which the row agrees with the paper, the other reading or contrast with the highest success, and where the
+    default's unsolved trials err."""
+    rows = []
+    for row, runs in matrix.items():
+        default = next((r for r in runs if r.kind == "default"), None)
+        if default is None or default.report.stats is None:
+            continue
+        paper = default.report.preset.paper
+        rate = "100% (implied)" if paper.success_rate is None else f"{paper.success_rate:.0f}%"
+        others = [r for r in runs if r is not default and r.report.stats is not None]
+        best = max(others, key=lambda r: r.report.stats.rate, default=None)
+        agree = agreeing(runs)
+        st = default.report.stats
+        rows.append((row, rate, f"{st.solved}/{st.trials} at {fmt_count(default.report.cap)}",
+                     ", ".join(f"`{a}`" for a in agree) if agree else "none",
+                     f"`{best.name}` {best.report.stats.solved}/{best.report.stats.trials}"
+                     if best and best.report.stats.solved else "none solves a trial" if best else "-",
+                     unsolved_errors(default)))
+    return rows
+
+
+def overview_lines(matrix: dict[str, list[ReadingRun]]) -> list[str]:
+    """docs/readings.md's overview section (:func:`overview_rows`); empty without rows."""
+    rows = overview_rows(matrix)
+    if not rows:
+        return []
+    return ["## What the matrices show", "", OVERVIEW_TEXT, "",
+            "| " + " | ".join(OVERVIEW_COLUMNS) + " |", "|" + "---|" * len(OVERVIEW_COLUMNS),
+            *(f"| `{r[0]}` | " + " | ".join(r[1:]) + " |" for r in rows), ""]
 
 
 def _test_text(unsolved: list[dict[str, Any]], run: ReadingRun) -> str:

@@ -292,3 +292,23 @@ def test_unsolved_trials_test_is_shown_next_to_the_best_constant_output(ablated)
     window = np.median([t["train_window"]["wrong"] for t in trials])
     size = np.median([t["train_window"]["size"] for t in trials])
     assert f"the last {size:,.0f} training sequences: {window:,.0f} wrong" in row
+
+
+def test_overview_gives_each_row_its_default_and_best_other_reading(ablated):
+    from lstm_proofs.training.ablation import load_ablations, overview_lines, unsolved_errors
+
+    matrix = load_ablations(ablated)
+    lines = overview_lines(matrix)
+    assert lines[0] == "## What the matrices show"
+    (row,) = [x for x in lines if x.startswith("| `6a` |")]
+    solved = {p.stem: sum(t["solved"] for t in _trials(p)) for p in (ablated / "6a").glob("*.json")}
+    assert f" | {solved['default__cap=300']}/2 at 300 | " in row
+    others = {k: v for k, v in solved.items() if k != "default__cap=300"}
+    best = max(others.values())
+    if best:
+        first = next(r.name for r in matrix["6a"] if r.name in others and others[r.name] == best)
+        assert f"`{first}` {best}/2" in row
+    else:
+        assert "none solves a trial" in row
+    default = next(r for r in matrix["6a"] if r.kind == "default")
+    assert row.endswith(f" | {unsolved_errors(default)} |")
