@@ -471,7 +471,9 @@ def overview_rows(matrix: dict[str, list[ReadingRun]]) -> list[tuple[str, ...]]:
         best = max(others, key=lambda r: r.report.stats.rate, default=None)
         agree = agreeing(runs)
         st = default.report.stats
-        rows.append((row, rate, f"{st.solved}/{st.trials} at {fmt_count(default.report.cap)}",
+        running = default.report.requested > st.trials
+        rows.append((row, rate, f"{st.solved}/{st.trials} at {fmt_count(default.report.cap)}"
+                     + (f" (of {default.report.requested} trials; in progress)" if running else ""),
                      ", ".join(f"`{a}`" for a in agree) if agree else "none",
                      f"`{best.name}` {best.report.stats.solved}/{best.report.stats.trials}"
                      if best and best.report.stats.solved else "none solves a trial" if best else "-",

@@ -294,7 +294,7 @@ def test_unsolved_trials_test_is_shown_next_to_the_best_constant_output(ablated)
     assert f"the last {size:,.0f} training sequences: {window:,.0f} wrong" in row
 
 
-def test_overview_gives_each_row_its_default_and_best_other_reading(ablated):
+def test_overview_gives_each_row_its_default_and_best_other_reading(ablated, tmp_path):
     from lstm_proofs.training.ablation import load_ablations, overview_lines, unsolved_errors
 
     matrix = load_ablations(ablated)
@@ -312,3 +312,10 @@ def test_overview_gives_each_row_its_default_and_best_other_reading(ablated):
         assert "none solves a trial" in row
     default = next(r for r in matrix["6a"] if r.kind == "default")
     assert row.endswith(f" | {unsolved_errors(default)} |")
+    root = tmp_path / "partial"
+    (root / "6a").mkdir(parents=True)
+    data = json.loads((ablated / "6a" / "default__cap=300.json").read_text())
+    data["trials"] = data["trials"][:1]
+    (root / "6a" / "default__cap=300.json").write_text(json.dumps(data))
+    (row,) = [x for x in overview_lines(load_ablations(root)) if x.startswith("| `6a` |")]
+    assert f" | {int(data['trials'][0]['solved'])}/1 at 300 (of 2 trials; in progress) | none | - | " in row
