@@ -109,7 +109,8 @@ def coverage(reports: list[RowReport],
         state = f"{len(done)} of {len(names)} readings complete" + (f", {len(started)} in progress" if started else "")
         if same:
             state += "; " + ", ".join(f"`{n}` is `{s.reading}`'s run" for n, s in same.items())
-        scales = sorted({(len(runs[n].report.run["trials"]), runs[n].report.cap) for n in done})
+        scales = sorted({(max(len(runs[n].report.run["trials"]), runs[n].report.requested), runs[n].report.cap)
+                         for n in done + started if runs[n].report.run})
         command = f"lstm-proofs ablate {preset.row}"
         trials, cap = preset.trials, preset.max_sequences
         if scales and scales != [(preset.trials, preset.max_sequences)]:

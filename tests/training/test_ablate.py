@@ -128,6 +128,24 @@ def test_coverage_counts_the_complete_readings_of_a_row_that_does_not_reproduce(
         None)
 
 
+def test_coverage_takes_the_scale_of_a_matrix_in_progress(ablated, tmp_path):
+    """With only an unfinished reading, the command and the cost are those at its cap and requested trials."""
+    from lstm_proofs.training.ablation import coverage, load_ablations
+    from lstm_proofs.training.presets import get_preset
+    from lstm_proofs.training.results import row_rate
+    from lstm_proofs.training.study import row_report
+
+    (tmp_path / "6a").mkdir()
+    data = json.loads((ablated / "6a" / "default__cap=300.json").read_text())
+    data["trials"] = data["trials"][:1]
+    (tmp_path / "6a" / "default__cap=300.json").write_text(json.dumps(data))
+    run = json.loads((ablated / "6a" / "default__cap=300.json").read_text())
+    [(_, _, state, command, _, hours)] = coverage([row_report(get_preset("6a"), run)], load_ablations(tmp_path))
+    assert state == "0 of 8 readings complete, 1 in progress; `update=sequence` is `default`'s run (2 trials, cap 300)"
+    assert command == "lstm-proofs ablate 6a --trials 2 --max-sequences 300"
+    assert hours == (7 * 2 + 1) * 300 / row_rate(run) / 3600
+
+
 def test_ablate_skips_a_reading_that_is_the_default_run_unless_named(tmp_path, capsys):
     assert main(["ablate", "6a", "--list"]) == 0
     out = capsys.readouterr().out
