@@ -404,13 +404,14 @@ def forget_gates_text(runs: list[ReadingRun]) -> list[str]:
                   if t.get("diagnostics") and "forget" in (t["diagnostics"]["end"] or {}).get("gate_mean", {})]
         if not trials:
             continue
-        first = _median_by_block([t["diagnostics"]["samples"][0]["gate_mean"]["forget"] for t in trials])
+        sampled = [t["diagnostics"]["samples"][0] for t in trials if t["diagnostics"]["samples"]]
+        first = _median_by_block([x["gate_mean"]["forget"] for x in sampled]) if sampled else []
         end = _median_by_block([t["diagnostics"]["end"]["gate_mean"]["forget"] for t in trials])
-        at = fmt_count(float(np.median([t["diagnostics"]["samples"][0]["sequences"] for t in trials])))
+        at = fmt_count(float(np.median([x["sequences"] for x in sampled]))) if sampled else "-"
         solved = sum(bool(t["solved"]) for t in trials)
         largest = float(np.median([max(t["diagnostics"]["end"]["max_abs_state"]) for t in trials]))
         rows.append(f"| `{r.name}` | {len(trials)} ({solved} solved) | {at} | "
-                    f"{', '.join(f'{f:.3f}' for f in first)} | {', '.join(f'{f:.3f}' for f in end)} | "
+                    f"{', '.join(f'{f:.3f}' for f in first) or '-'} | {', '.join(f'{f:.3f}' for f in end)} | "
                     f"{', '.join(f'{half_life(f):.3g}' for f in end)} | {largest:.3g} |")
     if not rows:
         return []

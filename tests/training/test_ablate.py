@@ -284,6 +284,11 @@ def test_forget_gate_table_comes_from_the_trials_gate_means(ablated, tmp_path):
     assert ", ".join(f"{f:.3f}" for f in first) in row and ", ".join(f"{f:.3f}" for f in end) in row
     assert ", ".join(f"{half_life(f):.3g}" for f in end) in row
     assert FORGET_SECTION[0] in text
+    # a trial stopped before the first diagnostic sample (at 100 sequences) has no first sample to show
+    assert main(["ablate", "6a", "--trials", "1", "--max-sequences", "50", "--quiet", "--root", str(tmp_path / "few"),
+                 "--readings", "cell=forget"]) == 0
+    text = readings_markdown(load_ablations(tmp_path / "few"))
+    assert any(x.startswith("| `cell=forget__cap=50` | 1 (0 solved) | - | - | ") for x in text.splitlines())
 
 
 def test_unsolved_trials_test_is_shown_next_to_the_best_constant_output(ablated):
