@@ -268,7 +268,8 @@ def test_forget_gate_table_comes_from_the_trials_gate_means(ablated, tmp_path):
 
     import numpy as np
 
-    from lstm_proofs.training.ablation import FORGET_SECTION, half_life, load_ablations, readings_markdown
+    from lstm_proofs.training.ablation import load_ablations, readings_markdown
+    from lstm_proofs.training.diagnosis import FORGET_SECTION, half_life
 
     assert half_life(0.5) == pytest.approx(1.0) and half_life(1.0) == math.inf and half_life(0.0) == 0.0
     assert half_life(1 / (1 + math.exp(-5.0))) == pytest.approx(103.2, abs=0.05)
@@ -297,7 +298,8 @@ def test_unsolved_trials_test_is_shown_next_to_the_best_constant_output(ablated)
     output's figures agree with the adding problem's analytic value."""
     import numpy as np
 
-    from lstm_proofs.training.ablation import constant_output_figures, load_ablations, readings_markdown
+    from lstm_proofs.training.ablation import load_ablations, readings_markdown
+    from lstm_proofs.training.diagnosis import constant_output_figures
 
     # Adding (Exp. 4): target 0.5 + (X1 + X2)/4; X1 is 0 when it falls on the first pair (1 in 10). The median
     # output 0.5 errs by |X1 + X2|/4: wrong (>= 0.04) with probability 0.9 (1 - 0.16 + 0.16^2/4) + 0.1 (1 - 0.16),
@@ -318,7 +320,8 @@ def test_unsolved_trials_test_is_shown_next_to_the_best_constant_output(ablated)
 
 
 def test_overview_gives_each_row_its_default_and_best_other_reading(ablated, tmp_path):
-    from lstm_proofs.training.ablation import load_ablations, overview_lines, unsolved_errors
+    from lstm_proofs.training.ablation import load_ablations, overview_lines
+    from lstm_proofs.training.diagnosis import unsolved_errors
 
     matrix = load_ablations(ablated)
     lines = overview_lines(matrix)
