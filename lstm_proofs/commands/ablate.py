@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--readings: {', '.join(unknown) or 'empty list'} not a reading of row {preset.row}; "
                             f"its readings: {', '.join(names)}")
         names = list(dict.fromkeys(chosen))
-    else:  # a reading that is another's run bit for bit is not run again unless named
+    else:  # a reading that is another's run bit for bit, or a follow-up contrast, runs only when named
         chosen = matrix_readings(preset, options, update)
         for name in [n for n in names if n not in chosen]:
             why = f"on this row {_same_text(same[name])}" if name in same else "a follow-up contrast"

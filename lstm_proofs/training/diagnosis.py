@@ -52,8 +52,8 @@ def diagnostics_text(runs: list[ReadingRun]) -> list[str]:
             "sequence end, the medians of their final test's sequences wrong and mean error, next to those of the "
             "best constant output (the targets' median, which minimises the mean absolute error; it remembers "
             "nothing) on a test set of the same size (seed 0), and the wrong sequences among the most recent "
-            "training sequences, which the stopping criteria of Exps. 4-6 count; under sequential construction, the median number "
-            "of training sequences before the cell was added.", "",
+            "training sequences, which the stopping criteria of Exps. 4-6 count; under sequential construction, "
+            "the median number of training sequences before the cell was added.", "",
             "| reading | largest \\|s\\|, solved | largest \\|s\\|, unsolved | unsolved with stuck outputs | "
             "unsolved trials' errors | cell added after |",
             "|---|---|---|---|---|---|", *rows]

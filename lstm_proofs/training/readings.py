@@ -228,8 +228,8 @@ TRAINER_READINGS: tuple[Reading, ...] = (
             lambda p, o, u: _is_1997_cell(p), _cell("cell=forget", "forget")),
     Reading("cell=forget-open", "contrast",
             f"the forget-gate cell with its forget gates starting open: biases +{FORGET_BIAS_OPEN:g} in every block "
-            f"(sigma = {1 / (1 + math.exp(-FORGET_BIAS_OPEN)):.3f}), the value Gers et al. report for Noisy Temporal Order, instead of cell=forget's "
-            "+0.5, +1.0, ...; a follow-up, run only when named", "spec 12",
+            f"(sigma = {1 / (1 + math.exp(-FORGET_BIAS_OPEN)):.3f}), the value Gers et al. report for Noisy "
+            "Temporal Order, instead of cell=forget's +0.5, +1.0, ...", "spec 12",
             lambda p, o, u: _is_1997_cell(p) and _has_gate_bias_weights(p),
             _cell("cell=forget-open", "forget", forget_open=True), optional=True),
     Reading("h=identity", "contrast",

@@ -312,8 +312,8 @@ def test_unsolved_trials_test_is_shown_next_to_the_best_constant_output(ablated)
     assert trials
     row = next(x for x in text.splitlines() if x.startswith("| `default__cap=300` | ") and "constant output" in x)
     wrong = np.median([t["test"]["wrong"] for t in trials])
-    assert f"test {wrong:,.0f} of " in row and f"mean error {np.median([t['test']['mean_error'] for t in trials]):.3g}" \
-        in row
+    error = np.median([t["test"]["mean_error"] for t in trials])
+    assert f"test {wrong:,.0f} of " in row and f"mean error {error:.3g}" in row
     window = np.median([t["train_window"]["wrong"] for t in trials])
     size = np.median([t["train_window"]["size"] for t in trials])
     assert f"the last {size:,.0f} training sequences: {window:,.0f} wrong" in row
