@@ -84,7 +84,8 @@ FORGET_SECTION = [
     "ln 2 / -ln f in steps (an upper bound: a product of activations is at most their mean to the power of their "
     "number), and the largest |s| at the end. On Exps. 4 and 5 the second marked value lies in the first half of a "
     "sequence of at least T steps, so it must be kept for at least T/2 steps; `cell=forget` starts its gates at "
-    "sigma(0.5) = 0.62, sigma(1.0) = 0.73, ... by block.", ""]
+    "sigma(0.5) = 0.62, sigma(1.0) = 0.73, ... by block, `cell=forget-open` at sigma(5) = 0.993 (a half-life of "
+    "about 100 steps).", ""]
 
 
 def forget_gates_text(runs: list[ReadingRun]) -> list[str]:
