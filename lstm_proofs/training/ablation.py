@@ -330,8 +330,8 @@ OVERVIEW_COLUMNS = ("row", "paper", "default", "agrees under", "highest success 
 #: What the overview says.
 OVERVIEW_TEXT = ("Per row: the paper's success, the default reading's success (trials solved at the cap), the "
                  "readings and contrasts under which the row agrees with the paper (verdict reproduces, faster or "
-                 "more reliable), the other one with the highest success, and where the default's unsolved trials "
-                 "err at the end (as in the row's diagnostics).")
+                 "more reliable), the other one with the highest success among those with every trial finished, "
+                 "and where the default's unsolved trials err at the end (as in the row's diagnostics).")
 
 
 def overview_rows(matrix: dict[str, list[ReadingRun]]) -> list[tuple[str, ...]]:
@@ -345,7 +345,8 @@ def overview_rows(matrix: dict[str, list[ReadingRun]]) -> list[tuple[str, ...]]:
             continue
         paper = default.report.preset.paper
         rate = "100% (implied)" if paper.success_rate is None else f"{paper.success_rate:.0f}%"
-        others = [r for r in runs if r is not default and r.report.stats is not None]
+        others = [r for r in runs if r is not default and r.report.stats is not None  # complete readings only
+                  and r.report.stats.trials >= r.report.requested]
         best = max(others, key=lambda r: r.report.stats.rate, default=None)
         agree = agreeing(runs)
         st = default.report.stats

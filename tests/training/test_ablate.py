@@ -345,3 +345,7 @@ def test_overview_gives_each_row_its_default_and_best_other_reading(ablated, tmp
     (root / "6a" / "default__cap=300.json").write_text(json.dumps(data))
     (row,) = [x for x in overview_lines(load_ablations(root)) if x.startswith("| `6a` |")]
     assert f" | {int(data['trials'][0]['solved'])}/1 at 300 (of 2 trials; in progress) | none | - | " in row
+    # a reading in progress is not ranked among the others
+    (root / "6a" / "origin=0__cap=300.json").write_text(json.dumps(data))
+    (row,) = [x for x in overview_lines(load_ablations(root)) if x.startswith("| `6a` |")]
+    assert " | none | - | " in row
