@@ -97,8 +97,7 @@ def coverage(reports: list[RowReport],
         names = matrix_readings(preset, options, preset.update)
         same = {n: s for n, s in same_runs(preset, options, preset.update).items() if n not in names}
         runs = {r.reading: r for r in matrix.get(preset.row, [])}
-        done = [n for n in names if n in runs and runs[n].report.run
-                and len(runs[n].report.run["trials"]) >= int(runs[n].report.run.get("requested_trials", 0))]
+        done = [n for n in names if n in runs and runs[n].report.complete]
         started = [n for n in names if n in runs and n not in done]
         state = f"{len(done)} of {len(names)} readings complete" + (f", {len(started)} in progress" if started else "")
         if same:
@@ -158,6 +157,7 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
     lines += same_runs_section(matrix)
     if not matrix:
         lines += ["No readings have been run yet (`lstm-proofs ablate ROW`).", ""]
+    has_forget = False
     for row, runs in matrix.items():
         preset = runs[0].report.preset
         lines += [f"## `{row}`", "", f"Paper: {_paper(preset)}.", "",
@@ -177,9 +177,10 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
         forget = forget_gates_text(runs)
         if forget:
             lines += forget + [""]
+            has_forget = True
         if sections and sections.get(row):
             lines += sections[row] + [""]
-    if any(forget_gates_text(runs) for runs in matrix.values()):
+    if has_forget:
         lines += FORGET_SECTION
     if figure:
         lines += ["## Internal states during training", "",
@@ -345,12 +346,11 @@ def overview_rows(matrix: dict[str, list[ReadingRun]]) -> list[tuple[str, ...]]:
             continue
         paper = default.report.preset.paper
         rate = "100% (implied)" if paper.success_rate is None else f"{paper.success_rate:.0f}%"
-        others = [r for r in runs if r is not default and r.report.stats is not None  # complete readings only
-                  and r.report.stats.trials >= r.report.requested]
+        others = [r for r in runs if r is not default and r.report.stats is not None and r.report.complete]
         best = max(others, key=lambda r: r.report.stats.rate, default=None)
         agree = agreeing(runs)
         st = default.report.stats
-        running = default.report.requested > st.trials
+        running = not default.report.complete
         rows.append((row, rate, f"{st.solved}/{st.trials} at {fmt_count(default.report.cap)}"
                      + (f" (of {default.report.requested} trials; in progress)" if running else ""),
                      ", ".join(f"`{a}`" for a in agree) if agree else "none",

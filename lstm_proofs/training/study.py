@@ -79,6 +79,11 @@ class RowReport:
         return 0 if self.run is None else int(self.run.get("requested_trials", 0))
 
     @property
+    def complete(self) -> bool:
+        """Every requested trial finished (a run exists)."""
+        return self.run is not None and self.finished >= self.requested
+
+    @property
     def budget(self) -> int | None:
         """The paper's own cap, where it states one (Exps. 2a-2c)."""
         return EXP2_BUDGET if self.preset.task in ("2a", "2b", "2c") else None
