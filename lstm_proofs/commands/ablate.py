@@ -209,8 +209,8 @@ def matrix_text(preset: Any, files: list[tuple[str, Path]]) -> str:
 
     runs = [ReadingRun(name, "", row_report(preset, read_run(path)), path) for name, path in files]
     lines = [f"readings of {preset.row} ({preset.paper.table}):"]
-    for run, (name, _, n, _, success, median, verdict) in zip(runs, reading_rows(runs)):
+    for run, (name, _, n, _, success, median, verdict, paired) in zip(runs, reading_rows(runs)):
         censored = run.report.stats.censored if run.report.stats is not None else 0
         lines.append(f"  {name:<22} {n:>3} trials; success {success}; median {median}; {censored} censored at "
-                     f"the cap; {verdict}")
+                     f"the cap; {verdict}" + ("" if paired == "-" else f"; paired with {paired}"))
     return "\n".join(lines)

@@ -14,8 +14,8 @@ from sympy.printing.mathml import MathMLPresentationPrinter, greek_unicode
 
 from lstm_proofs.codegen.markdown import KIND_TITLES, DerivedItem
 from lstm_proofs.report.model import (KERNEL_OF_KIND, NETWORK_FUNCTIONS, OTHER_COLUMNS, OVERVIEW_COLUMNS,
-                                      OVERVIEW_TEXT, READINGS_COLUMNS, STORAGE_COLUMNS, TRAINING_COLUMNS, ReportData,
-                                      agreeing, figure_text, other_training_rows, overview_rows, reading_rows,
+                                      OVERVIEW_TEXT, PAIRED_TEXT, READINGS_COLUMNS, STORAGE_COLUMNS, TRAINING_COLUMNS,
+                                      ReportData, agreeing, figure_text, other_training_rows, overview_rows, reading_rows,
                                       same_outcomes_text, training_rows)
 from lstm_proofs.training.results import fmt_count
 
@@ -243,7 +243,8 @@ def _readings_section(data: ReportData) -> list[str]:
     overview = overview_rows(data.readings)
     if overview:
         parts += [f"<p>{_inline_markup(OVERVIEW_TEXT)}</p>",
-                  _table(OVERVIEW_COLUMNS, [tuple(c.replace("`", "") for c in r) for r in overview])]
+                  _table(OVERVIEW_COLUMNS, [tuple(c.replace("`", "") for c in r) for r in overview]),
+                  f"<p>{_inline_markup(PAIRED_TEXT)}</p>"]
     for row, runs in data.readings.items():
         agree = agreeing(runs)
         parts += [f"<p><code>{html.escape(row)}</code> agrees with the paper under "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lstm_proofs.codegen.markdown import KIND_TITLES, latex
-from lstm_proofs.report.model import (KERNEL_OF_KIND, OTHER_COLUMNS, OVERVIEW_COLUMNS, OVERVIEW_TEXT,
+from lstm_proofs.report.model import (KERNEL_OF_KIND, OTHER_COLUMNS, OVERVIEW_COLUMNS, OVERVIEW_TEXT, PAIRED_TEXT,
                                       READINGS_COLUMNS, READINGS_FIGURE, TRAINING_COLUMNS, ReportData, agreeing,
                                       figure_file, figure_text, other_training_rows, overview_rows, reading_rows,
                                       same_outcomes_text, storage_lines, trained_figure_file, training_rows)
@@ -93,7 +93,7 @@ def render_report_markdown(data: ReportData) -> str:
                 "reading and contrast, one change at a time (`docs/readings.md` has the diagnostics).", ""]
         overview = overview_rows(data.readings)
         if overview:
-            out += [OVERVIEW_TEXT, "", *_table(OVERVIEW_COLUMNS, overview), ""]
+            out += [OVERVIEW_TEXT, "", *_table(OVERVIEW_COLUMNS, overview), "", PAIRED_TEXT, ""]
         for row, runs in data.readings.items():
             agree = agreeing(runs)
             out += [f"**`{row}`**: agrees with the paper under "

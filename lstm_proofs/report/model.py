@@ -13,8 +13,8 @@ from lstm_proofs.cells import CellDeclaration
 from lstm_proofs.codegen.markdown import DerivedItem
 from lstm_proofs.flow.storage import STORAGE_COLUMNS, StorageView, storage_lines
 from lstm_proofs.report.claims import Claim
-from lstm_proofs.training.ablation import (OVERVIEW_COLUMNS, OVERVIEW_TEXT, READINGS_COLUMNS, ReadingRun, agreeing,
-                                          overview_rows, reading_rows, same_outcomes_text)
+from lstm_proofs.training.ablation import (OVERVIEW_COLUMNS, OVERVIEW_TEXT, PAIRED_TEXT, READINGS_COLUMNS, ReadingRun,
+                                          agreeing, overview_rows, reading_rows, same_outcomes_text)
 from lstm_proofs.training.presets import Preset
 from lstm_proofs.training.results import commit_text, fmt_count, paper_cell, reading_text, stats_cells
 from lstm_proofs.training.study import RowReport

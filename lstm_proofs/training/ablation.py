@@ -15,6 +15,7 @@ from lstm_proofs.errors import UserError
 from lstm_proofs.training.diagnosis import FORGET_SECTION, diagnostics_text, forget_gates_text, unsolved_errors
 from lstm_proofs.training.presets import PRESETS, Preset
 from lstm_proofs.training.results import fmt_count, hours_text, read_run, row_options, row_rate, stats_cells
+from lstm_proofs.training.statistics import PairedComparison, holm, paired_comparison
 from lstm_proofs.training.study import RowReport, row_report
 
 #: Where ``lstm-proofs ablate`` writes (``<dir>/<row>/<reading>.json``).
@@ -137,7 +138,7 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
              "statistics.md): success k/n with its exact 95% interval, the Kaplan-Meier median of sequences to "
              "success with trials at the cap censored, and the verdict against the paper's figures for the row "
              "(rule in docs/statistics.md). `lstm-proofs ablate ROW --list` lists a row's readings; "
-             "`lstm-proofs ablate ROW --readings NAME` reruns one.", ""]
+             "`lstm-proofs ablate ROW --readings NAME` reruns one.", "", PAIRED_TEXT, ""]
     if covered:
         lines += ["## Which rows have their matrix", "",
                   "Every LSTM row whose run at the paper's reading (docs/results.md) does not agree with the paper, "
@@ -161,8 +162,9 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
     for row, runs in matrix.items():
         preset = runs[0].report.preset
         lines += [f"## `{row}`", "", f"Paper: {_paper(preset)}.", "",
-                  "| reading | kind | trials | cap | success (95% interval) | median sequences [95% CI] | verdict |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| reading | kind | trials | cap | success (95% interval) | median sequences [95% CI] | verdict | "
+                  "paired with its baseline |",
+                  "|---|---|---|---|---|---|---|---|"]
         for cells in reading_rows(runs):
             lines.append(f"| `{cells[0]}` | " + " | ".join(str(c) for c in cells[1:]) + " |")
         agree = agreeing(runs)
@@ -196,18 +198,78 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
 
 #: Columns of a row's readings table (docs/readings.md and the report).
 READINGS_COLUMNS = ("reading", "kind", "trials", "cap", "success k/n [95% CI]", "median sequences [95% CI]",
-                    "verdict")
+                    "verdict", "paired with its baseline")
+
+#: What the paired column of a row's readings table says (docs/readings.md and the report).
+PAIRED_TEXT = ("The last column compares each reading, trial by trial, with its *baseline*, the run it changes one "
+               "thing of (the default; for `gradient=full` the truncated gradient with the same timing, "
+               "`update=sequence`, or the default where that is the same run; for `cell=forget-open`, "
+               "`cell=forget`): the same trial index has the same seed in both. `+a −b (n)` counts the trials "
+               "solved under the reading but not under its baseline, and the reverse, among the n trials finished "
+               "in both, at the smaller of their caps; p is the exact two-sided McNemar test of equal success (the "
+               "binomial test of a in a + b at 1/2), and Holm its adjustment over the row's comparisons "
+               "(docs/statistics.md), readings that are their baseline's run by construction left out. A Holm p below 0.05 says the reading changes the success rate; a larger one "
+               "says these trials do not show a difference, not that there is none.")
 
 
 def reading_rows(runs: list[ReadingRun]) -> list[tuple[str, ...]]:
     """One tuple per reading of a row (columns :data:`READINGS_COLUMNS`)."""
+    paired = paired_comparisons(runs)
     out = []
     for r in runs:
         rep = r.report
         success, median, _, _, _, verdict = stats_cells(rep)
         n = len(rep.run["trials"]) if rep.run else 0
-        out.append((r.name, r.kind, str(n), fmt_count(rep.cap), success, median, verdict))
+        out.append((r.name, r.kind, str(n), fmt_count(rep.cap), success, median, verdict,
+                    paired_text(*paired[r.name]) if r.name in paired else "-"))
     return out
+
+
+def baseline_run(run: ReadingRun, runs: list[ReadingRun]) -> ReadingRun | None:
+    """The run ``run`` is compared with trial by trial (:attr:`~lstm_proofs.training.readings.Reading.baseline`;
+    a baseline that is, on the row, another's run bit for bit is that one), of the same cap where there is one;
+    None for the default and where the baseline has not run."""
+    from lstm_proofs.training.readings import DEFAULT, TRAINER_READINGS, same_runs
+
+    if run.kind == "default":
+        return None
+    preset = run.report.preset
+    want = {r.name: r.baseline for r in TRAINER_READINGS}.get(run.reading, DEFAULT)
+    same = same_runs(preset, row_options(preset), preset.update).get(want)
+    if same is not None and same.exact:
+        want = same.reading
+    found = [r for r in runs if r.reading == want and r is not run and r.report.run and r.report.run["trials"]]
+    return min(found, key=lambda r: (r.report.cap != run.report.cap, -r.report.cap), default=None)
+
+
+def paired_comparisons(runs: list[ReadingRun]) -> dict[str, tuple[ReadingRun, PairedComparison, float | None]]:
+    """By reading (file stem): its baseline (:func:`baseline_run`), the trial-by-trial comparison with it, and the
+    comparison's Holm-adjusted p-value over the row's comparisons; None instead for a reading that is, on the row,
+    its baseline's run by construction (:attr:`~lstm_proofs.training.readings.Reading.same_as`), which tests
+    nothing and stays out of the family."""
+    from lstm_proofs.training.readings import same_runs
+
+    preset = runs[0].report.preset if runs else None
+    declared = same_runs(preset, row_options(preset), preset.update) if preset is not None else {}
+    found, tested = {}, []
+    for r in runs:
+        base = baseline_run(r, runs)
+        if base is None or not _outcomes(r):
+            continue
+        found[r.name] = (base, paired_comparison(_outcomes(r), _outcomes(base), min(r.report.cap, base.report.cap)))
+        same = declared.get(r.reading)
+        if same is None or same.reading != base.reading:
+            tested.append(r.name)
+    adjusted = dict(zip(tested, holm([found[n][1].p_value for n in tested])))
+    return {name: (base, c, adjusted.get(name)) for name, (base, c) in found.items()}
+
+
+def paired_text(base: ReadingRun, comparison: PairedComparison, adjusted: float | None) -> str:
+    """'baseline: +a −b (n); p .., Holm ..' (the column :data:`PAIRED_TEXT` explains); for a reading that is its
+    baseline's run by construction, 'baseline: +a −b (n); the same run by construction'."""
+    c = comparison
+    head = f"{base.name}: +{c.only_first} −{c.only_second} ({c.pairs}); "
+    return head + ("the same run by construction" if adjusted is None else f"p {c.p_value:.2g}, Holm {adjusted:.2g}")
 
 
 def agreeing(runs: list[ReadingRun]) -> list[str]:
@@ -326,13 +388,16 @@ def _paper(preset: Preset) -> str:
 
 #: Columns of the overview of the readings matrices (docs/readings.md and the report).
 OVERVIEW_COLUMNS = ("row", "paper", "default", "agrees under", "highest success otherwise",
-                    "the default's unsolved trials")
+                    "changes success (paired, Holm p < 0.05)", "the default's unsolved trials")
 
 #: What the overview says.
 OVERVIEW_TEXT = ("Per row: the paper's success, the default reading's success (trials solved at the cap), the "
                  "readings and contrasts under which the row agrees with the paper (verdict reproduces, faster or "
                  "more reliable), the other one with the highest success among those with every trial finished, "
-                 "and where the default's unsolved trials err at the end (as in the row's diagnostics).")
+                 "those that change the success rate against their baseline, trial by trial (the row's paired "
+                 "column: Holm-adjusted exact McNemar p below 0.05; +a −b counts the trials solved only under the "
+                 "reading and only under its baseline), and where the default's unsolved trials err at the end (as "
+                 "in the row's diagnostics).")
 
 
 def overview_rows(matrix: dict[str, list[ReadingRun]]) -> list[tuple[str, ...]]:
@@ -356,8 +421,19 @@ def overview_rows(matrix: dict[str, list[ReadingRun]]) -> list[tuple[str, ...]]:
                      ", ".join(f"`{a}`" for a in agree) if agree else "none",
                      f"`{best.name}` {best.report.stats.solved}/{best.report.stats.trials}"
                      if best and best.report.stats.solved else "none solves a trial" if best else "-",
-                     unsolved_errors(default)))
+                     changes_text(runs), unsolved_errors(default)))
     return rows
+
+
+#: The family-wise level of the overview's paired column.
+PAIRED_LEVEL = 0.05
+
+
+def changes_text(runs: list[ReadingRun]) -> str:
+    """The readings whose paired comparison with their baseline has a Holm p below :data:`PAIRED_LEVEL`."""
+    found = [f"`{name}` (+{c.only_first} −{c.only_second} against `{base.reading}`)"
+             for name, (base, c, h) in paired_comparisons(runs).items() if h is not None and h < PAIRED_LEVEL]
+    return ", ".join(found) if found else "none"
 
 
 def overview_lines(matrix: dict[str, list[ReadingRun]]) -> list[str]:

@@ -75,6 +75,8 @@ class Reading:
             that one (:class:`SameRun`); else None.
         optional: a follow-up contrast that is not part of a row's matrix: ``ablate`` runs it only when
             ``--readings`` names it, and the coverage of the matrix does not count it.
+        baseline: the reading it is compared with trial by trial (docs/readings.md's paired test): the one it
+            changes one thing of (``gradient=full`` changes only the gradient of ``update=sequence``).
     """
 
     name: str
@@ -85,6 +87,7 @@ class Reading:
     apply: Callable[[Preset, dict[str, Any], str], Run]
     same_as: Callable[[Preset, dict[str, Any], str], SameRun | None] = lambda p, o, u: None
     optional: bool = False
+    baseline: str = DEFAULT
 
 
 def _tagged(preset: Preset, name: str, **changes: Any) -> Preset:
@@ -221,7 +224,8 @@ TRAINER_READINGS: tuple[Reading, ...] = (
             "the sequence end; compare with update=sequence, the truncated gradient with the same timing",
             "Section 4's truncation, removed", lambda p, o, u: _is_lstm(p), _gradient_full,
             lambda p, o, u: (SameRun("update=sequence", False, SAME_GRADIENT)
-                             if p.topology.recurrent == "none" and u == "step" else None)),
+                             if p.topology.recurrent == "none" and u == "step" else None),
+            baseline="update=sequence"),
     Reading("cell=forget", "contrast",
             "the forget-gate cell (Gers et al. 2000) in the same network; forget-gate biases +0.5, +1.0, ... by "
             "block where the row has gate biases", "spec 12",
@@ -231,7 +235,7 @@ TRAINER_READINGS: tuple[Reading, ...] = (
             f"(sigma = {1 / (1 + math.exp(-FORGET_BIAS_OPEN)):.3f}), the value Gers et al. report for Noisy "
             "Temporal Order, instead of cell=forget's +0.5, +1.0, ...", "spec 12",
             lambda p, o, u: _is_1997_cell(p) and _has_gate_bias_weights(p),
-            _cell("cell=forget-open", "forget", forget_open=True), optional=True),
+            _cell("cell=forget-open", "forget", forget_open=True), optional=True, baseline="cell=forget"),
     Reading("h=identity", "contrast",
             "h the identity (no squashing of the cell state; the paper's remedy for drift it did not use here)",
             "spec 2.8", lambda p, o, u: _is_1997_cell(p), _cell("h=identity", "lstm1997_hid")),

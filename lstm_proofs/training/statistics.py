@@ -220,3 +220,60 @@ def verdict(stats: RowStatistics, paper_trials: int, paper_rate: float | None, p
     if ratio < 1.0 / SPEED_FACTOR and not stats.censored:
         return Verdict("faster", text)
     return Verdict("reproduces", text)
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Two runs of a row compared trial by trial (the same trial index is the same seed in both).
+
+    Attributes:
+        pairs: trials finished in both runs.
+        cap: the budget both are judged at (the smaller of their caps): a trial counts as solved if it solved
+            within it.
+        only_first, only_second: trials solved within ``cap`` in the first run but not the second, and the reverse
+            (the discordant pairs).
+        p_value: the exact two-sided McNemar test of "the two runs solve a trial equally often": the binomial test
+            of ``only_first`` successes in ``only_first + only_second`` at 1/2 (1 where no trial differs).
+    """
+
+    pairs: int
+    cap: float
+    only_first: int
+    only_second: int
+    p_value: float
+
+
+def paired_comparison(first: dict[int, tuple[bool, float]], second: dict[int, tuple[bool, float]],
+                      cap: float) -> PairedComparison:
+    """Compare two runs' outcomes by trial index (each trial: (solved, sequences)), counting a trial as solved only
+    if it solved within ``cap``; trials finished in one run only are left out.
+
+    The exact McNemar test conditions on the discordant pairs, so it needs nothing from the concordant ones and
+    holds for any number of trials; with paired seeds it is more powerful than comparing two exact intervals.
+    """
+    from scipy.stats import binomtest
+
+    common = sorted(set(first) & set(second))
+
+    def solved(outcome: tuple[bool, float]) -> bool:
+        return bool(outcome[0]) and float(outcome[1]) <= cap
+
+    a = sum(1 for i in common if solved(first[i]) and not solved(second[i]))
+    b = sum(1 for i in common if solved(second[i]) and not solved(first[i]))
+    p = float(binomtest(a, a + b, 0.5).pvalue) if a + b else 1.0
+    return PairedComparison(len(common), float(cap), a, b, min(p, 1.0))
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of a family of p-values (in their order): the adjusted p-value of the i-th
+    smallest is the largest of (m - j) p_(j) over j <= i, capped at 1; rejecting where it is below a level keeps
+    the family-wise error rate at that level."""
+    p = np.asarray(p_values, dtype=float)
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        adjusted[i] = running
+    return adjusted.tolist()

@@ -337,13 +337,18 @@ def test_readings_of_ablate_have_a_section_and_a_figure(results, tmp_path):
     assert "| `origin=0` | reading | 20 | 313,900 | 10/20 = 50% [27%, 73%]" in section
     assert "![internal states during training](readings-states.svg)" in section
     assert "`update=sequence` as `default` (by construction, bit for bit; the records are identical" in section
-    assert "| `6a` | 100% (implied) | 20/20 at 313,900 | `default`, `update=sequence` | `update=sequence` 20/20 | - |" in section
+    assert ("| `6a` | 100% (implied) | 20/20 at 313,900 | `default`, `update=sequence` | `update=sequence` 20/20 | "
+            "`origin=0` (+0 −10 against `default`) | - |") in section
+    # paired with the default: 10 trials solved only there, p = 2 / 2**10; update=sequence is its run
+    assert "| default: +0 −10 (20); p 0.002, Holm 0.002 |" in section
+    assert "| default: +0 −0 (20); the same run by construction |" in section
     assert (out / "readings-states.svg").read_text().startswith("<?xml")
     html_text = (out / "index.html").read_text()
     assert 'id="tasks-readings"' in html_text and 'href="#tasks-readings"' in html_text
     assert "<code>update=sequence</code> as <code>default</code> (by construction, bit for bit;" in html_text
     assert ("<td><code class=\"row\">6a</code></td><td>100% (implied)</td><td>20/20 at 313,900</td>"
-            "<td>default, update=sequence</td><td>update=sequence 20/20</td><td>-</td>") in html_text
+            "<td>default, update=sequence</td><td>update=sequence 20/20</td>"
+            "<td>origin=0 (+0 −10 against default)</td><td>-</td>") in html_text
     assert 'id="readings-states"' in html_text
 
 

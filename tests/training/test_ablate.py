@@ -349,3 +349,62 @@ def test_overview_gives_each_row_its_default_and_best_other_reading(ablated, tmp
     (root / "6a" / "origin=0__cap=300.json").write_text(json.dumps(data))
     (row,) = [x for x in overview_lines(load_ablations(root)) if x.startswith("| `6a` |")]
     assert " | none | - | " in row
+
+
+def test_paired_column_compares_each_reading_with_its_baseline_trial_by_trial(ablated, tmp_path):
+    from lstm_proofs.training.ablation import changes_text, load_ablations, paired_comparisons, reading_rows
+    from lstm_proofs.training.statistics import holm
+
+    # 6a: update=sequence is the default's run by construction, so gradient=full is paired with the default and
+    # update=sequence stays out of the Holm family
+    root = tmp_path / "paired"
+    (root / "6a").mkdir(parents=True)
+    for name in ("default", "origin=0", "gradient=full", "update=sequence"):
+        data = json.loads((ablated / "6a" / f"{name}__cap=300.json").read_text())
+        if name == "origin=0":  # make the trials differ from the default's: trial 0 solved here only
+            data["trials"][0].update(solved=True, stop="criterion", sequences=200)
+        if name == "default":
+            data["trials"][0].update(solved=False, stop="cap", sequences=300)
+        (root / "6a" / f"{name}__cap=300.json").write_text(json.dumps(data))
+    runs = load_ablations(root)["6a"]
+    paired = paired_comparisons(runs)
+    assert set(paired) == {"origin=0__cap=300", "gradient=full__cap=300", "update=sequence__cap=300"}
+    base, c, adjusted = paired["origin=0__cap=300"]
+    default = {t["trial"]: t["solved"] for t in _trials(root / "6a" / "default__cap=300.json")}
+    mine = {t["trial"]: t["solved"] for t in _trials(root / "6a" / "origin=0__cap=300.json")}
+    assert base.name == "default__cap=300" and c.pairs == 2
+    assert c.only_first == sum(mine[i] and not default[i] for i in default) >= 1
+    assert c.only_second == sum(default[i] and not mine[i] for i in default)
+    assert paired["gradient=full__cap=300"][0].name == "default__cap=300"
+    tested = [paired[n][1].p_value for n in ("origin=0__cap=300", "gradient=full__cap=300")]
+    assert [paired[n][2] for n in ("origin=0__cap=300", "gradient=full__cap=300")] == holm(tested)
+    assert paired["update=sequence__cap=300"][2] is None
+    cells = {r[0]: r[-1] for r in reading_rows(runs)}
+    assert cells["default__cap=300"] == "-"
+    assert cells["update=sequence__cap=300"].endswith("the same run by construction")
+    assert cells["origin=0__cap=300"].startswith(f"default__cap=300: +{c.only_first} −{c.only_second} (2); p ")
+    assert changes_text(runs) == "none"  # two trials cannot show a difference at 0.05
+    # Exp. 1: update=sequence is a run of its own, and gradient=full is paired with it
+    assert main(["ablate", "1/3x2/lr=0.5", "--trials", "2", "--max-sequences", "100", "--quiet", "--readings",
+                 "default,update=sequence,gradient=full", "--root", str(root)]) == 0
+    runs = load_ablations(root)["1/3x2/lr=0.5"]
+    paired = paired_comparisons(runs)
+    assert paired["gradient=full__cap=100"][0].name == "update=sequence__cap=100"
+    assert paired["update=sequence__cap=100"][0].name == "default__cap=100"
+    assert all(h is not None for _, _, h in paired.values())
+
+
+def test_changes_text_names_a_reading_whose_paired_difference_survives_holm(ablated, tmp_path):
+    from lstm_proofs.training.ablation import changes_text, load_ablations
+
+    root = tmp_path / "many"
+    (root / "6a").mkdir(parents=True)
+    data = json.loads((ablated / "6a" / "default__cap=300.json").read_text())
+    base = data["trials"][0]
+    unsolved = [dict(base, trial=i, solved=False, stop="cap", sequences=300) for i in range(12)]
+    solved = [dict(t, solved=True, stop="criterion", sequences=150) for t in unsolved]
+    data.update(trials=unsolved, requested_trials=12)
+    (root / "6a" / "default__cap=300.json").write_text(json.dumps(data))
+    (root / "6a" / "origin=0__cap=300.json").write_text(json.dumps(dict(data, trials=solved)))
+    # 12 discordant pairs all one way: p = 2 / 2**12, one comparison
+    assert changes_text(load_ablations(root)["6a"]) == "`origin=0__cap=300` (+12 −0 against `default`)"

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import beta, norm
 
-from lstm_proofs.training.statistics import (RowStatistics, kaplan_meier, restricted_mean, row_statistics,
-                                             success_interval, verdict)
+from lstm_proofs.training.statistics import (RowStatistics, holm, kaplan_meier, paired_comparison, restricted_mean,
+                                             row_statistics, success_interval, verdict)
 
 
 @pytest.mark.parametrize("k,n,low,high", [
@@ -136,3 +136,47 @@ def test_verdict_reasons_print_intervals_as_the_table_does():
     assert verdict(_stats(1, 30, 90_000, 29), 30, 97.0, 9_500, 95_000).reason == (
         "paper's 97% is above the interval [0.1%, 17%] within the cap of 95,000")
     assert "[75%, 99.9%]" in verdict(_stats(19, 20, 100_000, 1), 20, None, 30_000, 5_000_000).reason
+
+
+def _hand_mcnemar(a, b):
+    """Exact two-sided McNemar p by hand: twice the smaller binomial tail of a in a + b at 1/2, capped at 1."""
+    n = a + b
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(a, b) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
+@pytest.mark.parametrize("a, b", [(9, 0), (0, 17), (6, 1), (13, 1), (3, 3), (0, 0), (2, 0)])
+def test_paired_comparison_is_the_exact_mcnemar_test(a, b):
+    first = {i: (i < a, 100) for i in range(a + b + 5)}  # trials 0..a-1 solved only in first
+    second = {i: (a <= i < a + b, 100) for i in range(a + b + 5)}
+    c = paired_comparison(first, second, cap=1000)
+    assert (c.pairs, c.only_first, c.only_second) == (a + b + 5, a, b)
+    assert c.p_value == pytest.approx(_hand_mcnemar(a, b), rel=1e-12)
+    assert paired_comparison({i: (True, 1) for i in range(9)}, {i: (False, 1) for i in range(9)},
+                             1).p_value == pytest.approx(2 / 2 ** 9)
+
+
+def test_paired_comparison_judges_both_at_the_smaller_cap_and_pairs_only_common_trials():
+    first = {0: (True, 500), 1: (True, 1500), 2: (False, 2000), 3: (True, 10)}
+    second = {0: (False, 1000), 1: (False, 1000), 2: (True, 900)}
+    c = paired_comparison(first, second, cap=1000)
+    # trial 1 solved beyond the cap counts as unsolved; trial 3 has no pair
+    assert (c.pairs, c.only_first, c.only_second) == (3, 1, 1)
+    assert c.p_value == 1.0
+
+
+def test_holm_known_values():
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.5]) == [1.0, 1.0] and holm([]) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=12))
+def test_holm_is_monotone_bounded_and_never_below_the_raw_p(ps):
+    adj = holm(ps)
+    assert all(r <= x <= 1.0 for r, x in zip(ps, adj))
+    order = np.argsort(ps, kind="stable")
+    assert all(adj[order[i]] <= adj[order[i + 1]] for i in range(len(ps) - 1))
+    assert min(adj) == pytest.approx(min(1.0, len(ps) * min(ps)))
