@@ -48,7 +48,10 @@ def diagnostics_text(runs: list[ReadingRun]) -> list[str]:
             "largest |s| over the cells (number of trials); unsolved trials whose outputs are stuck, i.e. at "
             f"least {STUCK:.0%} of the output activations at the last step of the probe sequences are saturated "
             "(within 0.01 of 0 or 1, where the logistic's slope is below a 25th of its largest); where unsolved "
-            "trials still err on fresh sequences (Exp. 1: its test set), or, on rows whose only target is at the "
+            "trials still err on fresh sequences (Exp. 1: its test set; the fraction of all their sequences wrong "
+            "at each site, Exp. 1's symbol before last, which needs the second symbol kept, against the inner "
+            "grammar, 2a/2b's final symbol against the middle, and how many trials err at one site only or at "
+            "both), or, on rows whose only target is at the "
             "sequence end, the medians of their final test's sequences wrong and mean error, next to those of the "
             "best constant output (the targets' median, which minimises the mean absolute error; it remembers "
             "nothing) on a test set of the same size (seed 0), and the wrong sequences among the most recent "
@@ -179,5 +182,13 @@ def _sites_text(sites: list[dict[str, Any]]) -> str:
         return "-"
     keys = [k for k in sites[0] if k != "sequences"]
     total = sum(s["sequences"] for s in sites)
-    parts = [f"{k.replace('wrong_', '').replace('_', ' ')} {sum(s[k] for s in sites) / total:.0%}" for k in keys]
-    return "sequences wrong at " + ", ".join(parts)
+    names = [k.replace('wrong_', '').replace('_', ' ') for k in keys]
+    parts = [f"{name} {sum(s[k] for s in sites) / total:.0%}" for name, k in zip(names, keys)]
+    text = "sequences wrong at " + ", ".join(parts)
+    if len(keys) == 2:  # which part of the task each unsolved trial gets wrong at all
+        a, b = keys
+        only_a = sum(1 for s in sites if s[a] and not s[b])
+        only_b = sum(1 for s in sites if s[b] and not s[a])
+        both = sum(1 for s in sites if s[a] and s[b])
+        text += f"; trials wrong only at {names[0]} {only_a}, only {names[1]} {only_b}, at both {both}"
+    return text

@@ -408,3 +408,20 @@ def test_changes_text_names_a_reading_whose_paired_difference_survives_holm(abla
     (root / "6a" / "origin=0__cap=300.json").write_text(json.dumps(dict(data, trials=solved)))
     # 12 discordant pairs all one way: p = 2 / 2**12, one comparison
     assert changes_text(load_ablations(root)["6a"]) == "`origin=0__cap=300` (+12 −0 against `default`)"
+
+
+def test_unsolved_errors_count_the_trials_wrong_at_each_site():
+    from types import SimpleNamespace
+
+    from lstm_proofs.training.diagnosis import unsolved_errors
+
+    def trial(solved, long_lag, elsewhere):
+        return {"solved": solved, "diagnostics": {"error_sites": {
+            "sequences": 256, "wrong_long_lag": long_lag, "wrong_elsewhere": elsewhere}}}
+
+    trials = [trial(False, 128, 0), trial(False, 120, 0), trial(False, 0, 64), trial(False, 100, 30),
+              trial(True, 0, 0)]
+    run = SimpleNamespace(report=SimpleNamespace(run={"trials": trials}))
+    pooled_long, pooled_else = (128 + 120 + 100) / 1024, (64 + 30) / 1024
+    assert unsolved_errors(run) == (f"sequences wrong at long lag {pooled_long:.0%}, elsewhere {pooled_else:.0%}; "
+                                    "trials wrong only at long lag 2, only elsewhere 1, at both 1")
