@@ -14,7 +14,8 @@ from typing import Any
 from lstm_proofs.errors import UserError
 from lstm_proofs.training.diagnosis import FORGET_SECTION, diagnostics_text, forget_gates_text, unsolved_errors
 from lstm_proofs.training.presets import PRESETS, Preset
-from lstm_proofs.training.results import fmt_count, hours_text, read_run, row_options, row_rate, stats_cells
+from lstm_proofs.training.results import (commit_text, fmt_count, hours_text, read_run, row_options, row_rate,
+                                          stats_cells)
 from lstm_proofs.training.statistics import PairedComparison, holm, paired_comparison
 from lstm_proofs.training.study import RowReport, row_report
 
@@ -170,6 +171,10 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
         agree = agreeing(runs)
         lines += ["", "Readings with which the row agrees with the paper (verdict reproduces, faster or more "
                   f"reliable): {', '.join(f'`{a}`' for a in agree) if agree else 'none'}.", ""]
+        lines += ["The code that ran each reading (the commits of its trials, and whether the trainer has changed "
+                  "since, docs/statistics.md 'Provenance') and the command that reruns it, or resumes it:", "",
+                  "| reading | commit | rerun |", "|---|---|---|",
+                  *(f"| `{r.name}` | {commit_text(r.report)} | `{rerun_command(r)}` |" for r in runs), ""]
         same = same_outcomes_text(runs)
         if same:
             lines += [same, ""]
@@ -210,6 +215,22 @@ PAIRED_TEXT = ("The last column compares each reading, trial by trial, with its 
                "binomial test of a in a + b at 1/2), and Holm its adjustment over the row's comparisons "
                "(docs/statistics.md), readings that are their baseline's run by construction left out. A Holm p below 0.05 says the reading changes the success rate; a larger one "
                "says these trials do not show a difference, not that there is none.")
+
+
+def rerun_command(run: ReadingRun) -> str:
+    """The ``lstm-proofs ablate`` command that reruns (or resumes) one reading: its row, reading, seed, trial
+    count and cap, each given only where it is not the row's own."""
+    preset, rep = run.report.preset, run.report
+    settings = rep.run["settings"] if rep.run else {}
+    trials = max(len(rep.run["trials"]) if rep.run else 0, rep.requested)
+    parts = [f"lstm-proofs ablate {preset.row} --readings {run.reading}"]
+    if settings.get("seed", 0):
+        parts.append(f"--seed {settings['seed']}")
+    if trials != preset.trials:
+        parts.append(f"--trials {trials}")
+    if rep.cap != preset.max_sequences:
+        parts.append(f"--max-sequences {rep.cap}")
+    return " ".join(parts)
 
 
 def reading_rows(runs: list[ReadingRun]) -> list[tuple[str, ...]]:

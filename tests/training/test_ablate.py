@@ -425,3 +425,24 @@ def test_unsolved_errors_count_the_trials_wrong_at_each_site():
     pooled_long, pooled_else = (128 + 120 + 100) / 1024, (64 + 30) / 1024
     assert unsolved_errors(run) == (f"sequences wrong at long lag {pooled_long:.0%}, elsewhere {pooled_else:.0%}; "
                                     "trials wrong only at long lag 2, only elsewhere 1, at both 1")
+
+
+def test_readings_page_gives_each_reading_its_commit_and_a_rerun_command_that_reproduces_it(ablated, tmp_path):
+    import re
+    import subprocess
+
+    readings = tmp_path / "readings.md"
+    assert main(["results", "--out", str(tmp_path / "results.md"), "--ablate-dir", str(ablated),
+                 "--readings-out", str(readings)]) == 0
+    text = readings.read_text()
+    head = subprocess.run(["git", "rev-parse", "--short=7", "HEAD"], capture_output=True, text=True).stdout.strip()
+    (line,) = [x for x in text.splitlines() if x.startswith("| `origin=0__cap=300` | `")]
+    if head:  # in a git checkout (provenance records no commit elsewhere)
+        assert f"`{head}`" in line
+    command = re.search(r"\| `(lstm-proofs ablate [^`]*)` \|$", line).group(1)
+    assert command == "lstm-proofs ablate 6a --readings origin=0 --trials 2 --max-sequences 300"
+    assert main([*command.split()[1:], "--quiet", "--root", str(tmp_path / "again")]) == 0
+    again = {r["trial"]: {k: r.get(k) for k in OUTCOME} for r in _trials(tmp_path / "again" / "6a" /
+                                                                           "origin=0__cap=300.json")}
+    assert again == {r["trial"]: {k: r.get(k) for k in OUTCOME} for r in _trials(ablated / "6a" /
+                                                                               "origin=0__cap=300.json")}
