@@ -17,6 +17,7 @@ from lstm_proofs.report.model import (KERNEL_OF_KIND, NETWORK_FUNCTIONS, OTHER_C
                                       OVERVIEW_TEXT, PAIRED_TEXT, READINGS_COLUMNS, STORAGE_COLUMNS, TRAINING_COLUMNS,
                                       ReportData, agreeing, figure_text, other_training_rows, overview_rows, reading_rows,
                                       same_outcomes_text, training_rows)
+from lstm_proofs.training.diagnosis import SATURATION, saturation_point
 from lstm_proofs.training.results import fmt_count
 
 #: Width of the page's text column in CSS px; the figures (``FIGURE_WIDTH_INCHES`` of :mod:`lstm_proofs.flow.plot`,
@@ -261,9 +262,11 @@ def _readings_section(data: ReportData) -> list[str]:
     if data.readings_svg:
         parts.append(f'<figure id="readings-states">{_inline_svg(data.readings_svg, "readings-")}<figcaption>'
                      "The largest internal state |s| over a trial's memory cells on its probe sequences during "
-                     "training, default reading: solved trials blue, unsolved red; beyond |s| = 5.3 (dotted) "
-                     "h'(s) is below 2% of h'(0), so little error flows back through the cell output (Section "
-                     "4's internal state drift).</figcaption></figure>")
+                     "training, default reading: solved trials blue, unsolved red; beyond the dotted line the "
+                     f"slope of the row's h is below {SATURATION:.0%} of its slope at 0 (|s| = "
+                     f"{saturation_point('lstm1997'):.1f} for h = 2 sigma - 1; no line where h is the identity), so "
+                     "little error flows back through the cell output (Section 4's internal state drift)."
+                     "</figcaption></figure>")
     return parts
 
 

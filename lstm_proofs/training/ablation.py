@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from lstm_proofs.errors import UserError
-from lstm_proofs.training.diagnosis import FORGET_SECTION, diagnostics_text, forget_gates_text, unsolved_errors
+from lstm_proofs.training.diagnosis import (FORGET_SECTION, SATURATION, diagnostics_text, forget_gates_text,
+                                           saturation_point, unsolved_errors)
 from lstm_proofs.training.presets import PRESETS, Preset
 from lstm_proofs.training.results import (commit_text, fmt_count, hours_text, read_run, row_options, row_rate,
                                           stats_cells)
@@ -193,10 +194,11 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
         lines += ["## Internal states during training", "",
                   "The largest |s| over the memory cells of a trial's network on its probe sequences (8 fresh "
                   "sequences, the trial's own random stream), sampled at 100, 200, 500, ... training sequences, "
-                  "for the default reading of each row: solved trials in blue, unsolved in red. h(s) = 2 sigma(s) "
-                  "- 1 is within 1% of +-1 once |s| > 5.3 (dotted line), where its slope, and with it the error "
-                  "flowing back through h, has fallen below 2% of its value at 0 (Section 4's 'internal state "
-                  "drift').", "",
+                  "for the default reading of each row: solved trials in blue, unsolved in red. The dotted line is "
+                  "where the row's h saturates: beyond it the slope of h, and with it the error flowing back "
+                  f"through h, has fallen below {SATURATION:.0%} of its value at 0 (Section 4's 'internal state "
+                  f"drift'; |s| = {saturation_point('lstm1997'):.1f} for h = 2 sigma - 1, computed from the cell's "
+                  "declaration). Rows whose h is the identity (2a, 2b) have no such line.", "",
                   f"![internal states]({figure})", ""]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -467,33 +469,37 @@ def overview_lines(matrix: dict[str, list[ReadingRun]]) -> list[str]:
             *(f"| `{r[0]}` | " + " | ".join(r[1:]) + " |" for r in rows), ""]
 
 
-def state_panels(matrix: dict[str, list[ReadingRun]]) -> list[tuple[str, list[dict[str, Any]]]]:
-    """(row, trials with diagnostic samples) of the default reading of every row that has them."""
+def state_panels(matrix: dict[str, list[ReadingRun]]) -> list[tuple[str, list[dict[str, Any]], float | None]]:
+    """(row, trials with diagnostic samples, the |s| where the row's h saturates,
+    :func:`~lstm_proofs.training.diagnosis.saturation_point`) of the default reading of every row that has them."""
     panels = []
     for row, runs in matrix.items():
         default = next((r for r in runs if r.kind == "default"), None)
         trials = [t for t in (default.report.run["trials"] if default and default.report.run else [])
                   if t.get("diagnostics") and t["diagnostics"]["samples"]]
         if trials:
-            panels.append((row, trials))
+            panels.append((row, trials, saturation_point(default.report.preset.topology.cell)))
     return panels
 
 
-def draw_states(fig: Any, panels: list[tuple[str, list[dict[str, Any]]]], columns: int = 3) -> None:
+#: The legend entry of the saturation line of :func:`draw_states`.
+SATURATED_LABEL = f"h saturated: slope below {SATURATION:.0%} of its slope at 0"
+
+
+def draw_states(fig: Any, panels: list[tuple[str, list[dict[str, Any]], float | None]], columns: int = 3) -> None:
     """Draw one panel per row into the matplotlib figure ``fig``: each trial's largest |s| against training
-    sequences (log-log), solved trials blue, unsolved red, and |s| = 5.3 dotted."""
+    sequences (log-log), solved trials blue, unsolved red, and dotted the |s| where the row's h saturates (none
+    where h is the identity); one legend for the figure."""
     cols = min(columns, len(panels))
     rows = (len(panels) + cols - 1) // cols
     axes = fig.subplots(rows, cols, squeeze=False)
-    for ax, (row, trials) in zip(axes.flat, panels):
+    for ax, (row, trials, level) in zip(axes.flat, panels):
         for t in trials:
             samples = [s for s in t["diagnostics"]["samples"] if s.get("max_abs_state")]
             ax.plot([s["sequences"] for s in samples], [max(s["max_abs_state"]) for s in samples],
                     color="tab:blue" if t["solved"] else "tab:red", alpha=0.6, lw=1)
-        ax.axhline(5.3, color="grey", ls=":", lw=1, label="|s| = 5.3: h' < 2% of h'(0)")
-        ax.plot([], [], color="tab:blue", label="solved")
-        ax.plot([], [], color="tab:red", label="not solved")
-        ax.legend(loc="lower right")
+        if level is not None:
+            ax.axhline(level, color="grey", ls=":", lw=1)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(row)
@@ -501,6 +507,11 @@ def draw_states(fig: Any, panels: list[tuple[str, list[dict[str, Any]]]], column
         ax.set_ylabel("largest |s|")
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color="tab:blue", label="solved"), Line2D([], [], color="tab:red", label="not solved"),
+               Line2D([], [], color="grey", ls=":", lw=1, label=SATURATED_LABEL)]
+    fig.legend(handles=handles, loc="outside upper center", ncols=3)
 
 
 def states_figure(matrix: dict[str, list[ReadingRun]], path: Path) -> bool:

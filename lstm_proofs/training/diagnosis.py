@@ -21,6 +21,31 @@ if TYPE_CHECKING:
 #: An unsolved trial's outputs are stuck when at least this fraction of its final output activations is saturated.
 STUCK = 0.9
 
+#: A squashed cell state passes little error back once the slope of h falls below this fraction of its slope at 0.
+SATURATION = 0.02
+
+
+@functools.cache
+def saturation_point(cell: str) -> float | None:
+    """The |s| from which the cell output's slope in the state, d y_c / d s with the gates held fixed, is below
+    :data:`SATURATION` of its value at s = 0 (5.29 for the 1997 h = 2 sigma - 1, 2.64 for tanh), from the cell's
+    declared equations; None where y_c is linear in the state (h the identity) or the cell has no state."""
+    import sympy as sp
+    from scipy.optimize import brentq
+
+    from lstm_proofs.cells import get_cell
+
+    decl = get_cell(cell)
+    if not decl.states:
+        return None
+    s = decl.states[0]
+    slope = sp.diff(decl.equation(sp.Symbol("y_c")).expr, s)
+    if s not in slope.free_symbols:
+        return None
+    slope = slope.subs({x: 1 for x in slope.free_symbols if x != s})  # the gates' activations cancel in the ratio
+    at_zero = float(slope.subs(s, 0).evalf())
+    return float(brentq(lambda x: float(slope.subs(s, x).evalf()) / at_zero - SATURATION, 0.0, 100.0))
+
 
 def diagnostics_text(runs: list[ReadingRun]) -> list[str]:
     """Per reading with diagnostics: the median over trials of the largest |s| at the end, solved and unsolved

@@ -446,3 +446,21 @@ def test_readings_page_gives_each_reading_its_commit_and_a_rerun_command_that_re
                                                                            "origin=0__cap=300.json")}
     assert again == {r["trial"]: {k: r.get(k) for k in OUTCOME} for r in _trials(ablated / "6a" /
                                                                                "origin=0__cap=300.json")}
+
+
+def test_states_figure_draws_the_saturation_line_only_where_h_squashes_and_one_legend():
+    from matplotlib.figure import Figure
+
+    from lstm_proofs.training.ablation import SATURATED_LABEL, draw_states
+
+    trial = {"solved": True, "diagnostics": {"samples": [{"sequences": 100, "max_abs_state": [2.0, 7.0]},
+                                                         {"sequences": 200, "max_abs_state": [3.0, 9.0]}]}}
+    fig = Figure()
+    draw_states(fig, [("6a", [trial], 5.29), ("2a/lstm", [trial], None)])
+    squashing, identity = fig.axes
+    assert [ln.get_ydata()[0] for ln in squashing.lines if ln.get_linestyle() == ":"] == [5.29]
+    assert not [ln for ln in identity.lines if ln.get_linestyle() == ":"]
+    assert list(squashing.lines[0].get_ydata()) == [7.0, 9.0]
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["solved", "not solved", SATURATED_LABEL]

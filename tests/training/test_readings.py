@@ -1,6 +1,7 @@
 """Readings of the paper and contrasts (lstm_proofs.training.readings) and the diagnostics trials record with them."""
 
 import io
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -239,3 +240,15 @@ def test_under_st3_error_squared_the_average_test_is_implied_by_the_correct_test
         assert get_task(p.task).tolerance ** 2 < p.stopping.beta
     text = next(r.text for r in TRAINER_READINGS if r.name == "st3-error=squared")
     assert "0.04 or 0.3" in text and "0.0016 or 0.09" in text and "beta 0.01 or 0.1" in text
+
+
+def test_saturation_point_is_where_the_declared_h_loses_all_but_2_percent_of_its_slope():
+    from lstm_proofs.training.diagnosis import SATURATION, saturation_point
+
+    # h = 2 sigma(s) - 1 has slope 2 sigma (1 - sigma) = sech^2(s / 2) / 2; tanh has sech^2(s)
+    edge = math.acosh(1 / math.sqrt(SATURATION))
+    assert saturation_point("lstm1997") == pytest.approx(2 * edge, rel=1e-10)
+    assert saturation_point("lstm1997_swap") == pytest.approx(2 * edge, rel=1e-10)  # h = 4 sigma - 2: same shape
+    assert saturation_point("vanilla") == pytest.approx(edge, rel=1e-10)
+    for cell in ("lstm1997_2a", "lstm1997_hid", "vanilla_noaf", "rnn"):  # y_c linear in s, or no state
+        assert saturation_point(cell) is None
