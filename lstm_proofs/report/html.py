@@ -15,8 +15,8 @@ from sympy.printing.mathml import MathMLPresentationPrinter, greek_unicode
 from lstm_proofs.codegen.markdown import KIND_TITLES, DerivedItem
 from lstm_proofs.report.model import (KERNEL_OF_KIND, NETWORK_FUNCTIONS, OTHER_COLUMNS, OVERVIEW_COLUMNS,
                                       OVERVIEW_TEXT, PAIRED_TEXT, READINGS_COLUMNS, STORAGE_COLUMNS, TRAINING_COLUMNS,
-                                      ReportData, agreeing, figure_text, other_training_rows, overview_rows, reading_rows,
-                                      same_outcomes_text, training_rows)
+                                      ReportData, agreeing, figure_text, other_training_rows, overview_rows,
+                                      reading_rows, same_outcomes_text, training_rows)
 from lstm_proofs.training.diagnosis import SATURATION, saturation_point
 from lstm_proofs.training.results import fmt_count
 

@@ -215,8 +215,9 @@ PAIRED_TEXT = ("The last column compares each reading, trial by trial, with its 
                "solved under the reading but not under its baseline, and the reverse, among the n trials finished "
                "in both, at the smaller of their caps; p is the exact two-sided McNemar test of equal success (the "
                "binomial test of a in a + b at 1/2), and Holm its adjustment over the row's comparisons "
-               "(docs/statistics.md), readings that are their baseline's run by construction left out. A Holm p below 0.05 says the reading changes the success rate; a larger one "
-               "says these trials do not show a difference, not that there is none.")
+               "(docs/statistics.md), readings that are their baseline's run by construction left out. A Holm p "
+               "below 0.05 says the reading changes the success rate; a larger one says these trials do not show a "
+               "difference, not that there is none.")
 
 
 def rerun_command(run: ReadingRun) -> str:
