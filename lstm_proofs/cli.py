@@ -50,6 +50,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lstm-proofs: interrupted; finished results were kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (``lstm-proofs ... | head``): stop quietly
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, as a shell reports a process killed by it
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so that the interpreter's flush at exit does not fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (captured in tests)
+        pass
+    finally:
+        os.close(devnull)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -249,21 +249,33 @@ TRAINER_READINGS: tuple[Reading, ...] = (
 # ----- task-option readings, from the tasks' UNCONFIRMED options -----
 
 def option_readings(preset: Preset, options: dict[str, Any]) -> list[Reading]:
-    """One reading per documented alternative of each UNCONFIRMED option of the row's task."""
+    """One reading per documented alternative of each UNCONFIRMED option of the row's task that the row's other
+    options admit (2c's distractor_range=q, the printed a_1 .. a_q, needs q <= p: it does not apply to the rows
+    with q = 1000 and p < 1000)."""
     from lstm_proofs.tasks import get_task
 
+    task = get_task(preset.task)
     out = []
-    for opt in get_task(preset.task).option_specs:
+    for opt in task.option_specs:
         if not opt.unconfirmed:
             continue
         for value in opt.alternative_values():
-            if value == options.get(opt.name):
+            if value == options.get(opt.name) or not _admitted(task, {**options, opt.name: value}):
                 continue
             text = f"task option {opt.name} = {_fmt(value)} instead of {_fmt(options.get(opt.name))}: {opt.help}"
             out.append(Reading(f"{opt.name}={_fmt(value)}", "reading", text, f"spec {opt.unconfirmed}",
                                lambda p, o, u, k=opt.name, v=value: o.get(k) != v,
                                lambda p, o, u, k=opt.name, v=value: (p, {**o, k: v}, u)))
     return out
+
+
+def _admitted(task: Any, options: dict[str, Any]) -> bool:
+    """Whether the task accepts these options together."""
+    try:
+        task.options(**options)
+    except UserError:
+        return False
+    return True
 
 
 def _fmt(value: Any) -> str:

@@ -38,6 +38,12 @@ def test_each_row_gets_the_readings_that_apply_to_it():
             "out-bias=section4"} <= set(_names("4", "T=100"))
     assert "st3-error=squared" not in _names("5", "nseq=140")
     assert {"continue_prob=0.1", "distractor_range=q"} <= set(_names("2c", "q=50,p=50"))
+    # the printed a_1 .. a_q cannot be drawn where q > p: not a reading of those rows
+    assert "continue_prob=0.1" in _names("2c", "q=1000,p=500")
+    assert "distractor_range=q" not in _names("2c", "q=1000,p=500")
+    assert "distractor_range=q" in _names("2c", "q=1000,p=1000")
+    with pytest.raises(UserError, match="does not apply to row 2c/q=1000,p=50"):
+        apply_reading(_run("2c", "q=1000,p=50"), "distractor_range=q")
     assert "origin=0" in _names("6a")
     assert _names("2a", "rtrl/p=4/lr=1") == ["criterion=end", "check=every"]  # baselines: no LSTM readings
     names = reber
