@@ -11,6 +11,11 @@ stamps), and appends the outcome to the file's ``replays`` list (trainer fingerp
 differences). ``results`` then shows a row whose trials were replayed identically under the current trainer as
 current, with the replay named; a replay that differs is shown as such, and the command exits with status 1.
 
+Fields that the current code adds to its records (at any depth, e.g. a diagnostic added since) are not differences;
+fields it no longer writes are. Floats within :data:`ROUNDING_ULPS` units in the last place of the stored ones (a
+running mean summed in another order by a later version) are recorded apart, in the entry's ``rounding``: such a
+replay is the same but for rounding, which ``results`` says in those words and counts as current.
+
 A trial that comes out identical also gets its weights file (:mod:`~lstm_proofs.training.weights`) where it has
 none: the rerun's weights are the stored trial's, bit for bit, since everything else of the record is. ``--weights``
 replays the trials that lack weights files (the cheapest first; all of them unless ``--trials`` limits them), even
@@ -67,16 +72,49 @@ def _arguments_of(settings: dict[str, Any]) -> argparse.Namespace:
                               st3_error=settings.get("st3_error"))
 
 
+#: Floats of a rerun that differ from the stored ones by at most this many units in the last place differ by
+#: rounding only (a summary statistic summed in another order by a later version of the code), not in substance.
+ROUNDING_ULPS = 4
+
+
+def compare(stored: Any, new: Any, path: str = "") -> tuple[list[str], list[str]]:
+    """(differences, rounding) between a stored value of a trial record and a rerun's, field by field: a dict key
+    the rerun adds (a field the current code adds to its records) is not a difference, at any depth; one it no
+    longer writes is; floats within :data:`ROUNDING_ULPS` units in the last place of each other are listed apart,
+    in ``rounding``, as 'field: relative difference'."""
+    import math
+
+    if not path:  # a rerun's record as its results file would keep it (tuples as lists), but for fields not stored
+        new = {k: json.loads(json.dumps(v)) for k, v in new.items() if k in stored}
+    if isinstance(stored, dict) and isinstance(new, dict):
+        diffs, rounding = [], []
+        for key in sorted(set(stored) - (set(RUN_FIELDS) if not path else set())):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in new:
+                diffs.append(f"{where}: missing in the rerun")
+            else:
+                d, r = compare(stored[key], new[key], where)
+                diffs += d
+                rounding += r
+        return diffs, rounding
+    if isinstance(stored, list) and isinstance(new, list) and len(stored) == len(new):
+        diffs, rounding = [], []
+        for i, (a, b) in enumerate(zip(stored, new)):
+            d, r = compare(a, b, f"{path}[{i}]")
+            diffs += d
+            rounding += r
+        return diffs, rounding
+    if (isinstance(stored, float) and isinstance(new, float) and stored != new and math.isfinite(stored)
+            and abs(stored - new) <= ROUNDING_ULPS * math.ulp(max(abs(stored), abs(new)))):
+        return [], [f"{path}: {abs(stored - new) / max(abs(stored), abs(new)):.1g}"]
+    if stored != new:
+        return [f"{path}: stored {stored!r}, rerun {new!r}"], []
+    return [], []
+
+
 def differences(stored: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """The fields of a stored trial record that a rerun does not reproduce (a field the current code adds to its
-    records is not a difference; one it no longer writes is)."""
-    out = []
-    for key in sorted(set(stored) - set(RUN_FIELDS)):
-        if key not in new:
-            out.append(f"{key}: missing in the rerun")
-        elif json.loads(json.dumps(new[key])) != stored[key]:
-            out.append(f"{key}: stored {stored[key]!r}, rerun {new[key]!r}")
-    return out
+    """The fields of a stored trial record that a rerun does not reproduce (:func:`compare`; rounding apart)."""
+    return compare(stored, new)[0]
 
 
 def choose_trials(records: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
@@ -113,7 +151,7 @@ def replay_file(path: Path, k: int | None, cluster: Any, again: bool, weights: b
         elif not again and stamps and all(s.get("trainer") == current for s in stamps):
             print(f"{path}: produced by the current trainer ({current}); nothing to replay")
             return None
-        if not again and not weights and any(r.get("trainer") == current and r.get("identical")
+        if not again and not weights and any(r.get("trainer") == current and (r.get("identical") or r.get("rounding"))
                                              for r in data.get("replays", [])):
             print(f"{path}: already replayed identically under the current trainer ({current})")
             return None
@@ -135,18 +173,23 @@ def replay_file(path: Path, k: int | None, cluster: Any, again: bool, weights: b
         started = time.perf_counter()
         with runner(cluster, announce=print) as run_batch:
             run_batch(batch, lambda *a: None, lambda rec: new.__setitem__(int(rec["trial"]), rec))
-        diffs = {int(r["trial"]): differences(r, new[int(r["trial"])]) for r in chosen}
-        identical = not any(diffs.values())
+        compared = {int(r["trial"]): compare(r, new[int(r["trial"])]) for r in chosen}
+        diffs = {t: d for t, (d, _) in compared.items()}
+        rounding = {t: r for t, (_, r) in compared.items() if r}
+        identical = not any(diffs.values()) and not rounding
         entry = {**code_stamp(), "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
                  "seconds": round(time.perf_counter() - started, 1), "trials": sorted(diffs),
                  "identical": identical, "differences": {str(t): d for t, d in diffs.items() if d}}
+        if rounding and not any(diffs.values()):
+            entry["rounding"] = {str(t): r for t, r in rounding.items()}  # the same but for float rounding
         data = read_run(path)  # unchanged under the lock, but read again so that nothing else is lost
         data.pop("path", None)
         data["replays"] = [*data.get("replays", []), entry]
         stored = 0
         for r in chosen:  # an identical rerun's weights are the stored trial's
             t = int(r["trial"])
-            if not diffs[t] and WEIGHTS_FIELD in new[t] and (weights or t not in stored_trials(path)):
+            if not diffs[t] and t not in rounding and WEIGHTS_FIELD in new[t] and (weights or t not in
+                                                                                   stored_trials(path)):
                 try:
                     save_trial(path, settings, r, new[t][WEIGHTS_FIELD])
                 except OSError as exc:
@@ -157,10 +200,12 @@ def replay_file(path: Path, k: int | None, cluster: Any, again: bool, weights: b
     finally:
         lock.release()
     for t, d in diffs.items():
-        print(f"  trial {t}: " + ("identical" if not d else "DIFFERS: " + "; ".join(d)))
+        print(f"  trial {t}: " + ("DIFFERS: " + "; ".join(d) if d else
+                                  f"the same but for rounding ({'; '.join(rounding[t])})" if t in rounding else
+                                  "identical"))
     if stored:
         print(f"  weights of {stored} trial(s) stored in {weights_dir(path)}")
-    return identical
+    return not any(diffs.values())
 
 
 def run(args: argparse.Namespace) -> int:

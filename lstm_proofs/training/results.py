@@ -451,10 +451,22 @@ def commit_text(rep: Any, plain: bool = False) -> str:
         elif replay.get("identical"):
             n = len(replay.get("trials", []))
             text += f" (trainer changed since; {n} trial(s) replayed identically by the current one)"
+        elif replay.get("rounding"):
+            n = len(replay.get("trials", []))
+            text += (f" (trainer changed since; {n} trial(s) replayed by the current one, the same but for rounding "
+                     f"in the last place of {_rounded_fields(replay['rounding'])})")
         else:
             differs = "trainer changed since; replay differs"
             text += f" ({differs})" if plain else f" **{differs}**"
     return text
+
+
+def _rounded_fields(rounding: dict[str, list[str]]) -> str:
+    """The fields a replay reproduced only to rounding, without list indices ('train_window.mean_error')."""
+    import re
+
+    names = sorted({re.sub(r"\[\d+\]", "", item.split(": ")[0]) for items in rounding.values() for item in items})
+    return ", ".join(names)
 
 
 def row_seconds(run: dict[str, Any]) -> float:

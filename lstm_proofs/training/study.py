@@ -51,8 +51,9 @@ class Provenance:
 
     @property
     def current(self) -> bool:
-        """The trials are the current trainer's: produced by it, or replayed identically under it."""
-        return not self.changed or bool(self.replay and self.replay.get("identical"))
+        """The trials are the current trainer's: produced by it, or replayed under it identically or the same but
+        for float rounding (``lstm-proofs replay``)."""
+        return not self.changed or bool(self.replay and (self.replay.get("identical") or self.replay.get("rounding")))
 
 
 @dataclass

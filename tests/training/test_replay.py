@@ -6,7 +6,9 @@ import json
 import pytest
 
 from lstm_proofs.cli import main
-from lstm_proofs.commands.replay import choose_trials, differences
+import math
+
+from lstm_proofs.commands.replay import ROUNDING_ULPS, choose_trials, compare, differences
 from lstm_proofs.training.results import commit_text
 from lstm_proofs.training.study import provenance_of, row_report
 from lstm_proofs.training.presets import get_preset
@@ -59,11 +61,11 @@ def test_a_record_the_code_does_not_reproduce_is_reported(run_file, tmp_path, ca
     path = _copy(run_file, tmp_path)
     data = json.loads(path.read_text())
     victim = choose_trials(data["trials"], 1)[0]
-    victim["test"]["mean_error"] += 1e-15  # one bit of one figure
+    victim["test"]["mean_error"] += 1e-9  # one figure, beyond rounding
     path.write_text(json.dumps(data))
     assert main(["replay", str(path), "--again", "--trials", "1"]) == 1
     out = capsys.readouterr().out
-    assert f"trial {victim['trial']}: DIFFERS: test:" in out and "trials differ in" in out
+    assert f"trial {victim['trial']}: DIFFERS: test.mean_error: stored " in out and "trials differ in" in out
     (entry,) = json.loads(path.read_text())["replays"]
     assert entry["identical"] is False and list(entry["differences"]) == [str(victim["trial"])]
 
@@ -73,6 +75,51 @@ def test_differences_ignore_run_fields_and_added_fields_but_not_dropped_ones():
     assert differences(stored, {**stored, "seconds": 9.0, "code": [], "new_field": 1}) == []
     assert differences(stored, {k: v for k, v in stored.items() if k != "test"}) == ["test: missing in the rerun"]
     assert differences(stored, {**stored, "sequences": 11}) == ["sequences: stored 10, rerun 11"]
+    # at any depth: a diagnostic added since is not a difference, a value that changed is
+    deep = {"trial": 1, "diagnostics": {"samples": [{"sequences": 100, "gate": [0.5]}], "end": {"gate": [0.25]}}}
+    added = {"trial": 1, "diagnostics": {"samples": [{"sequences": 100, "gate": [0.5], "new": 0.1}],
+                                         "end": {"gate": [0.25], "new": 0.2}}}
+    assert differences(deep, added) == []
+    changed = json.loads(json.dumps(added))
+    changed["diagnostics"]["samples"][0]["gate"][0] = 0.75
+    assert differences(deep, changed) == ["diagnostics.samples[0].gate[0]: stored 0.5, rerun 0.75"]
+    changed["diagnostics"]["samples"] = []
+    assert differences(deep, changed) == ["diagnostics.samples: stored [{'sequences': 100, 'gate': [0.5]}], rerun []"]
+
+
+def test_floats_within_a_few_ulps_differ_by_rounding_only():
+    x = 0.04573017254066722
+    near = x
+    for _ in range(ROUNDING_ULPS):
+        near = math.nextafter(near, 1.0)
+    stored = {"trial": 1, "train_window": {"mean_error": x}}
+    assert compare(stored, {"trial": 1, "train_window": {"mean_error": near}})[0] == []
+    (item,) = compare(stored, {"trial": 1, "train_window": {"mean_error": near}})[1]
+    assert item.startswith("train_window.mean_error: ")
+    beyond = math.nextafter(near, 1.0)
+    assert compare(stored, {"trial": 1, "train_window": {"mean_error": beyond}})[0] != []
+    assert compare({"a": 1}, {"a": 1.0000000000000002}) == (["a: stored 1, rerun 1.0000000000000002"], [])
+
+
+def test_a_replay_the_same_but_for_rounding_is_current_and_said_so(run_file, tmp_path, capsys):
+    path = _copy(run_file, tmp_path)
+    data = json.loads(path.read_text())
+    for rec in data["trials"]:  # as if produced by an older trainer that summed a figure in another order
+        rec["code"] = [{**rec["code"][0], "trainer": "0123456789abcdef"}]
+    victim = choose_trials(data["trials"], 1)[0]
+    victim["train_window"]["mean_error"] = math.nextafter(victim["train_window"]["mean_error"], 1.0)
+    path.write_text(json.dumps(data))
+    assert main(["replay", str(path), "--trials", "1"]) == 0
+    assert f"trial {victim['trial']}: the same but for rounding (train_window.mean_error: " in capsys.readouterr().out
+    run = json.loads(path.read_text())
+    (entry,) = run["replays"]
+    assert entry["identical"] is False and entry["differences"] == {} and list(entry["rounding"]) == [
+        str(victim["trial"])]
+    rep = row_report(get_preset("2a/lstm"), run)
+    assert rep.provenance.current
+    assert "the same but for rounding in the last place of train_window.mean_error" in commit_text(rep)
+    assert main(["replay", str(path)]) == 0
+    assert "already replayed identically" in capsys.readouterr().out
 
 
 def test_results_show_a_changed_trainer_and_a_replay_under_the_current_one(run_file):
