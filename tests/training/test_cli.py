@@ -98,6 +98,8 @@ def test_generator_is_a_pure_function_of_the_files(quick_run, tmp_path):
 @pytest.mark.parametrize("argv,fragment", [
     (["train", "nope"], "no training presets for task 'nope'"),
     (["train", "4", "--row", "T=7"], "has no row 'T=7'"),
+    (["train", "2c/q=100"], "task '2c' has no row 'q=100'; its rows: 2c/q=50,p=50, 2c/q=100,p=100,"),
+    (["train", "nope/x=1"], "no training presets for task 'nope'"),
     (["train", "4", "--opt", "T=abc"], "option T must be an integer"),
     (["train", "4", "--opt", "Q=1"], "has no option 'Q'"),
     (["train", "4", "--opt", "T"], "--opt must be KEY=VALUE"),
