@@ -130,6 +130,7 @@ def replay_file(path: Path, k: int | None, cluster: Any, again: bool, weights: b
     from lstm_proofs.training.provenance import code_stamp, trainer_fingerprint
     from lstm_proofs.results import write_json_atomic
     from lstm_proofs.training.results import read_run, settings_of
+    from lstm_proofs.training.study import replay_holds
     from lstm_proofs.training.weights import save_trial, stored_trials
 
     lock = results_lock(path)
@@ -151,7 +152,7 @@ def replay_file(path: Path, k: int | None, cluster: Any, again: bool, weights: b
         elif not again and stamps and all(s.get("trainer") == current for s in stamps):
             print(f"{path}: produced by the current trainer ({current}); nothing to replay")
             return None
-        if not again and not weights and any(r.get("trainer") == current and (r.get("identical") or r.get("rounding"))
+        if not again and not weights and any(r.get("trainer") == current and replay_holds(r)
                                              for r in data.get("replays", [])):
             print(f"{path}: already replayed identically under the current trainer ({current})")
             return None

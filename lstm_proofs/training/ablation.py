@@ -249,17 +249,17 @@ def reading_rows(runs: list[ReadingRun]) -> list[tuple[str, ...]]:
     return out
 
 
-def baseline_run(run: ReadingRun, runs: list[ReadingRun]) -> ReadingRun | None:
+def baseline_run(run: ReadingRun, runs: list[ReadingRun], declared: dict[str, Any]) -> ReadingRun | None:
     """The run ``run`` is compared with trial by trial (:attr:`~lstm_proofs.training.readings.Reading.baseline`;
-    a baseline that is, on the row, another's run bit for bit is that one), of the same cap where there is one;
-    None for the default and where the baseline has not run."""
-    from lstm_proofs.training.readings import DEFAULT, TRAINER_READINGS, same_runs
+    a baseline that is, on the row, another's run bit for bit by ``declared``, the row's
+    :func:`~lstm_proofs.training.readings.same_runs`, is that one), of the same cap where there is one; None for
+    the default and where the baseline has not run."""
+    from lstm_proofs.training.readings import DEFAULT, TRAINER_READINGS
 
     if run.kind == "default":
         return None
-    preset = run.report.preset
-    want = {r.name: r.baseline for r in TRAINER_READINGS}.get(run.reading, DEFAULT)
-    same = same_runs(preset, row_options(preset), preset.update).get(want)
+    want = next((r.baseline for r in TRAINER_READINGS if r.name == run.reading), DEFAULT)
+    same = declared.get(want)
     if same is not None and same.exact:
         want = same.reading
     found = [r for r in runs if r.reading == want and r is not run and r.report.run and r.report.run["trials"]]
@@ -277,7 +277,7 @@ def paired_comparisons(runs: list[ReadingRun]) -> dict[str, tuple[ReadingRun, Pa
     declared = same_runs(preset, row_options(preset), preset.update) if preset is not None else {}
     found, tested = {}, []
     for r in runs:
-        base = baseline_run(r, runs)
+        base = baseline_run(r, runs, declared)
         if base is None or not _outcomes(r):
             continue
         found[r.name] = (base, paired_comparison(_outcomes(r), _outcomes(base), min(r.report.cap, base.report.cap)))

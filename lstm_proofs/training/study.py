@@ -53,7 +53,13 @@ class Provenance:
     def current(self) -> bool:
         """The trials are the current trainer's: produced by it, or replayed under it identically or the same but
         for float rounding (``lstm-proofs replay``)."""
-        return not self.changed or bool(self.replay and (self.replay.get("identical") or self.replay.get("rounding")))
+        return not self.changed or (self.replay is not None and replay_holds(self.replay))
+
+
+def replay_holds(entry: dict[str, Any]) -> bool:
+    """Whether an ``lstm-proofs replay`` entry reproduced its trials: identically, or the same but for float
+    rounding (its ``rounding``)."""
+    return bool(entry.get("identical") or entry.get("rounding"))
 
 
 @dataclass
