@@ -15,8 +15,8 @@ from lstm_proofs.errors import UserError
 from lstm_proofs.training.diagnosis import (FORGET_SECTION, SATURATION, diagnostics_text, forget_gates_text,
                                            saturation_point, unsolved_errors)
 from lstm_proofs.training.presets import PRESETS, Preset
-from lstm_proofs.training.results import (commit_text, fmt_count, hours_text, read_run, row_options, row_rate,
-                                          stats_cells)
+from lstm_proofs.training.results import (commit_text, fmt_count, hours_text, progress_rate, read_run,
+                                          row_options, row_rate, sequences_left, stats_cells)
 from lstm_proofs.training.statistics import PairedComparison, holm, paired_comparison
 from lstm_proofs.training.study import RowReport, row_report
 
@@ -86,9 +86,11 @@ def coverage(reports: list[RowReport],
              matrix: dict[str, list[ReadingRun]]) -> list[tuple[str, str, str, str, str, float | None]]:
     """Every LSTM row whose run at the paper's reading does not agree with the paper (or has no finished trial
     yet): its verdict, how much of its readings matrix has run (readings with every trial finished, of those that
-    apply), the command that runs or resumes the rest, and what that costs at most on one core (every trial to
-    the cap, at the rate of the row's run at the paper's reading, :func:`~lstm_proofs.training.results.row_rate`),
-    as text ('-' where the row has no rate, 'none' where nothing is left) and in hours (None without a rate)."""
+    apply), the command that runs or resumes the rest, and what that costs at most on one core (every unfinished
+    trial to the cap, less what its checkpoint holds, at the reading's own rate once it has one,
+    :func:`~lstm_proofs.training.results.progress_rate`, else at the rate of the row's run at the paper's reading,
+    :func:`~lstm_proofs.training.results.row_rate`), as text ('-' where a rate is missing, 'none' where nothing is
+    left) and in hours (None where a rate is missing)."""
     from lstm_proofs.training.readings import matrix_readings, same_runs
 
     out = []
@@ -115,10 +117,17 @@ def coverage(reports: list[RowReport],
                 trials, cap = scales[0]
                 command += (f" --trials {trials}" if trials != preset.trials else "") + \
                     (f" --max-sequences {cap}" if cap != preset.max_sequences else "")
-        left = sum(trials - (len(runs[n].report.run["trials"]) if n in started and runs[n].report.run else 0)
-                   for n in names if n not in done)
         rate = row_rate(rep.run) if rep.run is not None else None
-        hours = left * cap / rate / 3600 if rate else None
+        hours: float | None = 0.0
+        left = 0
+        for n in names:
+            if n in done:
+                continue
+            run = runs[n].report.run if n in started else None
+            seq = trials * cap if run is None else sequences_left(run, trials, cap)
+            own = progress_rate(run) if run is not None else None  # a reading's own rate, once it has one
+            left += seq
+            hours = None if hours is None or not (own or rate) else hours + seq / (own or rate) / 3600
         cost = hours_text(hours) if hours else "-" if left else "none"
         verdict = rep.verdict.verdict if rep.verdict else "not run" if rep.run is None else "no finished trial yet"
         out.append((preset.row, verdict, state, command, cost, hours))
@@ -146,9 +155,11 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
                   "Every LSTM row whose run at the paper's reading (docs/results.md) does not agree with the paper, "
                   "or has no finished trial yet, and how much of its readings matrix has run: the readings with "
                   "every trial finished, of those that apply (the default included). The command runs the rest, "
-                  "or resumes it; its cost is at most every trial to the cap, in hours on one core at the rate of "
-                  "the row's run at the paper's reading (docs/results.md; contrasts such as the full gradient run at "
-                  "rates of their own, and trials that solve stop early).", "",
+                  "or resumes it; its cost is at most every unfinished trial to the cap, less what its checkpoint "
+                  "holds, in hours on one core: at the reading's own rate once it has run (its finished trials' and "
+                  "checkpoints' sequences over its wall time), else at the rate of the row's run at the paper's "
+                  "reading (docs/results.md), which understates readings that run slower, such as the full gradient "
+                  "(trials one after another) or a test after every sequence; trials that solve stop early.", "",
                   "| row | verdict at the paper's reading | readings matrix | command | the rest, one core (at most) |",
                   "|---|---|---|---|---|"]
         lines += [f"| `{row}` | {verdict} | {state} | `{command}` | {cost} |"

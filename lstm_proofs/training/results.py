@@ -550,6 +550,26 @@ def row_rate(run: dict[str, Any], trials: list[dict[str, Any]] | None = None,
     return run_seq / wall if wall > 0 and run_seq > 0 else None
 
 
+def progress_rate(run: dict[str, Any]) -> float | None:
+    """The rate of a run so far, in trial-sequences per second: the sequences of its finished trials and of its
+    checkpoints over the longer of the file's wall time and the longest time a checkpoint records. Trials in
+    lockstep share the wall time; a serial run's current trial adds to it, so this overstates such a run's rate
+    by at most that trial's part. None where the run has done nothing yet."""
+    done = {int(t["trial"]) for t in run["trials"]}
+    ckpt = {t: v for t, v in (checkpointed(run["path"]) if run.get("path") else {}).items() if t not in done}
+    seq = sum(int(t["sequences"]) for t in run["trials"]) + sum(q for q, _ in ckpt.values())
+    wall = max(row_seconds(run), max((sec for _, sec in ckpt.values()), default=0.0))
+    return seq / wall if wall > 0 and seq > 0 else None
+
+
+def sequences_left(run: dict[str, Any], trials: int, cap: int) -> int:
+    """The training sequences a run of ``trials`` trials to ``cap`` still needs at most: every unfinished trial to
+    the cap, less what its checkpoint holds."""
+    done = {int(t["trial"]) for t in run["trials"]}
+    ckpt = {t: q for t, (q, _) in (checkpointed(run["path"]) if run.get("path") else {}).items() if t not in done}
+    return sum(cap - min(ckpt.get(t, 0), cap) for t in range(trials) if t not in done)
+
+
 def completion_lines(reports: list[Any]) -> list[str]:
     """docs/results.md's section on what completing the table still takes on the machine the rows ran on."""
     rows = [c for c in (completion(r) for r in reports) if c is not None]

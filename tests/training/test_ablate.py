@@ -122,7 +122,7 @@ def test_coverage_counts_the_complete_readings_of_a_row_that_does_not_reproduce(
     # the 5 readings left, 2 trials each to the cap of 300, at the rate of the row's run
     rate = row_rate(run)
     assert rate == sum(t["sequences"] for t in run["trials"]) / row_seconds(run)
-    assert hours == 5 * 2 * 300 / rate / 3600 and cost == hours_text(hours)
+    assert hours == pytest.approx(5 * 2 * 300 / rate / 3600, rel=1e-12) and cost == hours_text(hours)
     assert coverage([row_report(get_preset("6a"), None)], {})[0][1:] == (
         "not run", "0 of 8 readings complete; `update=sequence` is `default`'s run", "lstm-proofs ablate 6a", "-",
         None)
@@ -132,7 +132,7 @@ def test_coverage_takes_the_scale_of_a_matrix_in_progress(ablated, tmp_path):
     """With only an unfinished reading, the command and the cost are those at its cap and requested trials."""
     from lstm_proofs.training.ablation import coverage, load_ablations
     from lstm_proofs.training.presets import get_preset
-    from lstm_proofs.training.results import row_rate
+    from lstm_proofs.training.results import row_rate, row_seconds
     from lstm_proofs.training.study import row_report
 
     (tmp_path / "6a").mkdir()
@@ -143,7 +143,28 @@ def test_coverage_takes_the_scale_of_a_matrix_in_progress(ablated, tmp_path):
     [(_, _, state, command, _, hours)] = coverage([row_report(get_preset("6a"), run)], load_ablations(tmp_path))
     assert state == "0 of 8 readings complete, 1 in progress; `update=sequence` is `default`'s run (2 trials, cap 300)"
     assert command == "lstm-proofs ablate 6a --trials 2 --max-sequences 300"
-    assert hours == (7 * 2 + 1) * 300 / row_rate(run) / 3600
+    # the 7 readings not started at the row's rate; the default's last trial at the default's own rate so far
+    own = data["trials"][0]["sequences"] / row_seconds(data)
+    assert hours == pytest.approx(7 * 2 * 300 / row_rate(run) / 3600 + 300 / own / 3600, rel=1e-12)
+
+
+def test_progress_rate_and_sequences_left_count_checkpoints(tmp_path):
+    """A reading in progress: its checkpoints' sequences are done, and count in its rate (lockstep trials share the
+    wall time their checkpoints record)."""
+    from lstm_proofs.training.checkpoints import Checkpoints, checkpoint_dir
+    from lstm_proofs.training.results import progress_rate, sequences_left
+
+    path = tmp_path / "r.json"
+    run = {"trials": [{"trial": 0, "sequences": 500, "seconds": 10.0}], "wall_seconds": 10.0, "path": str(path)}
+    assert progress_rate(run) == 50.0 and sequences_left(run, 3, 1000) == 2000
+    ckpt = Checkpoints(checkpoint_dir(path), {})
+    ckpt.save(1, {"sequences": 700, "seconds": 30.0}, {})
+    ckpt.save(2, {"sequences": 700, "seconds": 30.0}, {})
+    # lockstep: 500 + 700 + 700 sequences in the 30 s the checkpoints record; 300 left of each unfinished trial
+    assert progress_rate(run) == (500 + 700 + 700) / 30.0 and sequences_left(run, 3, 1000) == 600
+    # a checkpoint beyond a lower cap leaves nothing of its trial
+    assert sequences_left(run, 3, 600) == 0
+    assert progress_rate({"trials": [], "path": str(tmp_path / "none.json")}) is None
 
 
 def test_ablate_skips_a_reading_that_is_the_default_run_unless_named(tmp_path, capsys):
