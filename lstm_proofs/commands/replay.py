@@ -152,9 +152,10 @@ def replay_file(path: Path, k: int | None, cluster: Any, again: bool, weights: b
         elif not again and stamps and all(s.get("trainer") == current for s in stamps):
             print(f"{path}: produced by the current trainer ({current}); nothing to replay")
             return None
-        if not again and not weights and any(r.get("trainer") == current and replay_holds(r)
-                                             for r in data.get("replays", [])):
-            print(f"{path}: already replayed identically under the current trainer ({current})")
+        held = [r for r in data.get("replays", []) if r.get("trainer") == current and replay_holds(r)]
+        if not again and not weights and held:
+            how = "identically" if any(r.get("identical") for r in held) else "the same but for rounding"
+            print(f"{path}: already replayed {how} under the current trainer ({current})")
             return None
         preset, options, update = resolve(_arguments_of(settings))
         preset = recorded_readings(preset, list(settings.get("readings") or []))

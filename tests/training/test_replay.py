@@ -119,7 +119,7 @@ def test_a_replay_the_same_but_for_rounding_is_current_and_said_so(run_file, tmp
     assert rep.provenance.current
     assert "the same but for rounding in the last place of train_window.mean_error" in commit_text(rep)
     assert main(["replay", str(path)]) == 0
-    assert "already replayed identically" in capsys.readouterr().out
+    assert "already replayed the same but for rounding under the current trainer" in capsys.readouterr().out
 
 
 def test_results_show_a_changed_trainer_and_a_replay_under_the_current_one(run_file):
