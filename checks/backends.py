@@ -224,6 +224,10 @@ def run_checks(full: bool = False, only: str | None = None) -> list[CheckResult]
                                        title=f"compiled (numba) kernels of cell '{cell}': {name}", reference="-",
                                        details={"skipped": "numba not installed"},
                                        message="skipped: numba not installed, nothing compared"))
+    if numba_lstm1997.available():  # the rows' own networks, as the contrast gradient=full trains them
+        from lstm_proofs.checks.row_gradients import check_row_backend, checked_rows
+
+        results += [check_row_backend(p) for p in checked_rows() if wanted(f"backends/rows/{p.row}/", only)]
     return results
 
 

@@ -151,5 +151,9 @@ def check_cell(cell: str, full: bool = False, kernels: ModuleType | None = None)
 
 
 def run_checks(full: bool = False, only: str | None = None) -> list[CheckResult]:
-    """The gradient checks of every declared cell (of the cells ``only``, an id prefix, can match)."""
-    return [r for cell in CELLS if wanted(f"gradient/{cell}/", only) for r in check_cell(cell, full)]
+    """The gradient checks of every declared cell (of the cells ``only``, an id prefix, can match), then those of
+    the rows' own networks (:mod:`.row_gradients`)."""
+    from lstm_proofs.checks import row_gradients
+
+    return [r for cell in CELLS if wanted(f"gradient/{cell}/", only) for r in check_cell(cell, full)] + \
+        row_gradients.run_checks(only)

@@ -101,7 +101,10 @@ def resolve(args: argparse.Namespace) -> tuple[Preset, dict[str, Any], str]:
 
     if not args.task:
         raise UserError("name a task or row (see 'lstm-proofs train --list')")
-    preset = get_preset(args.task, args.row)
+    task, row = args.task, args.row
+    if row is None and "/" in task and task not in {p.row for p in PRESETS}:  # judged as task and row
+        task, row = task.split("/", 1)  # (here, not in presets.py, a trainer source: see training/provenance.py)
+    preset = get_preset(task, row)
     task = get_task(preset.task)
     overrides: dict[str, Any] = {}
     for pair in args.opt:

@@ -498,8 +498,6 @@ def get_preset(task: str, row: str | None = None) -> Preset:
     """
     if row is None and task in _BY_ROW:
         return _BY_ROW[task]
-    if row is None and "/" in task:  # a row id that is not a row: judge it as task and row
-        task, row = task.split("/", 1)
     name = _canonical_task(task)
     rows = rows_of_task(name)
     if not rows:
