@@ -19,7 +19,10 @@ from lstm_proofs.training.ablation import ABLATE_DIR
 from lstm_proofs.training.checkpoints import checkpoint_dir
 from lstm_proofs.training.presets import sanitise
 from lstm_proofs.training.readings import SameRun
-from lstm_proofs.training.results import settings_of
+from lstm_proofs.training.results import ResultsFile, settings_of
+
+#: What an error about a readings file of another run (another seed, say) suggests.
+ELSEWHERE = "use another --root (for seeds of your own, say)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,7 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(from the start for files written before ablate kept them); readings not yet run run at "
                         "the new cap")
     p.add_argument("--root", default=str(ABLATE_DIR), metavar="DIR",
-                   help=f"directory of the results files (default {ABLATE_DIR})")
+                   help=f"directory of the results files (default {ABLATE_DIR}, which holds the committed "
+                        "matrix at seed 0: give another for seeds of your own)")
     p.add_argument("--cluster", metavar="SPEC", help="run the trials on a Dask cluster (as for train)")
     p.add_argument("--jobs", metavar="N", help="shorthand for --cluster local:N")
     p.add_argument("--backend", choices=("auto", "numpy", "numba"), default="auto", help="as for train")
@@ -176,10 +180,12 @@ def run(args: argparse.Namespace) -> int:
         path = output_file("--root", str(reading_path(Path(args.root), preset.row, name, cap)), owned=None)
         settings = settings_of(r_preset, seed, cap or preset.max_sequences, r_options, r_update, backend)
         source = extend_source(path, name, settings) if args.extend else None
+        if source is None and path.exists():  # a file of another run (another seed): refused before any runs
+            ResultsFile(path, r_preset, settings, ELSEWHERE)
         runs.append((name, r_preset, r_options, r_update, path, source))
     for i, (name, r_preset, r_options, r_update, path, source) in enumerate(runs):
         print(f"== reading {i + 1} of {len(runs)}: {name}", flush=True)
-        lock = results_lock(path)
+        lock = results_lock(path, ELSEWHERE)
         try:
             if source is not None:
                 move_for_extend(source, path)
@@ -187,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
             if args.extend and path.exists():
                 extend_row(path, r_preset, r_options, r_update, seed, cap or preset.max_sequences, backend)
             train_row(r_preset, r_options, r_update, trials, seed, cap or preset.max_sequences, cluster, every, path,
-                      backend, args.quiet)
+                      backend, args.quiet, elsewhere=ELSEWHERE)
         finally:
             lock.release()
     print(matrix_text(preset, [(name, path) for name, _, _, _, path, _ in runs]))

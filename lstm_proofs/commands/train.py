@@ -174,9 +174,10 @@ def cluster_arg(args: argparse.Namespace) -> ClusterSpec | None:
     return None if args.cluster is None else parse_cluster(args.cluster)
 
 
-def results_lock(path: Path) -> Any:
+def results_lock(path: Path, elsewhere: str = "use another --json") -> Any:
     """An acquired lock on the results file ``path`` (a hidden ``.<name>.lock`` beside it), so that a second
-    ``train`` on the same file refuses instead of running every trial again."""
+    ``train`` on the same file refuses instead of running every trial again (``elsewhere``: the alternative the
+    error suggests)."""
     from filelock import FileLock, Timeout
 
     lock_path = path.with_name(f".{path.name}.lock")
@@ -185,8 +186,8 @@ def results_lock(path: Path) -> Any:
         lock = FileLock(lock_path)
         lock.acquire(timeout=0)
     except Timeout:
-        raise UserError(f"{path} is being written by another lstm-proofs train (lock {lock_path}); wait for it to "
-                        "finish, or use another --json") from None
+        raise UserError(f"{path} is being written by another lstm-proofs run (lock {lock_path}); wait for it to "
+                        f"finish, or {elsewhere}") from None
     except OSError as exc:
         raise UserError(f"cannot lock {path}: {exc.strerror or exc}") from None
     return lock
@@ -194,14 +195,14 @@ def results_lock(path: Path) -> Any:
 
 def train_row(preset: Preset, options: dict[str, Any], update: str, trials: int, seed: int, cap: int,
               cluster: ClusterSpec | None, every: float, path: Path, backend: str, quiet: bool,
-              keep: bool = True) -> int:
+              keep: bool = True, elsewhere: str = "use another --json path") -> int:
     """Run the pending trials of the results file ``path`` (locked by the caller, :func:`results_lock`); print
     the summary. Returns 0. With ``keep``, a trial that stops at the cap keeps its last checkpoint for ``--extend``
-    (``keep_at_cap``)."""
+    (``keep_at_cap``). ``elsewhere``: what the error for a file of another run suggests (the command's option)."""
     from lstm_proofs.training.results import ResultsFile, keep_at_cap, settings_of
 
     settings = settings_of(preset, seed, cap, options, update, backend)
-    results = ResultsFile(path, preset, settings)
+    results = ResultsFile(path, preset, settings, elsewhere)
     pending = [i for i in range(trials) if i not in results.done()]
     store = Checkpoints(checkpoint_dir(path), settings, every) if every > 0 else None
     if store is not None:

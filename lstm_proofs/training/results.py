@@ -79,7 +79,9 @@ def default_path(preset: Preset, options: dict[str, Any], update: str, root: Pat
 class ResultsFile:
     """A run's results file: load (to resume), add trial records, rewrite atomically."""
 
-    def __init__(self, path: Path, preset: Preset, settings: dict[str, Any]) -> None:
+    def __init__(self, path: Path, preset: Preset, settings: dict[str, Any],
+                 elsewhere: str = "use another --json path") -> None:
+        """``elsewhere``: what the error for a file of another run tells the user to do instead of removing it."""
         self.path = Path(path)
         self.preset = preset
         self.settings = settings
@@ -95,15 +97,14 @@ class ResultsFile:
                 raise UserError(f"cannot read results file {self.path}: {exc}") from None
             problem = _shape_problem(old)
             if problem:
-                raise UserError(f"{self.path} is not a results file of lstm-proofs train ({problem}); use another "
-                                "--json path or remove the file")
+                raise UserError(f"{self.path} is not a results file of lstm-proofs train ({problem}); {elsewhere} "
+                                "or remove the file")
             new = json.loads(json.dumps(settings))
             if not old.get("trials") and same_but_cap(old.get("settings"), new):
                 old["settings"] = new  # no finished trial: a run at another cap takes the file over (checkpoints.py)
             if old.get("settings") != new:
                 raise UserError(f"{self.path} holds a run with other settings "
-                                f"({settings_diff(old.get('settings'), settings)});"
-                                " use another --json path or remove the file")
+                                f"({settings_diff(old.get('settings'), settings)}); {elsewhere} or remove the file")
             self.trials = {int(r["trial"]): r for r in old.get("trials", [])}
             self.seconds_before = float(old.get("wall_seconds", 0.0))
             self.replays = list(old.get("replays", []))

@@ -485,3 +485,16 @@ def test_states_figure_draws_the_saturation_line_only_where_h_squashes_and_one_l
     assert all(ax.get_legend() is None for ax in fig.axes)
     (legend,) = fig.legends
     assert [t.get_text() for t in legend.get_texts()] == ["solved", "not solved", SATURATED_LABEL]
+
+
+def test_another_seed_is_refused_before_any_reading_runs(tmp_path, capsys):
+    """A readings file of another run (here: seed 0) stops the matrix before it starts, with the option to use."""
+    args = ["ablate", "6a", "--trials", "1", "--max-sequences", "50", "--quiet", "--root", str(tmp_path)]
+    assert main([*args, "--readings", "origin=0"]) == 0
+    capsys.readouterr()
+    assert main([*args, "--readings", "default,origin=0", "--seed", "7"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "origin=0__cap=50.json holds a run with other settings (seed: file 0 vs now 7)" in err[0]
+    assert "use another --root" in err[0]
+    assert sorted(p.name for p in (tmp_path / "6a").glob("*.json")) == ["origin=0__cap=50.json"]  # default not run
+    assert main([*args, "--readings", "default,origin=0", "--seed", "7", "--root", str(tmp_path / "mine")]) == 0
