@@ -15,8 +15,8 @@ from lstm_proofs.errors import UserError
 from lstm_proofs.training.diagnosis import (FORGET_SECTION, SATURATION, diagnostics_text, forget_gates_text,
                                            saturation_point, unsolved_errors)
 from lstm_proofs.training.presets import PRESETS, Preset
-from lstm_proofs.training.results import (commit_text, fmt_count, hours_text, progress_rate, read_run,
-                                          row_options, row_rate, sequences_left, stats_cells)
+from lstm_proofs.training.results import (commit_text, fmt_count, hours_text, read_run, row_options, row_rate,
+                                          sequences_left, stats_cells)
 from lstm_proofs.training.statistics import PairedComparison, holm, paired_comparison
 from lstm_proofs.training.study import RowReport, row_report
 
@@ -88,7 +88,7 @@ def coverage(reports: list[RowReport],
     yet): its verdict, how much of its readings matrix has run (readings with every trial finished, of those that
     apply), the command that runs or resumes the rest, and what that costs at most on one core (every unfinished
     trial to the cap, less what its checkpoint holds, at the reading's own rate once it has one,
-    :func:`~lstm_proofs.training.results.progress_rate`, else at the rate of the row's run at the paper's reading,
+    else at the rate of the row's run at the paper's reading, both by
     :func:`~lstm_proofs.training.results.row_rate`), as text ('-' where a rate is missing, 'none' where nothing is
     left) and in hours (None where a rate is missing)."""
     from lstm_proofs.training.readings import matrix_readings, same_runs
@@ -125,7 +125,7 @@ def coverage(reports: list[RowReport],
                 continue
             run = runs[n].report.run if n in started else None
             seq = trials * cap if run is None else sequences_left(run, trials, cap)
-            own = progress_rate(run) if run is not None else None  # a reading's own rate, once it has one
+            own = row_rate(run) if run is not None else None  # a reading's own rate, once it has one
             left += seq
             hours = None if hours is None or not (own or rate) else hours + seq / (own or rate) / 3600
         cost = hours_text(hours) if hours else "-" if left else "none"

@@ -505,9 +505,7 @@ def completion(rep: Any) -> dict[str, Any] | None:
     """What completing a row at its default cap (the paper's 5,000,000 for Exps. 2a-2c, ten times the paper's mean
     elsewhere) and the paper's trial count still takes, at most: every trial not yet run, and every trial stopped at
     a lower cap (``train --extend``: solved trials stay), runs to the cap; checkpointed sequences are done, those
-    kept at the lower cap included. The rate is the row's own: the trial-sequences of its
-    finished trials over the wall time recorded with them, or, where no trial has finished, the checkpoints'
-    sequences over the longest time a checkpoint records (trials in lockstep share it). None for a row with nothing
+    kept at the lower cap included. The rate is the row's own (:func:`row_rate`). None for a row with nothing
     left."""
     p = rep.preset
     target, n = int(p.max_sequences), int(p.paper.trials)
@@ -536,29 +534,17 @@ def completion(rep: Any) -> dict[str, Any] | None:
 
 def row_rate(run: dict[str, Any], trials: list[dict[str, Any]] | None = None,
              ckpt: dict[int, tuple[int, float]] | None = None) -> float | None:
-    """A row's own rate in trial-sequences per second: its finished trials' sequences over the wall time of the
-    runs that finished them or, where none has finished, its checkpoints' sequences over the longest time a
-    checkpoint records (trials in lockstep share it); None where there is neither. ``trials`` (default: all of
-    the file's) and ``ckpt`` (default: :func:`checkpointed` without the finished trials) narrow what counts."""
+    """A run's own rate so far, in trial-sequences per second: the sequences of its finished trials and of its
+    checkpoints over the longer of the file's wall time (:func:`row_seconds`) and the longest time a checkpoint
+    records. Trials in lockstep share the wall time; a serial run's current trial adds to it, so this overstates
+    such a run's rate by at most that trial's part. None where the run has done nothing yet. ``trials`` (default:
+    all of the file's) and ``ckpt`` (default: :func:`checkpointed` without the finished trials) narrow what
+    counts."""
     trials = run["trials"] if trials is None else trials
     if ckpt is None:
         done = {int(t["trial"]) for t in trials}
         ckpt = {t: v for t, v in (checkpointed(run["path"]) if run.get("path") else {}).items() if t not in done}
-    if trials:  # the finished trials over the wall time of the runs that finished them
-        run_seq, wall = sum(int(t["sequences"]) for t in trials), row_seconds(run)
-    else:  # checkpoints only: trials in lockstep share the wall time, which each checkpoint records
-        run_seq, wall = sum(q for q, _ in ckpt.values()), max((sec for _, sec in ckpt.values()), default=0.0)
-    return run_seq / wall if wall > 0 and run_seq > 0 else None
-
-
-def progress_rate(run: dict[str, Any]) -> float | None:
-    """The rate of a run so far, in trial-sequences per second: the sequences of its finished trials and of its
-    checkpoints over the longer of the file's wall time and the longest time a checkpoint records. Trials in
-    lockstep share the wall time; a serial run's current trial adds to it, so this overstates such a run's rate
-    by at most that trial's part. None where the run has done nothing yet."""
-    done = {int(t["trial"]) for t in run["trials"]}
-    ckpt = {t: v for t, v in (checkpointed(run["path"]) if run.get("path") else {}).items() if t not in done}
-    seq = sum(int(t["sequences"]) for t in run["trials"]) + sum(q for q, _ in ckpt.values())
+    seq = sum(int(t["sequences"]) for t in trials) + sum(q for q, _ in ckpt.values())
     wall = max(row_seconds(run), max((sec for _, sec in ckpt.values()), default=0.0))
     return seq / wall if wall > 0 and seq > 0 else None
 

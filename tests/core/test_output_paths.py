@@ -132,7 +132,7 @@ def test_second_train_on_the_same_results_file_refuses(tmp_path, capsys):
     held.acquire()
     try:
         _fails(["train", "6a", "--trials", "1", "--max-sequences", "5", "--json", str(path)],
-               "is being written by another lstm-proofs train", capsys)
+               "is being written by another lstm-proofs run", capsys)
         assert not path.exists()
     finally:
         held.release()

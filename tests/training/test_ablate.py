@@ -148,23 +148,23 @@ def test_coverage_takes_the_scale_of_a_matrix_in_progress(ablated, tmp_path):
     assert hours == pytest.approx(7 * 2 * 300 / row_rate(run) / 3600 + 300 / own / 3600, rel=1e-12)
 
 
-def test_progress_rate_and_sequences_left_count_checkpoints(tmp_path):
+def test_row_rate_and_sequences_left_count_checkpoints(tmp_path):
     """A reading in progress: its checkpoints' sequences are done, and count in its rate (lockstep trials share the
     wall time their checkpoints record)."""
     from lstm_proofs.training.checkpoints import Checkpoints, checkpoint_dir
-    from lstm_proofs.training.results import progress_rate, sequences_left
+    from lstm_proofs.training.results import row_rate, sequences_left
 
     path = tmp_path / "r.json"
     run = {"trials": [{"trial": 0, "sequences": 500, "seconds": 10.0}], "wall_seconds": 10.0, "path": str(path)}
-    assert progress_rate(run) == 50.0 and sequences_left(run, 3, 1000) == 2000
+    assert row_rate(run) == 50.0 and sequences_left(run, 3, 1000) == 2000
     ckpt = Checkpoints(checkpoint_dir(path), {})
     ckpt.save(1, {"sequences": 700, "seconds": 30.0}, {})
     ckpt.save(2, {"sequences": 700, "seconds": 30.0}, {})
     # lockstep: 500 + 700 + 700 sequences in the 30 s the checkpoints record; 300 left of each unfinished trial
-    assert progress_rate(run) == (500 + 700 + 700) / 30.0 and sequences_left(run, 3, 1000) == 600
+    assert row_rate(run) == (500 + 700 + 700) / 30.0 and sequences_left(run, 3, 1000) == 600
     # a checkpoint beyond a lower cap leaves nothing of its trial
     assert sequences_left(run, 3, 600) == 0
-    assert progress_rate({"trials": [], "path": str(tmp_path / "none.json")}) is None
+    assert row_rate({"trials": [], "path": str(tmp_path / "none.json")}) is None
 
 
 def test_ablate_skips_a_reading_that_is_the_default_run_unless_named(tmp_path, capsys):
