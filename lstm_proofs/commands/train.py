@@ -63,6 +63,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="LSTM rows: 'sequential' adds the memory cells once the training error has stopped "
                         "decreasing, 'full' has them from the start (default: the row's; sequential for 2a/2b, "
                         "Section 4; the plateau test is ours, see docs/decisions.md)")
+    p.add_argument("--reading", action="append", metavar="NAME",
+                   help="a reading or contrast of 'lstm-proofs ablate ROW --list' applied to the row, e.g. "
+                        "gradient=full (full BPTT, weight changes at the sequence end), cell=forget, h=identity, "
+                        "ranges=swapped (repeatable: applied in turn; its own results file)")
     p.add_argument("--backend", choices=("auto", "numpy", "numba"), default="auto",
                    help="generated kernels: numba (compiled, about 50-100x faster at the paper's sizes), numpy (the "
                         "reference), or auto (numba where installed, else numpy; the default)")
@@ -133,6 +137,11 @@ def run(args: argparse.Namespace) -> int:
     from lstm_proofs.training.results import default_path
 
     preset, options, update = resolve(args)
+    if args.reading:
+        from lstm_proofs.training.readings import apply_reading
+
+        for name in args.reading:
+            preset, options, update = apply_reading((preset, options, update), name.strip())
     trials = int_arg("--trials", args.trials, 1, MAX_TRIALS) if args.trials is not None else preset.trials
     seed = int_arg("--seed", args.seed, 0, 2**63 - 1)
     if args.extend and args.max_sequences is None:

@@ -69,9 +69,10 @@ def construction_text(settings: dict[str, Any]) -> str:
 
 
 def default_path(preset: Preset, options: dict[str, Any], update: str, root: Path = RESULTS_DIR) -> Path:
-    """``results/train/<row>.json``; runs with other options, update timing or construction get a suffix naming
-    them (``preset`` carries the run's construction)."""
+    """``results/train/<row>.json``; runs with other options, update timing, construction or readings (``train
+    --reading``) get a suffix naming them (``preset`` carries the run's construction and readings)."""
     extra = reading_parts(preset, options, update, preset.construction.kind, preset.stopping.error)
+    extra += [r for r in preset.readings if r not in extra]
     stem = preset.file_stem + ("__" + "_".join(extra) if extra else "")
     return root / (stem.replace("/", "_") + ".json")
 
@@ -398,7 +399,7 @@ def reading_text(preset: Preset, settings: dict[str, Any]) -> str:
     """A run's departures from the paper's reading of its row, in words (``paper`` when it has none)."""
     parts = reading_parts(preset, settings.get("task_options") or {}, settings.get("update"),
                           construction_text(settings), settings.get("st3_error", "absolute"))
-    return ", ".join(parts + [str(r) for r in settings.get("readings") or []]) or "paper"
+    return ", ".join(parts + [str(r) for r in settings.get("readings") or [] if str(r) not in parts]) or "paper"
 
 
 def fmt_count(x: float | None, censored: bool = False) -> str:

@@ -498,3 +498,29 @@ def test_another_seed_is_refused_before_any_reading_runs(tmp_path, capsys):
     assert "use another --root" in err[0]
     assert sorted(p.name for p in (tmp_path / "6a").glob("*.json")) == ["origin=0__cap=50.json"]  # default not run
     assert main([*args, "--readings", "default,origin=0", "--seed", "7", "--root", str(tmp_path / "mine")]) == 0
+
+
+def test_train_runs_a_reading_as_ablate_does(ablated, tmp_path, capsys, monkeypatch):
+    """``train --reading NAME`` applies the reading as ``ablate --readings NAME`` does: the same trials (ablate adds
+    only diagnostics), with the reading recorded and named in the default file name."""
+    from lstm_proofs.training.presets import get_preset
+    from lstm_proofs.training.readings import apply_reading
+    from lstm_proofs.training.results import default_path
+
+    out = tmp_path / "full.json"
+    assert main(["train", "6a", "--reading", "gradient=full", "--trials", "2", "--max-sequences", "300", "--quiet",
+                 "--json", str(out)]) == 0
+    run = json.loads(out.read_text())
+    assert run["settings"]["readings"] == ["gradient=full"] and run["settings"]["method"] == "bptt"
+    trained = {r["trial"]: {k: r.get(k) for k in OUTCOME} for r in run["trials"]}
+    ablate = {r["trial"]: {k: r.get(k) for k in OUTCOME}
+              for r in _trials(ablated / "6a" / "gradient=full__cap=300.json")}
+    assert trained == ablate
+    p = get_preset("6a")
+    assert default_path(*apply_reading((p, dict(p.task_options), p.update), "gradient=full")).name == \
+        "6a__gradient=full.json"
+    capsys.readouterr()
+    assert main(["train", "6a", "--reading", "nope", "--trials", "1", "--json", str(tmp_path / "x.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "reading 'nope' does not apply to row 6a; its readings: origin=0" in err[0]
+    assert not (tmp_path / "x.json").exists()
