@@ -183,7 +183,11 @@ def cluster_arg(args: argparse.Namespace) -> ClusterSpec | None:
     return None if args.cluster is None else parse_cluster(args.cluster)
 
 
-def results_lock(path: Path, elsewhere: str = "use another --json") -> Any:
+#: What an error about a results file of another run, or one being written, suggests (ablate: its --root).
+ELSEWHERE = "use another --json path"
+
+
+def results_lock(path: Path, elsewhere: str = ELSEWHERE) -> Any:
     """An acquired lock on the results file ``path`` (a hidden ``.<name>.lock`` beside it), so that a second
     ``train`` on the same file refuses instead of running every trial again (``elsewhere``: the alternative the
     error suggests)."""
@@ -204,7 +208,7 @@ def results_lock(path: Path, elsewhere: str = "use another --json") -> Any:
 
 def train_row(preset: Preset, options: dict[str, Any], update: str, trials: int, seed: int, cap: int,
               cluster: ClusterSpec | None, every: float, path: Path, backend: str, quiet: bool,
-              keep: bool = True, elsewhere: str = "use another --json path") -> int:
+              keep: bool = True, elsewhere: str = ELSEWHERE) -> int:
     """Run the pending trials of the results file ``path`` (locked by the caller, :func:`results_lock`); print
     the summary. Returns 0. With ``keep``, a trial that stops at the cap keeps its last checkpoint for ``--extend``
     (``keep_at_cap``). ``elsewhere``: what the error for a file of another run suggests (the command's option)."""
