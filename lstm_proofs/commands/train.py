@@ -23,6 +23,8 @@ from lstm_proofs.training.presets import (CONSTRUCTIONS, PRESETS, ST3_ERRORS, Pr
 #: Upper bounds of the numeric arguments.
 MAX_TRIALS = 10_000
 MAX_SEQUENCES_LIMIT = 1_000_000_000
+#: What an error about a results file of another run, or one being written, suggests (ablate: its --root).
+ELSEWHERE = "use another --json path"
 
 
 def _rows_epilog() -> str:
@@ -181,10 +183,6 @@ def cluster_arg(args: argparse.Namespace) -> ClusterSpec | None:
         jobs = int_arg("--jobs", args.jobs, 1, MAX_LOCAL_WORKERS)
         return None if jobs == 1 else ClusterSpec("local", workers=jobs)
     return None if args.cluster is None else parse_cluster(args.cluster)
-
-
-#: What an error about a results file of another run, or one being written, suggests (ablate: its --root).
-ELSEWHERE = "use another --json path"
 
 
 def results_lock(path: Path, elsewhere: str = ELSEWHERE) -> Any:
