@@ -34,6 +34,7 @@ from typing import Any
 from lstm_proofs.commands.arguments import int_arg
 from lstm_proofs.errors import UserError
 from lstm_proofs.training.execution import RUN_FIELDS, TrialBatch, runner
+from lstm_proofs.training.presets import Preset
 from lstm_proofs.training.weights import WEIGHTS_FIELD, weights_dir
 
 #: Default number of trials replayed per file.
@@ -64,12 +65,38 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _arguments_of(settings: dict[str, Any]) -> argparse.Namespace:
-    """``train``'s arguments that reproduce a results file's settings."""
-    construction = settings.get("construction")
+    """``train``'s arguments that reproduce a results file's settings (a file without a ``construction`` had its
+    cells from the start: ``full``, as ``ablate``'s ``construction=full`` still writes them)."""
+    from lstm_proofs.training.results import construction_text
+
     return argparse.Namespace(task=settings["row"], row=None, update=settings["update"],
                               opt=[f"{k}={v}" for k, v in settings["task_options"].items()],
-                              construction=None if construction is None else construction.get("kind", "sequential"),
-                              st3_error=settings.get("st3_error"))
+                              construction=construction_text(settings), st3_error=settings.get("st3_error"))
+
+
+def replay_setup(path: Path, settings: dict[str, Any]) -> tuple[Preset, dict[str, Any], str, str]:
+    """(preset, task options, update timing, backend) that reproduce a results file's settings.
+
+    Raises:
+        UserError: the current presets cannot reproduce them (a row's defaults changed since).
+    """
+    from lstm_proofs.commands.train import resolve
+    from lstm_proofs.training.readings import recorded_readings
+    from lstm_proofs.training.results import settings_of
+
+    try:
+        preset, options, update = resolve(_arguments_of(settings))
+        preset = recorded_readings(preset, list(settings.get("readings") or []))
+    except UserError as exc:
+        raise UserError(f"{path}: {exc}; it cannot be replayed") from None
+    if settings.get("diagnostics"):
+        preset = preset.with_(diagnostics=True)
+    backend = str(settings.get("backend", "numpy"))
+    if json.loads(json.dumps(settings_of(preset, int(settings["seed"]), int(settings["max_sequences"]), options,
+                                         update, backend))) != settings:
+        raise UserError(f"{path}: the current presets cannot reproduce the file's settings (a row's defaults "
+                        "changed); it cannot be replayed")
+    return preset, options, update, backend
 
 
 #: Floats of a rerun that differ from the stored ones by at most this many units in the last place differ by
@@ -125,11 +152,10 @@ def choose_trials(records: list[dict[str, Any]], k: int) -> list[dict[str, Any]]
 def replay_file(path: Path, k: int | None, cluster: Any, again: bool, weights: bool = False) -> bool | None:
     """Replay ``k`` trials of one results file (``weights``: of those without a weights file, all of them when ``k``
     is None); True if identical, False if not, None if skipped. Identical trials get their weights files."""
-    from lstm_proofs.commands.train import results_lock, resolve
-    from lstm_proofs.training.readings import recorded_readings
+    from lstm_proofs.commands.train import results_lock
     from lstm_proofs.training.provenance import code_stamp, trainer_fingerprint
     from lstm_proofs.results import write_json_atomic
-    from lstm_proofs.training.results import read_run, settings_of
+    from lstm_proofs.training.results import read_run
     from lstm_proofs.training.study import replay_holds
     from lstm_proofs.training.weights import save_trial, stored_trials
 
@@ -157,15 +183,7 @@ def replay_file(path: Path, k: int | None, cluster: Any, again: bool, weights: b
             how = "identically" if any(r.get("identical") for r in held) else "the same but for rounding"
             print(f"{path}: already replayed {how} under the current trainer ({current})")
             return None
-        preset, options, update = resolve(_arguments_of(settings))
-        preset = recorded_readings(preset, list(settings.get("readings") or []))
-        if settings.get("diagnostics"):
-            preset = preset.with_(diagnostics=True)
-        backend = str(settings.get("backend", "numpy"))
-        if json.loads(json.dumps(settings_of(preset, int(settings["seed"]), int(settings["max_sequences"]), options,
-                                             update, backend))) != settings:
-            raise UserError(f"{path}: the current presets cannot reproduce the file's settings (a row's defaults "
-                            "changed); it cannot be replayed")
+        preset, options, update, backend = replay_setup(path, settings)
         chosen = choose_trials(candidates, len(candidates) if k is None else k)
         print(f"{path}: replaying trial(s) {', '.join(str(r['trial']) for r in chosen)} "
               f"({sum(int(r['sequences']) for r in chosen):,} sequences) under trainer {current}", flush=True)
@@ -220,9 +238,12 @@ def run(args: argparse.Namespace) -> int:
         k = None if args.weights else DEFAULT_TRIALS
     cluster = cluster_arg(args)
     paths = [Path(f) for f in args.files]
-    for p in paths:
+    from lstm_proofs.training.results import read_run
+
+    for p in paths:  # every file readable and reproducible before any is replayed
         if not p.is_file():
             raise UserError(f"{p}: no such results file")
+        replay_setup(p, read_run(p)["settings"])
     outcomes = [replay_file(p, k, cluster, args.again, args.weights) for p in paths]
     differ = [str(p) for p, o in zip(paths, outcomes) if o is False]
     if differ:

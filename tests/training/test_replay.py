@@ -161,3 +161,53 @@ def test_a_results_file_without_finished_trials_names_no_commit(run_file):
     run = json.loads(run_file.read_text())
     empty = row_report(get_preset("2a/lstm"), {**run, "trials": []})
     assert commit_text(empty) == "- (no finished trial)"
+
+
+def _as_older(path):
+    data = json.loads(path.read_text())
+    for rec in data["trials"]:  # as if produced by an older trainer
+        rec["code"] = [{**rec["code"][0], "trainer": "0123456789abcdef"}]
+    path.write_text(json.dumps(data))
+
+
+def test_every_committed_results_file_can_be_replayed():
+    """The current presets reproduce the settings of every committed results file (train's and ablate's), so
+    that each can be replayed; a change to a row's defaults that breaks this is caught here, not hours into a
+    replay queue."""
+    from pathlib import Path
+
+    from lstm_proofs.commands.replay import replay_setup
+    from lstm_proofs.training.results import read_run
+
+    root = Path(__file__).resolve().parents[2] / "results"
+    files = sorted(root.glob("train/*.json")) + sorted(root.glob("ablate/*/*.json"))
+    if not files:
+        pytest.skip("no committed results files beside this checkout")
+    for f in files:
+        replay_setup(f, read_run(f)["settings"])
+
+
+def test_a_file_without_a_construction_replays_with_the_cells_from_the_start(tmp_path, capsys):
+    """ablate's construction=full writes no construction key (the cells from the start, as files of the time
+    before sequential construction): replay reproduces it as such."""
+    root = tmp_path / "ablate"
+    assert main(["ablate", "2a/lstm", "--readings", "construction=full", "--trials", "1",
+                 "--max-sequences", "30", "--quiet", "--root", str(root)]) == 0
+    (path,) = sorted((root / "2a_lstm").glob("*.json"))
+    assert "construction" not in json.loads(path.read_text())["settings"]
+    _as_older(path)
+    capsys.readouterr()
+    assert main(["replay", str(path), "--trials", "1"]) == 0
+    assert "identical" in capsys.readouterr().out
+
+
+def test_a_file_that_cannot_be_replayed_stops_the_batch_before_it_starts(run_file, tmp_path, capsys):
+    good, bad = _copy(run_file, tmp_path, "good.json"), _copy(run_file, tmp_path, "bad.json")
+    _as_older(good)
+    data = json.loads(bad.read_text())
+    data["settings"]["learning_rate"] = 0.123  # no row has this: the presets cannot reproduce it
+    bad.write_text(json.dumps(data))
+    assert main(["replay", str(good), str(bad), "--trials", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.json: the current presets cannot reproduce the file's settings" in err[0]
+    assert "replays" not in json.loads(good.read_text())  # nothing replayed
