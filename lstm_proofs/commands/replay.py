@@ -5,11 +5,12 @@ A results file records the trainer fingerprint of the code that produced each tr
 (:mod:`~lstm_proofs.training.provenance`). When the trainer's sources change (a refactor, a new diagnostic, a bug fix
 elsewhere in a file the fingerprint covers), ``lstm-proofs results`` marks the file's rows "trainer changed since":
 nobody has shown that the current code would give the same trials. ``replay`` shows it, or shows that it would not:
-it reruns the cheapest finished trials of each file (the fewest training sequences; ``--trials``) with the file's
-own settings and backend, compares every field of each new record with the stored one (except wall time and code
-stamps), and appends the outcome to the file's ``replays`` list (trainer fingerprint, commit, trials, verdict,
-differences). ``results`` then shows a row whose trials were replayed identically under the current trainer as
-current, with the replay named; a replay that differs is shown as such, and the command exits with status 1.
+it reruns the cheapest finished trials of each file (the fewest training sequences; ``--trials``), those that another
+trainer had a part in first (:func:`choose_trials`), with the file's own settings and backend, compares every field of
+each new record with the stored one (except wall time and code stamps), and appends the outcome to the file's
+``replays`` list (trainer fingerprint, commit, trials, verdict, differences). ``results`` then shows a row whose
+trials were replayed identically under the current trainer as current, with the replay named; a replay that differs
+is shown as such, and the command exits with status 1.
 
 Fields that the current code adds to its records (at any depth, e.g. a diagnostic added since) are not differences;
 fields it no longer writes are. Floats within :data:`ROUNDING_ULPS` units in the last place of the stored ones (a
@@ -144,9 +145,15 @@ def differences(stored: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return compare(stored, new)[0]
 
 
-def choose_trials(records: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
-    """The ``k`` records with the fewest training sequences (then the lowest trial index)."""
-    return sorted(records, key=lambda r: (int(r["sequences"]), int(r["trial"])))[:k]
+def choose_trials(records: list[dict[str, Any]], k: int, current: str | None = None) -> list[dict[str, Any]]:
+    """The ``k`` records to replay: those with the fewest training sequences (then the lowest trial index), and with
+    ``current`` (a trainer fingerprint) first those that some other trainer had a part in producing. A trial resumed
+    across a change of trainer carries one code stamp per stretch, and replaying a trial the current trainer produced
+    whole would show nothing about the other."""
+    def key(r: dict[str, Any]) -> tuple[bool, int, int]:
+        own = current is not None and all(s.get("trainer") == current for s in r.get("code") or [{}])
+        return own, int(r["sequences"]), int(r["trial"])
+    return sorted(records, key=key)[:k]
 
 
 def replay_file(path: Path, k: int | None, cluster: Any, again: bool, weights: bool = False) -> bool | None:
@@ -184,7 +191,7 @@ def replay_file(path: Path, k: int | None, cluster: Any, again: bool, weights: b
             print(f"{path}: already replayed {how} under the current trainer ({current})")
             return None
         preset, options, update, backend = replay_setup(path, settings)
-        chosen = choose_trials(candidates, len(candidates) if k is None else k)
+        chosen = choose_trials(candidates, len(candidates) if k is None else k, current)
         print(f"{path}: replaying trial(s) {', '.join(str(r['trial']) for r in chosen)} "
               f"({sum(int(r['sequences']) for r in chosen):,} sequences) under trainer {current}", flush=True)
         batch = TrialBatch(preset, tuple(int(r["trial"]) for r in chosen), int(settings["seed"]),

@@ -57,6 +57,23 @@ def test_replayed_trials_are_identical_and_recorded(run_file, tmp_path, capsys):
     assert json.loads(path.read_text())["replays"] == after["replays"]
 
 
+def test_a_trial_another_trainer_had_a_part_in_is_replayed_first(run_file, tmp_path, capsys):
+    """A trial resumed across a change of trainer (one code stamp per stretch) is the one a replay must cover, even
+    when a trial the current trainer produced whole is cheaper."""
+    path = _copy(run_file, tmp_path)
+    data = json.loads(path.read_text())
+    dearest = max(data["trials"], key=lambda r: (int(r["sequences"]), int(r["trial"])))
+    dearest["code"] = [*dearest["code"], {**dearest["code"][0], "trainer": "0123456789abcdef"}]
+    path.write_text(json.dumps(data))
+    current = dearest["code"][0]["trainer"]
+    assert choose_trials(data["trials"], 1, current) == [dearest]
+    assert choose_trials(data["trials"], 1) != [dearest]  # without the fingerprint: the cheapest
+    assert main(["replay", str(path), "--trials", "1"]) == 0
+    assert f"replaying trial(s) {dearest['trial']} (" in capsys.readouterr().out
+    (entry,) = json.loads(path.read_text())["replays"]
+    assert entry["identical"] is True and entry["trials"] == [dearest["trial"]]
+
+
 def test_a_record_the_code_does_not_reproduce_is_reported(run_file, tmp_path, capsys):
     path = _copy(run_file, tmp_path)
     data = json.loads(path.read_text())
