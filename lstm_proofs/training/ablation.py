@@ -7,6 +7,7 @@ Everything is computed from the trial records of ``results/ablate/<row>/<reading
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,10 @@ def coverage(reports: list[RowReport],
                 trials, cap = scales[0]
                 command += (f" --trials {trials}" if trials != preset.trials else "") + \
                     (f" --max-sequences {cap}" if cap != preset.max_sequences else "")
+        seeds = {runs[n].report.run["settings"].get("seed", 0) for n in done + started if runs[n].report.run}
+        if len(seeds) == 1 and seeds != {0}:  # a matrix run with seeds of the user's own
+            command += f" --seed {seeds.pop()}"
+        command += root_flag(runs.values())
         rate = row_rate(rep.run) if rep.run is not None else None
         hours: float | None = 0.0
         left = 0
@@ -245,7 +250,14 @@ def rerun_command(run: ReadingRun) -> str:
         parts.append(f"--trials {trials}")
     if rep.cap != preset.max_sequences:
         parts.append(f"--max-sequences {rep.cap}")
-    return " ".join(parts)
+    return " ".join(parts) + root_flag([run])
+
+
+def root_flag(runs: Iterable[ReadingRun]) -> str:
+    """`` --root DIR`` where the readings files are not under :data:`ABLATE_DIR` (a matrix run elsewhere), else
+    nothing."""
+    roots = {r.path.parent.parent for r in runs}
+    return f" --root {roots.pop()}" if len(roots) == 1 and roots != {ABLATE_DIR} else ""
 
 
 def reading_rows(runs: list[ReadingRun]) -> list[tuple[str, ...]]:

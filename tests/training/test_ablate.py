@@ -118,7 +118,7 @@ def test_coverage_counts_the_complete_readings_of_a_row_that_does_not_reproduce(
     assert row == "6a" and verdict == rep.verdict.verdict
     # update=sequence is the default's run on 6a (target at the end only): not counted, though it ran
     assert state == "3 of 8 readings complete; `update=sequence` is `default`'s run (2 trials, cap 300)"
-    assert command == "lstm-proofs ablate 6a --trials 2 --max-sequences 300"
+    assert command == f"lstm-proofs ablate 6a --trials 2 --max-sequences 300 --root {ablated}"
     # the 5 readings left, 2 trials each to the cap of 300, at the rate of the row's run
     rate = row_rate(run)
     assert rate == sum(t["sequences"] for t in run["trials"]) / row_seconds(run)
@@ -142,7 +142,7 @@ def test_coverage_takes_the_scale_of_a_matrix_in_progress(ablated, tmp_path):
     run = json.loads((ablated / "6a" / "default__cap=300.json").read_text())
     [(_, _, state, command, _, hours)] = coverage([row_report(get_preset("6a"), run)], load_ablations(tmp_path))
     assert state == "0 of 8 readings complete, 1 in progress; `update=sequence` is `default`'s run (2 trials, cap 300)"
-    assert command == "lstm-proofs ablate 6a --trials 2 --max-sequences 300"
+    assert command == f"lstm-proofs ablate 6a --trials 2 --max-sequences 300 --root {tmp_path}"
     # the 7 readings not started at the row's rate; the default's last trial at the default's own rate so far
     own = data["trials"][0]["sequences"] / row_seconds(data)
     assert hours == pytest.approx(7 * 2 * 300 / row_rate(run) / 3600 + 300 / own / 3600, rel=1e-12)
@@ -461,7 +461,7 @@ def test_readings_page_gives_each_reading_its_commit_and_a_rerun_command_that_re
     if head:  # in a git checkout (provenance records no commit elsewhere)
         assert f"`{head}`" in line
     command = re.search(r"\| `(lstm-proofs ablate [^`]*)` \|$", line).group(1)
-    assert command == "lstm-proofs ablate 6a --readings origin=0 --trials 2 --max-sequences 300"
+    assert command == f"lstm-proofs ablate 6a --readings origin=0 --trials 2 --max-sequences 300 --root {ablated}"
     assert main([*command.split()[1:], "--quiet", "--root", str(tmp_path / "again")]) == 0
     again = {r["trial"]: {k: r.get(k) for k in OUTCOME} for r in _trials(tmp_path / "again" / "6a" /
                                                                            "origin=0__cap=300.json")}
@@ -498,6 +498,30 @@ def test_another_seed_is_refused_before_any_reading_runs(tmp_path, capsys):
     assert "use another --root" in err[0]
     assert sorted(p.name for p in (tmp_path / "6a").glob("*.json")) == ["origin=0__cap=50.json"]  # default not run
     assert main([*args, "--readings", "default,origin=0", "--seed", "7", "--root", str(tmp_path / "mine")]) == 0
+
+
+def test_the_pages_commands_carry_a_matrix_own_seed_and_root(tmp_path, capsys):
+    """A matrix run with seeds of one's own, elsewhere: the readings page's commands name that seed and directory,
+    so that they resume it rather than stop at its files (another seed) or start a new matrix in results/ablate."""
+    import re
+
+    root = tmp_path / "mine"
+    args = ["ablate", "6a", "--trials", "1", "--max-sequences", "50", "--quiet", "--seed", "7", "--root", str(root)]
+    assert main([*args, "--readings", "default,origin=0"]) == 0
+    readings = tmp_path / "readings.md"
+    (tmp_path / "train").mkdir()  # no run at the paper's reading: every row is in the coverage table
+    assert main(["results", "--dir", str(tmp_path / "train"), "--out", str(tmp_path / "results.md"), "--ablate-dir",
+                 str(root), "--readings-out", str(readings)]) == 0
+    text = readings.read_text()
+    (cover,) = [x for x in text.splitlines() if x.startswith("| `6a` | ") and "readings complete" in x]
+    assert f"`lstm-proofs ablate 6a --trials 1 --max-sequences 50 --seed 7 --root {root}`" in cover
+    (line,) = [x for x in text.splitlines() if x.startswith("| `origin=0__cap=50` | `")]
+    command = re.search(r"\| `(lstm-proofs ablate [^`]*)` \|$", line).group(1)
+    assert command.endswith(f"--seed 7 --trials 1 --max-sequences 50 --root {root}")
+    capsys.readouterr()
+    before = (root / "6a" / "origin=0__cap=50.json").read_text()
+    assert main([*command.split()[1:], "--quiet"]) == 0  # resumes the matrix: nothing left to run
+    assert (root / "6a" / "origin=0__cap=50.json").read_text() == before
 
 
 def test_train_runs_a_reading_as_ablate_does(ablated, tmp_path, capsys, monkeypatch):
