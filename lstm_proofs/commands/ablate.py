@@ -148,6 +148,18 @@ def run(args: argparse.Namespace) -> int:
             if r.optional:
                 print(f"  {'':<22} {'':<9} not part of the row's matrix: run only when --readings names it")
         return 0
+    # every argument checked before anything is printed or run
+    trials = int_arg("--trials", args.trials, 1, MAX_TRIALS) if args.trials is not None else preset.trials
+    seed = int_arg("--seed", args.seed, 0, 2**63 - 1)
+    if args.extend and args.max_sequences is None:
+        raise UserError("--extend needs --max-sequences, the new cap")
+    cap = (int_arg("--max-sequences", args.max_sequences, 1, MAX_SEQUENCES_LIMIT)
+           if args.max_sequences is not None else None)
+    if cap == preset.max_sequences:
+        cap = None  # the row's own: no cap in the file names
+    cluster = cluster_arg(args)
+    every = float_arg("--checkpoint-every", args.checkpoint_every, 0.0, 1e6)
+    backend = choose_backend(args.backend)
     names = [DEFAULT] + [r.name for r in available]
     if args.readings is not None:
         chosen = [n.strip() for n in args.readings.split(",") if n.strip()]
@@ -162,17 +174,6 @@ def run(args: argparse.Namespace) -> int:
             why = f"on this row {_same_text(same[name])}" if name in same else "a follow-up contrast"
             print(f"-- not run: {name}, {why} (--readings {name} runs it)")
         names = chosen
-    trials = int_arg("--trials", args.trials, 1, MAX_TRIALS) if args.trials is not None else preset.trials
-    seed = int_arg("--seed", args.seed, 0, 2**63 - 1)
-    if args.extend and args.max_sequences is None:
-        raise UserError("--extend needs --max-sequences, the new cap")
-    cap = (int_arg("--max-sequences", args.max_sequences, 1, MAX_SEQUENCES_LIMIT)
-           if args.max_sequences is not None else None)
-    if cap == preset.max_sequences:
-        cap = None  # the row's own: no cap in the file names
-    cluster = cluster_arg(args)
-    every = float_arg("--checkpoint-every", args.checkpoint_every, 0.0, 1e6)
-    backend = choose_backend(args.backend)
     runs = []
     for name in names:  # paths, readings and what --extend moves checked before anything runs
         r_preset, r_options, r_update = apply_reading(base, name)

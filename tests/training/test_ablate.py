@@ -64,11 +64,15 @@ def test_rerun_resumes_and_list_shows_the_readings(ablated, capsys):
     (["--readings", "cell=forget,nope=1"], "--readings: nope=1 not a reading of row 6a"),
     (["--readings", ","], "--readings: empty list"),
     (["--trials", "0"], "--trials"),
+    (["--max-sequences", "-5"], "--max-sequences"),
+    (["--seed", "x"], "--seed"),
+    (["--extend"], "--extend needs --max-sequences"),
 ])
 def test_bad_arguments_are_one_line_errors(args, message, tmp_path, capsys):
     assert main(["ablate", "6a", "--root", str(tmp_path), *args]) == 2
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert out == ""  # refused before the matrix's notes
     assert not any(tmp_path.iterdir())
 
 
