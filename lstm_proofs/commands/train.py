@@ -234,6 +234,7 @@ def train_row(preset: Preset, options: dict[str, Any], update: str, trials: int,
     if store is not None and resumed:
         print(f"resuming trial(s) {', '.join(map(str, resumed))} from their checkpoints in {store.directory}")
     with runner(cluster if pending else None, announce=lambda text: print(text, flush=True)) as run_batch:
+        results.cores = run_batch.cores(len(pending))
         try:
             if pending or not path.exists():  # a complete file keeps the provenance of the runs that wrote it
                 results.write(trials)

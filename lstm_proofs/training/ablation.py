@@ -162,8 +162,10 @@ def readings_markdown(matrix: dict[str, list[ReadingRun]], figure: str | None = 
                   "every trial finished, of those that apply (the default included). The command runs the rest, "
                   "or resumes it; its cost is at most every unfinished trial to the cap, less what its checkpoint "
                   "holds, in hours on one core: at the reading's own average rate so far once it has run (its finished "
-                  "trials' and checkpoints' sequences over its wall time), else at the rate of the row's run at the "
-                  "paper's reading (docs/results.md). Both can understate: a reading may run slower than the row "
+                  "trials' and checkpoints' sequences over its core-seconds), else at the rate of the row's run at the "
+                  "paper's reading (docs/results.md). Both can understate: a file written before core-seconds were "
+                  "recorded gives a rate over wall time, which a run on two cores doubles (docs/decisions.md); a "
+                  "reading may run slower than the row "
                   "(the full gradient, its trials one after another) or slow down as it goes (a test after every "
                   "sequence runs more often as trials near success); trials that solve stop early.", "",
                   "| row | verdict at the paper's reading | readings matrix | command | the rest, one core (at most) |",

@@ -113,7 +113,20 @@ def _hex(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} in a trial record")
 
 
-Runner = Callable[[TrialBatch, ProgressFn, ResultFn], None]
+@dataclass(frozen=True)
+class Runner:
+    """What :func:`runner` yields: called as ``run(batch, progress, result)``; ``slots`` is how many trials' chunks
+    it runs at once (1 in this process; the cluster's threads on a cluster)."""
+
+    run: Callable[[TrialBatch, ProgressFn, ResultFn], None]
+    slots: int = 1
+
+    def __call__(self, batch: TrialBatch, progress: ProgressFn, result: ResultFn) -> None:
+        self.run(batch, progress, result)
+
+    def cores(self, trials: int) -> int:
+        """The cores a batch of ``trials`` trials holds: one per chunk (:func:`_chunks`)."""
+        return max(1, min(trials, self.slots))
 
 
 @contextmanager
@@ -127,7 +140,7 @@ def runner(cluster: ClusterSpec | None, announce: Callable[[str], None] = print)
     finished trial, both in the calling thread. ``announce`` prints the cluster and its dashboard address.
     """
     if cluster is None:
-        yield _run_here
+        yield Runner(_run_here)
         return
     with connect(cluster) as client:
         workers = client.scheduler_info(n_workers=-1)["workers"]
@@ -136,7 +149,7 @@ def runner(cluster: ClusterSpec | None, announce: Callable[[str], None] = print)
         announce(f"cluster {cluster}: {len(workers)} worker(s), {slots} thread(s); dashboard "
                  + (client.dashboard_link if served or cluster.kind == "tcp" else
                     "not served here (pip install bokeh, or -e '.[dashboard]')"))
-        yield lambda batch, progress, result: _run_on_cluster(client, slots, batch, progress, result)
+        yield Runner(lambda batch, progress, result: _run_on_cluster(client, slots, batch, progress, result), slots)
 
 
 class Throttle:

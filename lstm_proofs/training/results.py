@@ -90,6 +90,10 @@ class ResultsFile:
         self.replays: list[dict[str, Any]] = []  # lstm-proofs replay's checks of the trials under later code
         self.extended: list[dict[str, Any]] = []  # raised caps (train --extend): from, to, the trials run on
         self.seconds_before = 0.0
+        # core-seconds: wall time times the cores the run holds (set by the command running the trials); None for a
+        # file written before they were recorded, whose earlier runs' cores are unknown
+        self.core_seconds_before: float | None = 0.0
+        self.cores = 1
         self.started = time.perf_counter()
         if self.path.exists():
             try:
@@ -108,6 +112,8 @@ class ResultsFile:
                                 f"({settings_diff(old.get('settings'), settings)}); {elsewhere} or remove the file")
             self.trials = {int(r["trial"]): r for r in old.get("trials", [])}
             self.seconds_before = float(old.get("wall_seconds", 0.0))
+            held = old.get("core_seconds")
+            self.core_seconds_before = float(held) if held is not None else (None if self.seconds_before else 0.0)
             self.replays = list(old.get("replays", []))
             self.extended = list(old.get("extended", []))
 
@@ -133,14 +139,17 @@ class ResultsFile:
 
     def write(self, requested: int) -> None:
         trials = [self.trials[i] for i in sorted(self.trials)]
+        elapsed = time.perf_counter() - self.started
         payload = {
             "format": FORMAT, "row": self.preset.row, "task": self.preset.task, "settings": self.settings,
             "requested_trials": requested, "preset": self.preset.describe(), "paper": asdict(self.preset.paper),
             "summary": summarise(trials, self.settings.get("max_sequences")), "trials": trials,
-            "wall_seconds": self.seconds_before + time.perf_counter() - self.started,
+            "wall_seconds": self.seconds_before + elapsed,
             "provenance": provenance(str(self.settings.get("backend", "numpy"))),
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
+        if self.core_seconds_before is not None:
+            payload["core_seconds"] = self.core_seconds_before + elapsed * self.cores
         if self.replays:
             payload["replays"] = self.replays
         if self.extended:
@@ -478,6 +487,13 @@ def row_seconds(run: dict[str, Any]) -> float:
     return max(float(run.get("wall_seconds") or 0.0), longest)
 
 
+def run_cores(run: dict[str, Any]) -> float | None:
+    """The cores a run held on average: its core-seconds over its wall time; None where the file does not record
+    core-seconds (written before they were, or by runs before then), whose runs may have held several."""
+    wall, cores = float(run.get("wall_seconds") or 0.0), run.get("core_seconds")
+    return float(cores) / wall if cores is not None and wall > 0 else None
+
+
 def _in_progress(rep: Any) -> str:
     """``; N in progress, unsolved at M sequences``: the row's unfinished trials that have a checkpoint (a trial that
     solves finishes, so these are unsolved at the sequences their checkpoints hold); empty when there are none."""
@@ -535,18 +551,19 @@ def completion(rep: Any) -> dict[str, Any] | None:
 
 def row_rate(run: dict[str, Any], trials: list[dict[str, Any]] | None = None,
              ckpt: dict[int, tuple[int, float]] | None = None) -> float | None:
-    """A run's own rate so far, in trial-sequences per second: the sequences of its finished trials and of its
-    checkpoints over the longer of the file's wall time (:func:`row_seconds`) and the longest time a checkpoint
-    records. Trials in lockstep share the wall time; a serial run's current trial adds to it, so this overstates
-    such a run's rate by at most that trial's part. None where the run has done nothing yet. ``trials`` (default:
-    all of the file's) and ``ckpt`` (default: :func:`checkpointed` without the finished trials) narrow what
-    counts."""
+    """A run's own rate so far on one core, in trial-sequences per second: the sequences of its finished trials and
+    of its checkpoints over the longer of the file's wall time (:func:`row_seconds`) and the longest time a
+    checkpoint records, times the cores the run held on average (:func:`run_cores`; 1 where the file does not
+    record them, which overstates the rate of a run on several cores). Trials in lockstep share the wall time; a
+    serial run's current trial adds to it, so this overstates such a run's rate by at most that trial's part. None
+    where the run has done nothing yet. ``trials`` (default: all of the file's) and ``ckpt`` (default:
+    :func:`checkpointed` without the finished trials) narrow what counts."""
     trials = run["trials"] if trials is None else trials
     if ckpt is None:
         done = {int(t["trial"]) for t in trials}
         ckpt = {t: v for t, v in (checkpointed(run["path"]) if run.get("path") else {}).items() if t not in done}
     seq = sum(int(t["sequences"]) for t in trials) + sum(q for q, _ in ckpt.values())
-    wall = max(row_seconds(run), max((sec for _, sec in ckpt.values()), default=0.0))
+    wall = max(row_seconds(run), max((sec for _, sec in ckpt.values()), default=0.0)) * (run_cores(run) or 1.0)
     return seq / wall if wall > 0 and seq > 0 else None
 
 
@@ -572,8 +589,10 @@ def completion_lines(reports: list[Any]) -> list[str]:
              "trial-sequences that is at most (every unsolved trial to the cap; checkpointed sequences count as "
              "done), and the hours on one "
              "core of the machine the row ran on, at the row's own average rate: the trial-sequences of its "
-             "finished trials over the wall time of its runs (of its checkpoints where none has finished), so a "
-             "busy machine, pauses and the final tests count against it. Trials that "
+             "finished trials over the core-seconds of its runs (of its checkpoints where none has finished), so a "
+             "busy machine, pauses and the final tests count against it; a file written before core-seconds were "
+             "recorded gives a rate over wall time, which a run on two cores doubles, so its hours can be half "
+             "what one core takes (docs/decisions.md). Trials that "
              "solve early cost less. Rows not run have no rate here (docs/performance.md projects them from the "
              "benchmark).", "",
              "| row | cap run | default cap | trials to run | trial-sequences to run (at most) | "

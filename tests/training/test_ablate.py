@@ -169,6 +169,26 @@ def test_row_rate_and_sequences_left_count_checkpoints(tmp_path):
     # a checkpoint beyond a lower cap leaves nothing of its trial
     assert sequences_left(run, 3, 600) == 0
     assert row_rate({"trials": [], "path": str(tmp_path / "none.json")}) is None
+    # a run that held 2 cores on average: the rate on one core is half
+    assert row_rate({**run, "core_seconds": 20.0}) == (500 + 700 + 700) / 60.0
+
+
+def test_results_files_record_core_seconds_from_their_first_run_only(tmp_path):
+    """A run in this process holds one core; a file written before core-seconds were recorded gets none, since its
+    earlier runs' cores are unknown (docs/decisions.md)."""
+    from lstm_proofs.training.results import run_cores
+
+    path = tmp_path / "r.json"
+    args = ["train", "6a", "--max-sequences", "50", "--quiet", "--json", str(path)]
+    assert main([*args, "--trials", "1"]) == 0
+    data = json.loads(path.read_text())
+    assert data["core_seconds"] == pytest.approx(data["wall_seconds"], rel=1e-3)
+    assert run_cores(data) == pytest.approx(1.0, rel=1e-3)
+    del data["core_seconds"]
+    path.write_text(json.dumps(data))
+    assert main([*args, "--trials", "2"]) == 0
+    data = json.loads(path.read_text())
+    assert len(data["trials"]) == 2 and "core_seconds" not in data and run_cores(data) is None
 
 
 def test_ablate_skips_a_reading_that_is_the_default_run_unless_named(tmp_path, capsys):

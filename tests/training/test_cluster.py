@@ -93,6 +93,8 @@ def test_local_cluster_equals_serial_run(serial, tmp_path, capsys):
     else:
         assert "; dashboard http://127.0.0.1:" in out
     assert _outcomes(path) == serial
+    data = json.loads(path.read_text())  # 4 trials in 2 chunks: the run held both cores
+    assert data["core_seconds"] == pytest.approx(2 * data["wall_seconds"], rel=1e-3)
 
 
 def _stop(procs: list[subprocess.Popen]) -> None:
