@@ -596,7 +596,7 @@ def completion_lines(reports: list[Any]) -> list[str]:
              "solve early cost less. Rows not run have no rate here (docs/performance.md projects them from the "
              "benchmark).", "",
              "| row | cap run | default cap | trials to run | trial-sequences to run (at most) | "
-             "rate (trial-sequences per second) | one core (at most) |", "|---|---|---|---|---|---|---|"]
+             "rate (trial-sequences per second on one core) | one core (at most) |", "|---|---|---|---|---|---|---|"]
     total_h = 0.0
     for c in rows:
         hours = c["sequences"] / c["rate"] / 3600 if c["rate"] else None
